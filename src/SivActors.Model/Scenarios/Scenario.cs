@@ -1,0 +1,98 @@
+using SivActors.Model.Cost;
+using SivActors.Model.Interrupts;
+using SivActors.Model.Vdcm;
+
+namespace SivActors.Model.Scenarios;
+
+/// <summary>A scenario file (JSON with // comments): see docs/scenarios.md.</summary>
+public sealed record Scenario
+{
+    public string Name { get; init; } = "unnamed";
+    public int Seed { get; init; } = 1;
+    public double DurationSeconds { get; init; } = 20;
+    public TopologySection Topology { get; init; } = new();
+    public CompositionSection Composition { get; init; } = new();
+    public WorkloadSection Workload { get; init; } = new();
+    public RogueSection Rogue { get; init; } = new();
+    public RemappingSection Remapping { get; init; } = new();
+    /// <summary>Overrides of config/cost-model.json, key by key.</summary>
+    public Dictionary<string, double>? CostModel { get; init; }
+}
+
+public sealed record TopologySection
+{
+    public int Hosts { get; init; } = 1;
+    public int DevicesPerHost { get; init; } = 4;
+    public int AisPerDevice { get; init; } = 256;
+    public int Containers { get; init; } = 1000;
+    public int WorkQueueSize { get; init; } = 32;
+    public int WorkQueueThreshold { get; init; } = 24;
+    public int ImsEntriesPerDevice { get; init; } = 65536;
+}
+
+public sealed record CompositionSection
+{
+    public string Policy { get; init; } = "auto";
+    public int AisPerVdev { get; init; } = 1;
+    /// <summary>How many tenants' ASIDs point at one interrupt table (1 = a table per ASID).</summary>
+    public int AsidsPerInterruptTable { get; init; } = 16;
+    /// <summary>IRTA.S of each interrupt table: 2^(S+1) entries.</summary>
+    public int InterruptTableSizeExponent { get; init; } = 15;
+    /// <summary>Share of vectors programmed as posted (IM=1); the rest are remapped (IM=0).</summary>
+    public double PostedShare { get; init; } = 0.75;
+
+    public CompositionPolicy ParsedPolicy => Policy switch
+    {
+        "auto" => CompositionPolicy.Auto,
+        "dedicated" => CompositionPolicy.Dedicated,
+        "shared" => CompositionPolicy.Shared,
+        _ => throw new SivInputException($"composition.policy \"{Policy}\" is not one of auto, dedicated, shared"),
+    };
+}
+
+public sealed record WorkloadSection
+{
+    /// <summary>Descriptors a container keeps outstanding.</summary>
+    public int QueueDepth { get; init; } = 2;
+    /// <summary>Probability that a container's next operation is a slow-path one.</summary>
+    public double SlowPathShare { get; init; } = 0.03;
+    /// <summary>Share of descriptors that request a completion interrupt.</summary>
+    public double InterruptShare { get; init; } = 1.0;
+    public Dictionary<string, double> Fast { get; init; } = new() { ["memmove"] = 4, ["fill"] = 2, ["compare"] = 1, ["crc32c"] = 2 };
+    public int[] TransferSizes { get; init; } = [64, 512, 2048];
+    public Dictionary<string, double> Slow { get; init; } = new()
+    {
+        ["configRead"] = 4, ["bar0Read"] = 3, ["msixReprogram"] = 2, ["adminCommand"] = 1, ["queueReset"] = 1, ["vdevReset"] = 1,
+    };
+}
+
+public sealed record RogueSection
+{
+    /// <summary>Share of AIs that also forge traffic (0..1).</summary>
+    public double Share { get; init; } = 0.02;
+    /// <summary>A rogue AI forges one message after every this many completions it serves.</summary>
+    public int ForgeEvery { get; init; } = 8;
+}
+
+public sealed record RemappingSection
+{
+    public bool ExtendedInterruptMode { get; init; } = true;
+    public bool AsidCheck { get; init; } = true;
+    public bool PostingSupported { get; init; } = true;
+    public int FaultRecords { get; init; } = 8;
+    public int InterruptEntryCacheEntries { get; init; } = 4096;
+    /// <summary>The device-side PASID check on IMS entries (status 0x19, siov-reference §11.5).</summary>
+    public bool DeviceSideCheck { get; init; } = true;
+
+    public RemappingSettings ToSettings() => new()
+    {
+        RemappingEnabled = true,
+        ExtendedInterruptMode = ExtendedInterruptMode,
+        CompatibilityFormatAllowed = false,
+        PostingSupported = PostingSupported,
+        AsidCheck = AsidCheck,
+    };
+}
+
+/// <summary>A loaded, validated scenario with its cost model resolved.</summary>
+public sealed record ResolvedScenario(Scenario Scenario, CostModel Cost, string Source);

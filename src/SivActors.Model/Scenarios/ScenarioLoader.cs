@@ -1,0 +1,184 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using SivActors.Model.Cost;
+using SivActors.Model.Workload;
+
+namespace SivActors.Model.Scenarios;
+
+/// <summary>Reads scenario and cost-model files strictly: unknown keys, wrong types and out-of-range values are errors.</summary>
+public static class ScenarioLoader
+{
+    public static readonly JsonSerializerOptions StrictJson = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        NumberHandling = JsonNumberHandling.Strict,
+    };
+
+    public const int MaxContainers = 1_000_000;
+
+    public static ResolvedScenario Load(string path, string costModelPath)
+    {
+        var scenario = Parse<Scenario>(ReadFile(path, "scenario"), path);
+        var cost = LoadCostModel(costModelPath, scenario.CostModel);
+        Validate(scenario);
+        return new ResolvedScenario(scenario, cost, path);
+    }
+
+    public static CostModel LoadCostModel(string path, IReadOnlyDictionary<string, double>? overrides = null)
+    {
+        var file = Parse<CostModelFile>(ReadFile(path, "cost model"), path);
+        var values = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var (key, entry) in file.Costs) values[key] = entry.Value;
+        if (overrides is not null)
+        {
+            foreach (var (key, value) in overrides)
+            {
+                if (!values.ContainsKey(key))
+                    throw new SivInputException($"costModel.{key} is not a known cost (known: {string.Join(", ", values.Keys)})");
+                values[key] = value;
+            }
+        }
+        CostModel model;
+        try
+        {
+            model = JsonSerializer.Deserialize<CostModel>(JsonSerializer.Serialize(values), StrictJson)!;
+        }
+        catch (JsonException e)
+        {
+            throw new SivInputException($"{path}: {OneLine(e)}");
+        }
+        var missing = typeof(CostModel).GetProperties().Select(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name)).Where(n => !values.ContainsKey(n)).ToList();
+        if (missing.Count > 0) throw new SivInputException($"{path}: missing cost(s) {string.Join(", ", missing)}");
+        model.Validate();
+        return model;
+    }
+
+    public static T Parse<T>(string json, string origin)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(json, StrictJson)
+                   ?? throw new SivInputException($"{origin}: the document is empty (null)");
+        }
+        catch (JsonException e)
+        {
+            throw new SivInputException($"{origin}: {OneLine(e)}");
+        }
+    }
+
+    /// <summary>Turns System.Text.Json's message into one line that names the key.</summary>
+    public static string OneLine(JsonException e)
+    {
+        var message = e.Message;
+        const string unmapped = "could not be mapped to any .NET member";
+        if (message.Contains(unmapped, StringComparison.Ordinal))
+        {
+            var start = message.IndexOf('\'', StringComparison.Ordinal);
+            var end = start >= 0 ? message.IndexOf('\'', start + 1) : -1;
+            var key = start >= 0 && end > start ? message[(start + 1)..end] : "?";
+            var at = e.Path is { Length: > 0 } p && p.LastIndexOf('.') is var dot and > 0 ? p[..dot] : "$";
+            return $"unknown key \"{key}\" at {at}";
+        }
+        var cut = message.IndexOf(". Path:", StringComparison.Ordinal);
+        var head = (cut > 0 ? message[..cut] : message).Replace('\n', ' ').Replace('\r', ' ');
+        return e.Path is { Length: > 0 } path ? $"{head} (at {path}, line {e.LineNumber + 1})" : $"{head} (line {e.LineNumber + 1})";
+    }
+
+    public static string ReadFile(string path, string what)
+    {
+        if (Directory.Exists(path)) throw new SivInputException($"{what} file {path} is a directory");
+        if (!File.Exists(path)) throw new SivInputException($"{what} file {path} does not exist");
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SivInputException($"{what} file {path} cannot be read: {e.Message}");
+        }
+    }
+
+    public static void Validate(Scenario s)
+    {
+        Range("seed", s.Seed, 0, int.MaxValue);
+        if (!(s.DurationSeconds > 0 && s.DurationSeconds <= 86_400))
+            throw new SivInputException($"durationSeconds = {s.DurationSeconds} is out of range (0 < seconds <= 86400)");
+        var t = s.Topology;
+        Range("topology.hosts", t.Hosts, 1, 64);
+        Range("topology.devicesPerHost", t.DevicesPerHost, 1, 128);
+        Range("topology.aisPerDevice", t.AisPerDevice, 1, 4096);
+        Range("topology.containers", t.Containers, 1, MaxContainers);
+        Range("topology.workQueueSize", t.WorkQueueSize, 1, 128);
+        Range("topology.workQueueThreshold", t.WorkQueueThreshold, 1, t.WorkQueueSize);
+        Range("topology.imsEntriesPerDevice", t.ImsEntriesPerDevice, 1, 65536);
+        var c = s.Composition;
+        _ = c.ParsedPolicy;
+        Range("composition.aisPerVdev", c.AisPerVdev, 1, 8);
+        Range("composition.asidsPerInterruptTable", c.AsidsPerInterruptTable, 1, 4096);
+        Range("composition.interruptTableSizeExponent", c.InterruptTableSizeExponent, 0, 15);
+        Share("composition.postedShare", c.PostedShare);
+        var w = s.Workload;
+        Range("workload.queueDepth", w.QueueDepth, 1, 64);
+        Share("workload.slowPathShare", w.SlowPathShare);
+        Share("workload.interruptShare", w.InterruptShare);
+        Weights("workload.fast", w.Fast, WorkloadMix.FastOperations);
+        Weights("workload.slow", w.Slow, WorkloadMix.SlowOperations);
+        if (w.TransferSizes.Length == 0) throw new SivInputException("workload.transferSizes must list at least one size");
+        foreach (var size in w.TransferSizes) Range("workload.transferSizes[]", size, 8, 1 << 20);
+        Share("rogue.share", s.Rogue.Share);
+        Range("rogue.forgeEvery", s.Rogue.ForgeEvery, 1, 1_000_000);
+        Range("remapping.faultRecords", s.Remapping.FaultRecords, 1, 256);
+        Range("remapping.interruptEntryCacheEntries", s.Remapping.InterruptEntryCacheEntries, 0, 1 << 20);
+
+        var hosts = t.Hosts;
+        var aisPerHost = t.DevicesPerHost * t.AisPerDevice;
+        if (c.AisPerVdev > aisPerHost)
+            throw new SivInputException($"composition.aisPerVdev = {c.AisPerVdev} exceeds the {aisPerHost} AIs of a host");
+        var containersPerHost = (t.Containers + hosts - 1) / hosts;
+        var vectorsPerDevice = (long)containersPerHost * c.AisPerVdev / t.DevicesPerHost + 1;
+        if (vectorsPerDevice > t.ImsEntriesPerDevice)
+            throw new SivInputException(
+                $"topology.imsEntriesPerDevice = {t.ImsEntriesPerDevice} is too small: {containersPerHost} containers per host need about {vectorsPerDevice} IMS entries per device");
+        var tableEntries = (long)c.AsidsPerInterruptTable * c.AisPerVdev;
+        if (tableEntries > 1L << (c.InterruptTableSizeExponent + 1))
+            throw new SivInputException(
+                $"composition.interruptTableSizeExponent = {c.InterruptTableSizeExponent} gives {1 << (c.InterruptTableSizeExponent + 1)} entries, fewer than the {tableEntries} that {c.AsidsPerInterruptTable} tenants need");
+        if ((long)t.Containers * hosts > Identity.Asid.MaxValue)
+            throw new SivInputException("too many containers for the 20-bit ASID space");
+    }
+
+    private static void Range(string key, long value, long min, long max)
+    {
+        if (value < min || value > max) throw new SivInputException($"{key} = {value} is out of range ({min}..{max})");
+    }
+
+    private static void Share(string key, double value)
+    {
+        if (double.IsNaN(value) || value is < 0 or > 1) throw new SivInputException($"{key} = {value} is out of range (0..1)");
+    }
+
+    private static void Weights(string key, Dictionary<string, double> weights, IReadOnlyCollection<string> known)
+    {
+        foreach (var (op, weight) in weights)
+        {
+            if (!known.Contains(op)) throw new SivInputException($"{key}.{op} is not a known operation (known: {string.Join(", ", known)})");
+            if (double.IsNaN(weight) || weight < 0) throw new SivInputException($"{key}.{op} = {weight} must be a weight >= 0");
+        }
+        if (weights.Values.Sum() <= 0) throw new SivInputException($"{key} needs at least one operation with a weight above 0");
+    }
+
+    private sealed record CostModelFile
+    {
+        [JsonPropertyName("$comment")] public string? Comment { get; init; }
+        public Dictionary<string, CostEntry> Costs { get; init; } = new();
+    }
+
+    private sealed record CostEntry
+    {
+        public double Value { get; init; }
+        public string Source { get; init; } = "";
+    }
+}

@@ -1,0 +1,89 @@
+using SivActors.Model.Device;
+using SivActors.Model.Identity;
+
+namespace SivActors.Model.Vdcm;
+
+public enum CompositionPolicy : byte
+{
+    /// <summary>Dedicated WQs while they last, then shared WQs for the rest.</summary>
+    Auto,
+    /// <summary>Every AI is a dedicated WQ owned by one vdev; composing fails when none is free.</summary>
+    Dedicated,
+    /// <summary>Every AI is a shared WQ; vdevs are spread round-robin.</summary>
+    Shared,
+}
+
+/// <summary>
+/// Picks AIs for a new vdev. A vdev of k AIs takes them from k different devices when there are that many, so that
+/// a vdev can span hosting functions. Deterministic for a given request order.
+/// </summary>
+public sealed class Composer
+{
+    private readonly int _devices;
+    private readonly int _aisPerDevice;
+    private readonly CompositionPolicy _policy;
+    private readonly int[] _users; // per AI (device-major)
+    private readonly WorkQueueMode?[] _modes;
+    private int _nextDedicated;
+    private int _nextShared;
+
+    public Composer(int devices, int aisPerDevice, CompositionPolicy policy)
+    {
+        if (devices < 1) throw new SivInputException($"a host needs at least one device (got {devices})");
+        if (aisPerDevice < 1) throw new SivInputException($"a device needs at least one AI (got {aisPerDevice})");
+        _devices = devices;
+        _aisPerDevice = aisPerDevice;
+        _policy = policy;
+        _users = new int[devices * aisPerDevice];
+        _modes = new WorkQueueMode?[devices * aisPerDevice];
+    }
+
+    public int TotalAis => _users.Length;
+
+    public WorkQueueMode? ModeOf(int device, int ai) => _modes[device * _aisPerDevice + ai];
+
+    /// <summary>Chooses <paramref name="count"/> AIs; returns (device, ai, mode) or throws when the policy cannot be met.</summary>
+    public IReadOnlyList<(int Device, int Ai, WorkQueueMode Mode)> Compose(int count)
+    {
+        if (count < 1 || count > _users.Length)
+            throw new SivInputException($"a vdev needs 1..{_users.Length} AIs (got {count})");
+        var result = new List<(int, int, WorkQueueMode)>(count);
+        var dedicatedLeft = _users.Length - _nextDedicated;
+        var useDedicated = _policy == CompositionPolicy.Dedicated || (_policy == CompositionPolicy.Auto && dedicatedLeft >= count && _nextShared == 0);
+        if (_policy == CompositionPolicy.Dedicated && dedicatedLeft < count)
+            throw new SivInputException($"composition policy \"dedicated\" ran out of AIs: {_users.Length} AIs cannot give {count} more dedicated WQs");
+        for (var i = 0; i < count; i++)
+        {
+            int flat;
+            WorkQueueMode mode;
+            if (useDedicated)
+            {
+                flat = Interleave(_nextDedicated++);
+                mode = WorkQueueMode.Dedicated;
+            }
+            else
+            {
+                // Shared WQs are taken from the end of the order, so a later "auto" switch never collides with dedicated ones.
+                var span = _policy == CompositionPolicy.Shared ? _users.Length : _users.Length - _nextDedicated;
+                if (span <= 0)
+                    throw new SivInputException("no AI left to share: every AI is a dedicated WQ");
+                flat = Interleave(_users.Length - 1 - (_nextShared++ % span));
+                mode = WorkQueueMode.Shared;
+            }
+            _users[flat]++;
+            _modes[flat] = mode;
+            result.Add((flat / _aisPerDevice, flat % _aisPerDevice, mode));
+        }
+        return result;
+    }
+
+    /// <summary>Order AIs device-interleaved: AI 0 of every device, then AI 1 of every device, ...</summary>
+    private int Interleave(int ordinal)
+    {
+        var device = ordinal % _devices;
+        var ai = ordinal / _devices;
+        return device * _aisPerDevice + ai;
+    }
+
+    public static AiId ToAiId(HostId host, int device, int ai) => new(new DeviceId(host, device), ai);
+}

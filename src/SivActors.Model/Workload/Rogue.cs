@@ -1,0 +1,86 @@
+using SivActors.Model.Identity;
+using SivActors.Model.Interrupts;
+
+namespace SivActors.Model.Workload;
+
+/// <summary>What a rogue AI forges.</summary>
+public enum RogueKind : byte
+{
+    WrongAsid,
+    ForeignHandle,
+    OutOfRangeHandle,
+    DmaIntoInterruptWindow,
+    DmaUnmapped,
+    StaleHandleAfterReset,
+}
+
+/// <summary>What a rogue AI knows when it forges: its tenant's live entry, a table peer, and stale entries.</summary>
+public readonly record struct ForgeryMaterial(
+    SourceId Source,
+    Asid OwnAsid,
+    ushort OwnHandle,
+    int TableSize,
+    Asid? PeerAsid,
+    ushort? PeerHandle,
+    (Asid Asid, ushort Handle)? Stale);
+
+/// <summary>A forged upstream write and the fault reasons it must end in (never a delivery).</summary>
+public readonly record struct Forgery(RogueKind Kind, UpstreamWrite Write, ulong DmaLength, FaultReason Expected, FaultReason AlsoAccepted = FaultReason.None)
+{
+    public bool Accepts(FaultReason actual) => actual != FaultReason.None && (actual == Expected || actual == AlsoAccepted);
+}
+
+/// <summary>
+/// Builds forgeries whose outcome follows from the construction (docs/decisions.md, "rogue traffic"):
+/// <list type="bullet">
+/// <item>wrong ASID: a table peer's ASID with the tenant's own live handle -> the entry's ASID differs (0xA1);
+/// with no peer, the never-allocated ASID 0xFFFFF -> no ASID-table entry (0xA0).</item>
+/// <item>another tenant's handle: own ASID with a peer's handle -> 0xA1, or 0x22 if the peer has reset meanwhile.</item>
+/// <item>out-of-range handle: handle + subhandle >= table size -> 0x21.</item>
+/// <item>DMA into the interrupt window -> 0x87; DMA to an unmapped address -> 0x05.</item>
+/// <item>a handle revoked by a vdev reset -> the entry is not present (0x22).</item>
+/// </list>
+/// </summary>
+public static class RogueForger
+{
+    /// <summary>The ASID allocator never hands this out, so it is never in any ASID table.</summary>
+    public static readonly Asid NeverBoundAsid = Asid.FromMasked(Asid.MaxValue);
+
+    /// <summary>An IOVA no container maps (below the interrupt window, above every mapped region).</summary>
+    public const ulong UnmappedAddress = 0x7_0000_0000;
+
+    public static Forgery? Build(RogueKind kind, in ForgeryMaterial m)
+    {
+        switch (kind)
+        {
+            case RogueKind.WrongAsid:
+                return m.PeerAsid is { } peer
+                    ? new Forgery(kind, Interrupt(m.Source, peer, m.OwnHandle, 0, false), 0, FaultReason.AsidMismatch)
+                    : new Forgery(kind, Interrupt(m.Source, NeverBoundAsid, m.OwnHandle, 0, false), 0, FaultReason.AsidTableEntryNotPresent);
+            case RogueKind.ForeignHandle:
+                return m.PeerHandle is { } ph
+                    ? new Forgery(kind, Interrupt(m.Source, m.OwnAsid, ph, 0, false), 0, FaultReason.AsidMismatch, FaultReason.IrteNotPresent)
+                    : null;
+            case RogueKind.OutOfRangeHandle:
+            {
+                // handle + subhandle lands at or beyond the table's end, whatever the table size (up to 65,536).
+                var handle = (ushort)Math.Min(m.TableSize - 1, ushort.MaxValue);
+                var sub = (ushort)Math.Max(1, m.TableSize - handle);
+                return new Forgery(kind, Interrupt(m.Source, m.OwnAsid, handle, sub, true), 0, FaultReason.InterruptIndexOutOfRange);
+            }
+            case RogueKind.DmaIntoInterruptWindow:
+                return new Forgery(kind, UpstreamWrite.Dma(m.Source, m.OwnAsid, InterruptWindow.First + 0x1000), 4, FaultReason.DmaOutputInInterruptRange);
+            case RogueKind.DmaUnmapped:
+                return new Forgery(kind, UpstreamWrite.Dma(m.Source, m.OwnAsid, UnmappedAddress), 64, FaultReason.DmaNoWritePermission);
+            case RogueKind.StaleHandleAfterReset:
+                return m.Stale is { } stale
+                    ? new Forgery(kind, Interrupt(m.Source, stale.Asid, stale.Handle, 0, false), 0, FaultReason.IrteNotPresent)
+                    : null;
+            default:
+                return null;
+        }
+    }
+
+    private static UpstreamWrite Interrupt(SourceId source, Asid asid, ushort handle, ushort subHandle, bool shv) =>
+        UpstreamWrite.Interrupt(source, asid, RemappableMsi.EncodeAddress(handle, shv), subHandle);
+}
