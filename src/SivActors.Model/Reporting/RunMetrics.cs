@@ -29,7 +29,7 @@ public sealed class RunMetrics
     private readonly long[] _rogueAsExpected = new long[Enum.GetValues<RogueKind>().Length];
     private readonly long[] _rogueUnexpected = new long[Enum.GetValues<RogueKind>().Length];
     private long _faultsRecorded, _faultsDroppedOverflow, _faultsDroppedCompressed, _faultsSuppressedFpd, _faultEvents;
-    private long _iecHits, _iecMisses, _retries;
+    private long _iecHits, _iecMisses, _retries, _outstanding;
 
     public LongConcurrentHistogram ModeledFastNs { get; } = New();
     public LongConcurrentHistogram ModeledSlowNs { get; } = New();
@@ -43,7 +43,6 @@ public sealed class RunMetrics
     public long OperationsCompleted => Volatile.Read(ref _descriptorsCompleted) + SlowTotal;
     public long SlowTotal => _slow.Sum();
     public long InterruptsRaised => Volatile.Read(ref _interruptsRaised);
-    public long DescriptorsInFlight => Volatile.Read(ref _descriptorsSubmitted) - Volatile.Read(ref _descriptorsCompleted) - _descriptorsRejected.Sum();
 
     public void DescriptorSubmitted() => Interlocked.Increment(ref _descriptorsSubmitted);
     public void DescriptorCompleted(bool verified)
@@ -53,6 +52,10 @@ public sealed class RunMetrics
         else Interlocked.Increment(ref _verificationFailures);
     }
     public void DescriptorRejected(byte status) => Interlocked.Increment(ref _descriptorsRejected[status]);
+
+    /// <summary>A gauge of occupied descriptor slots, kept apart from the counters so the ledger check is not circular.</summary>
+    public void OutstandingChanged(int delta) => Interlocked.Add(ref _outstanding, delta);
+    public long Outstanding => Volatile.Read(ref _outstanding);
     public void PortalRetry() => Interlocked.Increment(ref _retries);
 
     public void InterruptRaised() => Interlocked.Increment(ref _interruptsRaised);

@@ -5,7 +5,7 @@ namespace SivActors.Model.Vdcm;
 
 public enum CompositionPolicy : byte
 {
-    /// <summary>Dedicated WQs while they last, then shared WQs for the rest.</summary>
+    /// <summary>Dedicated WQs when every planned vdev can have its own, otherwise shared WQs for all.</summary>
     Auto,
     /// <summary>Every AI is a dedicated WQ owned by one vdev; composing fails when none is free.</summary>
     Dedicated,
@@ -27,18 +27,24 @@ public sealed class Composer
     private int _nextDedicated;
     private int _nextShared;
 
-    public Composer(int devices, int aisPerDevice, CompositionPolicy policy)
+    /// <param name="plannedAis">AIs all planned vdevs need together; decides what <see cref="CompositionPolicy.Auto"/> means.</param>
+    public Composer(int devices, int aisPerDevice, CompositionPolicy policy, long plannedAis = 0)
     {
         if (devices < 1) throw new SivInputException($"a host needs at least one device (got {devices})");
         if (aisPerDevice < 1) throw new SivInputException($"a device needs at least one AI (got {aisPerDevice})");
         _devices = devices;
         _aisPerDevice = aisPerDevice;
-        _policy = policy;
+        _policy = policy == CompositionPolicy.Auto
+            ? plannedAis <= (long)devices * aisPerDevice ? CompositionPolicy.Dedicated : CompositionPolicy.Shared
+            : policy;
         _users = new int[devices * aisPerDevice];
         _modes = new WorkQueueMode?[devices * aisPerDevice];
     }
 
     public int TotalAis => _users.Length;
+
+    /// <summary>The policy in force (Auto resolved).</summary>
+    public CompositionPolicy Policy => _policy;
 
     public WorkQueueMode? ModeOf(int device, int ai) => _modes[device * _aisPerDevice + ai];
 
@@ -49,7 +55,7 @@ public sealed class Composer
             throw new SivInputException($"a vdev needs 1..{_users.Length} AIs (got {count})");
         var result = new List<(int, int, WorkQueueMode)>(count);
         var dedicatedLeft = _users.Length - _nextDedicated;
-        var useDedicated = _policy == CompositionPolicy.Dedicated || (_policy == CompositionPolicy.Auto && dedicatedLeft >= count && _nextShared == 0);
+        var useDedicated = _policy == CompositionPolicy.Dedicated;
         if (_policy == CompositionPolicy.Dedicated && dedicatedLeft < count)
             throw new SivInputException($"composition policy \"dedicated\" ran out of AIs: {_users.Length} AIs cannot give {count} more dedicated WQs");
         for (var i = 0; i < count; i++)
@@ -63,11 +69,7 @@ public sealed class Composer
             }
             else
             {
-                // Shared WQs are taken from the end of the order, so a later "auto" switch never collides with dedicated ones.
-                var span = _policy == CompositionPolicy.Shared ? _users.Length : _users.Length - _nextDedicated;
-                if (span <= 0)
-                    throw new SivInputException("no AI left to share: every AI is a dedicated WQ");
-                flat = Interleave(_users.Length - 1 - (_nextShared++ % span));
+                flat = Interleave(_nextShared++ % _users.Length);
                 mode = WorkQueueMode.Shared;
             }
             _users[flat]++;

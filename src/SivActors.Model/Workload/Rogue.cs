@@ -22,6 +22,7 @@ public readonly record struct ForgeryMaterial(
     int TableSize,
     Asid? PeerAsid,
     ushort? PeerHandle,
+    bool PeerSameSource,
     (Asid Asid, ushort Handle)? Stale);
 
 /// <summary>A forged upstream write and the fault reasons it must end in (never a delivery).</summary>
@@ -35,7 +36,8 @@ public readonly record struct Forgery(RogueKind Kind, UpstreamWrite Write, ulong
 /// <list type="bullet">
 /// <item>wrong ASID: a table peer's ASID with the tenant's own live handle -> the entry's ASID differs (0xA1);
 /// with no peer, the never-allocated ASID 0xFFFFF -> no ASID-table entry (0xA0).</item>
-/// <item>another tenant's handle: own ASID with a peer's handle -> 0xA1, or 0x22 if the peer has reset meanwhile.</item>
+/// <item>another tenant's handle: own ASID with a peer's handle -> 0xA1 when the peer's entry names the same
+/// requester id, else source-id verification fails first (0x26); 0x22 if the peer has reset meanwhile.</item>
 /// <item>out-of-range handle: handle + subhandle >= table size -> 0x21.</item>
 /// <item>DMA into the interrupt window -> 0x87; DMA to an unmapped address -> 0x05.</item>
 /// <item>a handle revoked by a vdev reset -> the entry is not present (0x22).</item>
@@ -59,7 +61,8 @@ public static class RogueForger
                     : new Forgery(kind, Interrupt(m.Source, NeverBoundAsid, m.OwnHandle, 0, false), 0, FaultReason.AsidTableEntryNotPresent);
             case RogueKind.ForeignHandle:
                 return m.PeerHandle is { } ph
-                    ? new Forgery(kind, Interrupt(m.Source, m.OwnAsid, ph, 0, false), 0, FaultReason.AsidMismatch, FaultReason.IrteNotPresent)
+                    ? new Forgery(kind, Interrupt(m.Source, m.OwnAsid, ph, 0, false), 0,
+                        m.PeerSameSource ? FaultReason.AsidMismatch : FaultReason.SourceIdVerificationFailed, FaultReason.IrteNotPresent)
                     : null;
             case RogueKind.OutOfRangeHandle:
             {

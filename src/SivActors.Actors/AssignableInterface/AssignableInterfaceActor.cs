@@ -1,0 +1,216 @@
+using Akka.Actor;
+using SivActors.Actors.Container;
+using SivActors.Actors.DmaRemapping;
+using SivActors.Actors.Infrastructure;
+using SivActors.Actors.InterruptUnit;
+using SivActors.Model.Device;
+using SivActors.Model.Identity;
+using SivActors.Model.Interrupts;
+using SivActors.Model.Workload;
+using static SivActors.Actors.AssignableInterface.AssignableInterfaceProtocol;
+
+namespace SivActors.Actors.AssignableInterface;
+
+/// <summary>
+/// One AI (a DSA work queue): accepts portal writes, checks the completion interrupt handle against its IMS entries
+/// (device-side PASID check, status 0x19), executes descriptors over DMA, writes the completion record and raises
+/// the completion interrupt. A rogue AI also forges upstream writes (see <see cref="RogueForger"/>).
+/// </summary>
+public sealed class AssignableInterfaceActor : ReceiveActor
+{
+    private readonly EmulatorContext _ctx;
+    private readonly AiId _id;
+    private readonly HostId _host;
+    private readonly SourceId _source;
+    private readonly bool _rogue;
+    private readonly ImsTable _ims = new();
+    private readonly Dictionary<uint, ContainerId> _tenants = new();
+    private readonly Dictionary<long, InFlight> _inFlight = new();
+    private readonly Dictionary<ushort, ForgeryHint> _hints = new();
+    private WorkQueue? _wq;
+    private uint _dedicatedPasid;
+    private long _nextRequest;
+    private int _completionsSinceForgery;
+    private int _nextRogueKind;
+    private (Asid Asid, ushort Handle)? _stale;
+
+    private sealed record InFlight(ContainerId Container, Descriptor Descriptor, uint Pasid, int Slot, long WallStartTicks);
+
+    public AssignableInterfaceActor(EmulatorContext ctx, AiId id)
+    {
+        _ctx = ctx;
+        _id = id;
+        _host = id.Host;
+        _source = id.Device.SourceId;
+        _rogue = ctx.IsRogue(id);
+
+        Receive<PortalWrite>(Submit);
+        Receive<MemoryReadData>(m =>
+        {
+            if (_inFlight.Remove(m.RequestId, out var f)) Finish(f, m.Data, m.Data2, m.ModeledNs);
+        });
+        Receive<DmaRemappingProtocol.DmaReadFailed>(m =>
+        {
+            if (_inFlight.Remove(m.RequestId, out var f))
+                CompleteWith(f, new CompletionRecord(OperationStatus.HardwareErrorOnRead, 0, 0), null, 0, raise: false);
+        });
+        Receive<AssignToVdev>(m =>
+        {
+            _wq ??= new WorkQueue(m.Mode, m.Size, m.Threshold);
+            if (m.Mode == WorkQueueMode.Dedicated) _dedicatedPasid = m.Pasid.Value;
+            _tenants[m.Pasid.Value] = m.Container;
+        });
+        Receive<WriteIms>(m =>
+        {
+            var ok = _ims.Write(m.Index, m.Entry);
+            if (ok && m.Hint is not null) _hints[m.Index] = m.Hint;
+            Sender.Tell(new ImsWritten(m.RequestId, ok));
+        });
+        Receive<SetImsMask>(m =>
+        {
+            if (_ims.SetMask(m.Index, m.Mask) && _ims.Get(m.Index) is { } e) RaiseFrom(e, 0, 0);
+            Sender.Tell(new ImsMaskSet(m.RequestId));
+        });
+        Receive<RevokeIms>(m =>
+        {
+            if (_ims.Get(m.Index) is { } old && _rogue)
+                _stale = (Asid.FromMasked(old.Pasid), RemappableMsi.Decode(old.Address, old.Data).Handle);
+            _ims.Revoke(m.Index);
+            _hints.Remove(m.Index);
+            Sender.Tell(new ImsRevoked(m.RequestId));
+        });
+        Receive<ResetQueue>(m =>
+        {
+            var aborted = 0;
+            foreach (var (key, f) in _inFlight.Where(kv => kv.Value.Pasid == m.Pasid.Value).ToList())
+            {
+                _inFlight.Remove(key);
+                aborted++;
+            }
+            if (_wq is { Mode: WorkQueueMode.Dedicated }) _wq.Reset();
+            else for (var i = 0; i < aborted; i++) _wq?.Complete();
+            Sender.Tell(new QueueReset(m.RequestId, aborted));
+        });
+        Receive<FlushUpstream>(m =>
+        {
+            _ctx.Directory.Tell(new InterruptUnitProtocol.FlushFrom(_host, _id, m.ReplyTo));
+            _ctx.Directory.Tell(new DmaRemappingProtocol.FlushFrom(_host, _id, m.ReplyTo));
+        });
+        Receive<GetState>(_ => Sender.Tell(new State(_wq?.Mode, _wq?.Occupancy ?? 0,
+            _ims.Entries.ToDictionary(kv => kv.Key, kv => kv.Value), _rogue)));
+    }
+
+    private void Submit(PortalWrite m)
+    {
+        var d = m.Descriptor;
+        if (_wq is null)
+        {
+            // An unconfigured WQ is disabled: DMWr gets Retry, posted writes are ignored.
+            Reject(m, SubmitOutcome.Retry);
+            return;
+        }
+        var outcome = _wq.Submit(m.Portal, m.WriteType);
+        if (outcome != SubmitOutcome.Accepted)
+        {
+            Reject(m, outcome);
+            return;
+        }
+        // Dedicated WQ: the WQCFG PASID is used and the descriptor's is ignored (siov-reference §6.3).
+        var pasid = _wq.Mode == WorkQueueMode.Dedicated ? _dedicatedPasid : d.Pasid;
+        var modeled = m.ModeledNs + (long)_ctx.Cost.DescriptorDispatchNs;
+        var flight = new InFlight(m.From, d, pasid, m.Slot, m.WallStartTicks);
+        var status = DsaEngine.Validate(d);
+        if (status == OperationStatus.Success && d.RequestsInterrupt && _ctx.Scenario.Remapping.DeviceSideCheck)
+            status = _ims.CheckHandle(d.CompletionInterruptHandle, pasid, wqPasidEnable: true);
+        if (status != OperationStatus.Success)
+        {
+            CompleteWith(flight, new CompletionRecord(status, 0, 0), null, modeled, raise: false);
+            return;
+        }
+        var plan = DsaEngine.PlanFor(d.Opcode);
+        if (!plan.ReadsSource && !plan.ReadsSecondSource)
+        {
+            Finish(flight, [], null, modeled);
+            return;
+        }
+        var request = ++_nextRequest;
+        _inFlight.Add(request, flight);
+        var size = (int)d.TransferSize;
+        _ctx.Directory.Tell(new DmaRemappingProtocol.DmaRead(_host, request, _id, _source, Asid.FromMasked(pasid),
+            d.Source, size, plan.ReadsSecondSource ? d.Destination : 0, plan.ReadsSecondSource ? size : 0, modeled));
+    }
+
+    private void Reject(PortalWrite m, SubmitOutcome outcome)
+    {
+        var host = _ctx.HostOf(m.From);
+        _ctx.Directory.Tell(new ContainerProtocol.PortalRejected(m.From, host, m.Slot, outcome));
+    }
+
+    private void Finish(InFlight f, byte[] data, byte[]? data2, long modeled)
+    {
+        var d = f.Descriptor;
+        var plan = DsaEngine.PlanFor(d.Opcode);
+        var destination = plan.WritesDestination ? new byte[d.TransferSize] : null;
+        var record = DsaEngine.Execute(d, data, data2 ?? ReadOnlySpan<byte>.Empty, destination);
+        CompleteWith(f, record, destination, modeled, raise: d.RequestsInterrupt);
+    }
+
+    private void CompleteWith(InFlight f, CompletionRecord record, byte[]? destination, long modeled, bool raise)
+    {
+        var d = f.Descriptor;
+        var cr = new byte[CompletionRecord.Size];
+        record.WriteTo(cr);
+        var writes = destination is null
+            ? new[] { new DmaWriteOp(d.CompletionRecordAddress, cr) }
+            : new[] { new DmaWriteOp(d.Destination, destination), new DmaWriteOp(d.CompletionRecordAddress, cr) };
+        var pasid = Asid.FromMasked(f.Pasid);
+        _ctx.Directory.Tell(new DmaRemappingProtocol.DmaWrite(_host, _id, _source, pasid, writes, modeled, f.WallStartTicks, null));
+        _wq?.Complete();
+        if (!raise) return;
+        // The interrupt follows the completion record write (siov-reference §6.3), so it starts at the write's end.
+        var atRecordWritten = modeled + _ctx.Cost.Dma((destination?.Length ?? 0) + CompletionRecord.Size);
+        if (_ims.OnCompletion(d.CompletionInterruptHandle) == CompletionInterruptAction.Fire && _ims.Get(d.CompletionInterruptHandle) is { } entry)
+        {
+            RaiseFrom(entry, atRecordWritten, f.WallStartTicks);
+            if (_rogue && ++_completionsSinceForgery >= _ctx.Scenario.Rogue.ForgeEvery)
+            {
+                _completionsSinceForgery = 0;
+                Forge(d.CompletionInterruptHandle, entry, atRecordWritten);
+            }
+        }
+    }
+
+    private void RaiseFrom(ImsEntry entry, long modeled, long wallStart)
+    {
+        _ctx.Metrics.InterruptRaised();
+        var write = UpstreamWrite.Interrupt(_source, Asid.FromMasked(entry.Pasid), entry.Address, entry.Data);
+        _ctx.Directory.Tell(new InterruptUnitProtocol.RaiseInterrupt(_host, _id, write, modeled, wallStart, null));
+    }
+
+    private void Forge(ushort imsIndex, ImsEntry own, long modeled)
+    {
+        var hint = _hints.GetValueOrDefault(imsIndex);
+        var material = new ForgeryMaterial(_source, Asid.FromMasked(own.Pasid), RemappableMsi.Decode(own.Address, own.Data).Handle,
+            hint?.TableSize ?? 1 << 16, hint?.PeerAsid, hint?.PeerHandle, hint?.PeerSameSource ?? false, _stale);
+        var kinds = Enum.GetValues<RogueKind>();
+        for (var attempt = 0; attempt < kinds.Length; attempt++)
+        {
+            var kind = kinds[_nextRogueKind++ % kinds.Length];
+            if (RogueForger.Build(kind, material) is not { } forgery) continue;
+            _ctx.Metrics.RogueForged(kind);
+            if (forgery.Write.Kind == UpstreamKind.Interrupt)
+            {
+                _ctx.Metrics.InterruptRaised();
+                _ctx.Directory.Tell(new InterruptUnitProtocol.RaiseInterrupt(_host, _id, forgery.Write, modeled, 0, forgery));
+            }
+            else
+            {
+                var op = new DmaWriteOp(forgery.Write.Address, new byte[forgery.DmaLength]);
+                _ctx.Directory.Tell(new DmaRemappingProtocol.DmaWrite(_host, _id, _source, forgery.Write.Asid, [op], modeled, 0, forgery));
+            }
+            return;
+        }
+    }
+
+    public static Props Props(EmulatorContext ctx, AiId id) => Akka.Actor.Props.Create(() => new AssignableInterfaceActor(ctx, id));
+}

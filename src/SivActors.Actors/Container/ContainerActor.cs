@@ -1,0 +1,427 @@
+using System.Diagnostics;
+using Akka.Actor;
+using SivActors.Actors.AssignableInterface;
+using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Vdcm;
+using SivActors.Model.Device;
+using SivActors.Model.Identity;
+using SivActors.Model.Interrupts;
+using SivActors.Model.Vdcm;
+using SivActors.Model.Workload;
+using static SivActors.Actors.Container.ContainerProtocol;
+
+namespace SivActors.Actors.Container;
+
+/// <summary>
+/// An application container: its guest driver programs the vdev's vectors through the VDCM (slow path), drives
+/// work straight into AI portals (fast path), owns the memory the device DMAs into, verifies every completion
+/// record and the data, and owns its posted-interrupt descriptor.
+/// </summary>
+public sealed class ContainerActor : ReceiveActor
+{
+    private const byte FirstVector = 0x40;
+
+    private readonly EmulatorContext _ctx;
+    private readonly ContainerId _id;
+    private readonly HostId _host;
+    private readonly ContainerLayout _layout;
+    private readonly Random _rng;
+    private readonly PostedInterruptDescriptor _pid = new();
+    private readonly byte[] _source;
+    private readonly byte[] _completions;
+    private byte[]? _destinations;
+    private readonly Slot?[] _slots;
+    private readonly Queue<SlowStep> _slowQueue = new();
+
+    private Asid _asid;
+    private AiId[] _ais = [];
+    private WorkQueueMode[] _modes = [];
+    private ushort?[] _handles = [];
+    private byte[] _vectors = [];
+    private byte[] _pendingVectors = [];
+    private IActorRef _replyTo = ActorRefs.Nobody;
+    private bool _running, _stopping, _ready, _harvestScheduled;
+    private SlowOperation? _quiesceFor;
+    private SlowStep? _slowInFlight;
+    private long _nextRequest;
+    private int _outstanding;
+    private int _nextAi;
+
+    private sealed record Slot(DsaOpcode Opcode, int Size, ulong Pattern, uint Seed, int ExpectedDiff, long WallStartTicks);
+
+    /// <summary>One trapped access; <see cref="OnDone"/> runs when the VDCM answers.</summary>
+    private sealed record SlowStep(GuestAccess Access, Action<GuestAccessCompleted>? OnDone);
+
+    public ContainerActor(EmulatorContext ctx, ContainerId id, HostId host)
+    {
+        _ctx = ctx;
+        _id = id;
+        _host = host;
+        _layout = ctx.Layout;
+        _rng = new Random(HashSeed(ctx.Scenario.Seed, id.Value));
+        _source = new byte[_layout.BufferBytes];
+        _rng.NextBytes(_source);
+        _completions = new byte[CompletionRecord.Size * _layout.QueueDepth];
+        _slots = new Slot?[_layout.QueueDepth];
+
+        Receive<VdevComposed>(Composed);
+        Receive<GuestAccessCompleted>(SlowCompleted);
+        Receive<MemoryRead>(Read);
+        Receive<MemoryWrite>(Write);
+        Receive<PortalRejected>(Rejected);
+        Receive<InterruptDelivered>(Interrupt);
+        Receive<Harvest>(_ =>
+        {
+            _harvestScheduled = false;
+            _ctx.Metrics.InterruptsHarvested(_pid.Harvest());
+        });
+        Receive<StartWorkload>(_ =>
+        {
+            _running = true;
+            Pump();
+        });
+        Receive<StopWorkload>(m =>
+        {
+            _stopping = true;
+            _running = false;
+            _replyTo = m.ReplyTo;
+            CheckDrained();
+        });
+        Receive<FlushInterrupts>(m =>
+        {
+            _ctx.Metrics.InterruptsHarvested(_pid.Harvest());
+            m.ReplyTo.Tell(new ContainerFlushed(_id));
+        });
+        Receive<GetState>(_ => Sender.Tell(new State(_asid, _outstanding, _handles.ToList(), _vectors.ToList(), _running)));
+    }
+
+    private static int HashSeed(int seed, int id) => (int)EmulatorContext.Mix32((uint)seed * 0x9E3779B1u ^ (uint)id);
+
+    private void Composed(VdevComposed m)
+    {
+        _asid = m.Asid;
+        _ais = m.Ais;
+        _modes = m.Modes;
+        _replyTo = m.ReplyTo;
+        _handles = new ushort?[_ais.Length];
+        _vectors = new byte[_ais.Length];
+        _pendingVectors = new byte[_ais.Length];
+        ProgramAllVectors(() =>
+        {
+            _ready = true;
+            _replyTo.Tell(new ContainerReady(_id));
+        });
+    }
+
+    /// <summary>The guest driver's MSI-X set-up: per AI, write the data dword (vector) then unmask the entry.</summary>
+    private void ProgramAllVectors(Action done)
+    {
+        for (var slot = 0; slot < _ais.Length; slot++)
+        {
+            var s = slot;
+            var entry = s + 1; // entry 0 is the VDCM's own vector
+            var vector = (byte)(FirstVector + s);
+            _pendingVectors[s] = vector;
+            EnqueueSlow(new GuestAccess(AccessKind.Bar0Write, MsixOffset(entry, 8), Value: vector), null);
+            EnqueueSlow(new GuestAccess(AccessKind.Bar0Write, MsixOffset(entry, 12), Value: 0), r =>
+            {
+                if (r.Error is null)
+                {
+                    _handles[s] = (ushort)r.Value;
+                    _vectors[s] = vector;
+                }
+                if (s == _ais.Length - 1) done();
+            });
+        }
+    }
+
+    private static int MsixOffset(int entry, int field) => VirtualLayout.MsixTable + entry * VirtualLayout.MsixEntryBytes + field;
+
+    private void EnqueueSlow(GuestAccess access, Action<GuestAccessCompleted>? onDone)
+    {
+        _slowQueue.Enqueue(new SlowStep(access, onDone));
+        SendNextSlow();
+    }
+
+    private void SendNextSlow()
+    {
+        if (_slowInFlight is not null || _slowQueue.Count == 0) return;
+        _slowInFlight = _slowQueue.Dequeue();
+        _ctx.Directory.Tell(new VdcmProtocol.GuestAccessRequest(_host, _id, ++_nextRequest, _slowInFlight.Access, 0, Stopwatch.GetTimestamp()));
+    }
+
+    private void SlowCompleted(GuestAccessCompleted m)
+    {
+        var step = _slowInFlight;
+        _slowInFlight = null;
+        var metrics = _ctx.Metrics;
+        metrics.ModeledSlowNs.RecordValue(Math.Max(1, m.ModeledNs));
+        metrics.WallSlowUs.RecordValue(Math.Max(1, WallMicros(m.WallStartTicks)));
+        step?.OnDone?.Invoke(m);
+        SendNextSlow();
+        Pump();
+        CheckDrained();
+    }
+
+    /// <summary>Keeps the queue full: fast descriptors, with slow-path operations mixed in.</summary>
+    private void Pump()
+    {
+        if (!_running || !_ready || _ais.Length == 0) return;
+        while (_quiesceFor is null && _slowQueue.Count == 0 && _slowInFlight is null && _ctx.Mix.NextIsSlow(_rng))
+            StartSlow(_ctx.Mix.NextSlow(_rng));
+        if (_quiesceFor is { } op)
+        {
+            if (_outstanding == 0) RunQuiesced(op);
+            return;
+        }
+        if (_slowQueue.Count > 0 && _handles.Any(h => h is null)) return; // vectors are being reprogrammed
+        for (var slot = 0; slot < _slots.Length && _running; slot++)
+            if (_slots[slot] is null) SubmitFast(slot);
+    }
+
+    private void StartSlow(SlowOperation op)
+    {
+        switch (op)
+        {
+            case SlowOperation.ConfigRead:
+                EnqueueSlow(new GuestAccess(AccessKind.ConfigRead, 0), null);
+                break;
+            case SlowOperation.Bar0Read:
+                EnqueueSlow(new GuestAccess(AccessKind.Bar0Read, 0x90), null);
+                break;
+            case SlowOperation.MsixReprogram:
+            {
+                var s = _rng.Next(_ais.Length);
+                if (_handles[s] is null) break;
+                var vector = (byte)(FirstVector + _rng.Next(0x80));
+                _pendingVectors[s] = vector;
+                EnqueueSlow(new GuestAccess(AccessKind.Bar0Write, MsixOffset(s + 1, 8), Value: vector), r =>
+                {
+                    if (r.Error is null) _vectors[s] = vector;
+                    _pendingVectors[s] = _vectors[s];
+                });
+                break;
+            }
+            case SlowOperation.AdminCommand:
+                EnqueueSlow(new GuestAccess(AccessKind.Bar0Write, VirtualLayout.Cmd, Value: (13u << 20) | 1), null);
+                break;
+            case SlowOperation.QueueReset:
+            case SlowOperation.VdevReset:
+                // The driver quiesces its own work before a reset, as a real one drains before FLR.
+                _quiesceFor = op;
+                break;
+        }
+    }
+
+    private void RunQuiesced(SlowOperation op)
+    {
+        _quiesceFor = null;
+        if (op == SlowOperation.QueueReset)
+        {
+            EnqueueSlow(new GuestAccess(AccessKind.Bar0Write, VirtualLayout.Cmd, Value: (10u << 20) | (uint)_rng.Next(_ais.Length)), null);
+            return;
+        }
+        EnqueueSlow(new GuestAccess(AccessKind.ConfigWrite, VirtualLayout.DeviceControl, Value: VirtualLayout.InitiateFlr), _ =>
+        {
+            Array.Clear(_handles);
+            Array.Clear(_vectors);
+            Array.Clear(_pendingVectors);
+            ProgramAllVectors(() => { });
+        });
+    }
+
+    private void SubmitFast(int slot)
+    {
+        var s = _nextAi++ % _ais.Length;
+        var handle = _handles[s];
+        if (handle is null) return;
+        var opcode = _ctx.Mix.NextFast(_rng);
+        var size = _ctx.Mix.NextSize(_rng);
+        var irq = _ctx.Mix.NextWantsInterrupt(_rng);
+        var flags = DescriptorFlags.CompletionRecordAddressValid | DescriptorFlags.RequestCompletionRecord
+                    | (irq ? DescriptorFlags.RequestCompletionInterrupt : 0);
+        var destination = _layout.Destination(slot);
+        ulong source = ContainerLayout.SourceBase;
+        ulong pattern = 0;
+        uint seed = 0;
+        var expectedDiff = 0;
+        if (opcode == DsaOpcode.Fill) source = pattern = (ulong)_rng.NextInt64();
+        if (opcode == DsaOpcode.CrcGeneration) seed = (uint)_rng.Next();
+        if (opcode == DsaOpcode.Compare)
+            expectedDiff = _source.AsSpan(0, size).CommonPrefixLength(Destinations().AsSpan(slot * _layout.BufferBytes, size));
+        _completions.AsSpan(slot * CompletionRecord.Size, CompletionRecord.Size).Clear(); // software pre-zeroes the record
+        var descriptor = new Descriptor(_asid.Value, false, flags, opcode, _layout.Completion(slot), source, destination, (uint)size, handle.Value, seed);
+        var portal = new GuestAccess(AccessKind.PortalWrite, Portal: PortalKind.Limited);
+        var (path, op) = AccessClassifier.Classify(portal, _modes[s]);
+        if (path != DataPath.Fast) return;
+        var now = Stopwatch.GetTimestamp();
+        _slots[slot] = new Slot(opcode, size, pattern, seed, expectedDiff, now);
+        _outstanding++;
+        _ctx.Metrics.OutstandingChanged(1);
+        _ctx.Metrics.FastPath(op);
+        _ctx.Metrics.DescriptorSubmitted();
+        var writeType = _modes[s] == WorkQueueMode.Dedicated ? PortalWriteType.Posted : PortalWriteType.Deferrable;
+        _ctx.Directory.Tell(new AssignableInterfaceProtocol.PortalWrite(_ais[s], _id, descriptor, PortalKind.Limited, writeType, slot,
+            (long)_ctx.Cost.PortalWriteNs, now));
+    }
+
+    private byte[] Destinations() => _destinations ??= new byte[_layout.BufferBytes * _layout.QueueDepth];
+
+    private void Read(MemoryRead m)
+    {
+        var first = Slice(m.Address, m.Length).ToArray();
+        var second = m.Length2 > 0 ? Slice(m.Address2, m.Length2).ToArray() : null;
+        _ctx.Metrics.DmaApplied(second is null ? 1 : 2);
+        _ctx.Directory.Tell(new AssignableInterfaceProtocol.MemoryReadData(m.ReplyTo, m.RequestId, first, second, m.ModeledNs));
+    }
+
+    private void Write(MemoryWrite m)
+    {
+        _ctx.Metrics.DmaApplied(m.Writes.Length);
+        foreach (var w in m.Writes)
+        {
+            w.Data.CopyTo(Slice(w.Address, w.Data.Length));
+            if (w.Address >= ContainerLayout.CompletionBase && w.Address < ContainerLayout.CompletionBase + (ulong)_completions.Length)
+                Completed((int)((w.Address - ContainerLayout.CompletionBase) / CompletionRecord.Size), m.ModeledNs);
+        }
+    }
+
+    /// <summary>The memory behind a checked DMA address (DMA remapping already proved it is mapped).</summary>
+    private Span<byte> Slice(ulong address, int length)
+    {
+        if (address >= ContainerLayout.CompletionBase) return _completions.AsSpan((int)(address - ContainerLayout.CompletionBase), length);
+        if (address >= ContainerLayout.DestinationBase) return Destinations().AsSpan((int)(address - ContainerLayout.DestinationBase), length);
+        return _source.AsSpan((int)(address - ContainerLayout.SourceBase), length);
+    }
+
+    private void Completed(int slot, long modeledNs)
+    {
+        if (_slots[slot] is not { } s) return;
+        _slots[slot] = null;
+        _outstanding--;
+        var metrics = _ctx.Metrics;
+        metrics.OutstandingChanged(-1);
+        var record = CompletionRecord.ReadFrom(_completions.AsSpan(slot * CompletionRecord.Size));
+        if (record.Status is OperationStatus.Success or OperationStatus.SuccessFalsePredicate)
+        {
+            metrics.DescriptorCompleted(Verify(slot, s, record));
+            metrics.ModeledFastNs.RecordValue(Math.Max(1, modeledNs));
+            metrics.WallFastUs.RecordValue(Math.Max(1, WallMicros(s.WallStartTicks)));
+        }
+        else
+        {
+            metrics.DescriptorRejected((byte)record.Status);
+        }
+        Pump();
+        CheckDrained();
+    }
+
+    /// <summary>Checks the completion record and the DMA'd bytes against what the container computes itself.</summary>
+    private bool Verify(int slot, Slot s, CompletionRecord record)
+    {
+        var dst = Destinations().AsSpan(slot * _layout.BufferBytes, s.Size);
+        var src = _source.AsSpan(0, s.Size);
+        return s.Opcode switch
+        {
+            DsaOpcode.MemoryMove => record.BytesCompleted == s.Size && DsaEngine.Crc32C(dst) == DsaEngine.Crc32C(src),
+            DsaOpcode.Fill => record.BytesCompleted == s.Size && FillMatches(dst, s.Pattern),
+            DsaOpcode.Compare => s.ExpectedDiff == s.Size
+                ? record.Result == 0
+                : record.Result == 1 && record.BytesCompleted == s.ExpectedDiff,
+            DsaOpcode.CrcGeneration => record.CrcValue == DsaEngine.Crc32C(src, s.Seed),
+            _ => true,
+        };
+    }
+
+    private static bool FillMatches(ReadOnlySpan<byte> dst, ulong pattern)
+    {
+        Span<byte> expected = stackalloc byte[dst.Length];
+        DsaEngine.FillPattern(expected, pattern);
+        return dst.SequenceEqual(expected);
+    }
+
+    private void Rejected(PortalRejected m)
+    {
+        if (_slots[m.Slot] is null) return;
+        _slots[m.Slot] = null;
+        _outstanding--;
+        _ctx.Metrics.OutstandingChanged(-1);
+        _ctx.Metrics.DescriptorRejected(m.Outcome switch
+        {
+            SubmitOutcome.Retry => RejectCodes.Retry,
+            SubmitOutcome.Dropped => RejectCodes.Dropped,
+            _ => RejectCodes.Ignored,
+        });
+        Pump();
+        CheckDrained();
+    }
+
+    private void Interrupt(InterruptDelivered m)
+    {
+        var metrics = _ctx.Metrics;
+        if (!IsMine(m)) metrics.InterruptMisdelivered();
+        if (m.Posted)
+        {
+            var result = _pid.Post(m.Vector, m.Urgent);
+            metrics.InterruptPosted(result);
+            metrics.ModeledPostedInterruptNs.RecordValue(Math.Max(1, m.ModeledNs));
+            if (result == PostResult.RecordedAndNotified && !_harvestScheduled)
+            {
+                // The notification interrupts the vCPU; it harvests after what is already queued (so posts coalesce).
+                _harvestScheduled = true;
+                Self.Tell(Harvest.Instance);
+            }
+        }
+        else
+        {
+            metrics.InterruptRemappedDelivered();
+            metrics.ModeledRemappedInterruptNs.RecordValue(Math.Max(1, m.ModeledNs));
+        }
+    }
+
+    /// <summary>An interrupt is ours only if one of our AIs raised it, with our ASID, on a vector we programmed.</summary>
+    private bool IsMine(InterruptDelivered m)
+    {
+        if (m.Asid != _asid) return false;
+        for (var i = 0; i < _ais.Length; i++)
+            if (_ais[i] == m.Origin && m.Vector != 0 && (_vectors[i] == m.Vector || _pendingVectors[i] == m.Vector))
+                return true;
+        return false;
+    }
+
+    private void CheckDrained()
+    {
+        if (_stopping && _outstanding == 0 && _slowInFlight is null && _slowQueue.Count == 0)
+        {
+            _stopping = false;
+            _replyTo.Tell(new ContainerDrained(_id));
+        }
+    }
+
+    private static long WallMicros(long startTicks) =>
+        startTicks == 0 ? 0 : (long)((Stopwatch.GetTimestamp() - startTicks) * 1_000_000.0 / Stopwatch.Frequency);
+
+    private sealed class Harvest
+    {
+        public static readonly Harvest Instance = new();
+    }
+
+    public static Props Props(EmulatorContext ctx, ContainerId id, HostId host) =>
+        Akka.Actor.Props.Create(() => new ContainerActor(ctx, id, host));
+}
+
+/// <summary>Rejection reasons that are not DSA completion statuses, kept in the same status-indexed ledger.</summary>
+public static class RejectCodes
+{
+    public const byte Retry = 0xF0;
+    public const byte Dropped = 0xF1;
+    public const byte Ignored = 0xF2;
+
+    public static string Name(byte code) => code switch
+    {
+        Retry => "retry",
+        Dropped => "dropped",
+        Ignored => "ignored",
+        _ => "0x" + code.ToString("X2", System.Globalization.CultureInfo.InvariantCulture),
+    };
+}

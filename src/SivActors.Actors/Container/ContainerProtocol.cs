@@ -1,0 +1,58 @@
+using Akka.Actor;
+using SivActors.Actors.DmaRemapping;
+using SivActors.Actors.Infrastructure;
+using SivActors.Model.Device;
+using SivActors.Model.Identity;
+
+namespace SivActors.Actors.Container;
+
+/// <summary>Messages of an application container (the tenant and its memory).</summary>
+public static class ContainerProtocol
+{
+    public abstract record Command(ContainerId Container, HostId Host) : IEntityMessage
+    {
+        public EntityAddress Target => EntityAddress.Of(Container, Host);
+    }
+
+    /// <summary>From the VDCM: the vdev is composed; the container's driver now programs its vectors.</summary>
+    public sealed record VdevComposed(ContainerId Container, HostId Host, Asid Asid, AiId[] Ais, WorkQueueMode[] Modes, IActorRef ReplyTo)
+        : Command(Container, Host);
+
+    public sealed record GuestAccessCompleted(ContainerId Container, HostId Host, long RequestId, uint Value, string? Error, long ModeledNs, long WallStartTicks)
+        : Command(Container, Host);
+
+    /// <summary>The portal did not accept the descriptor (DMWr Retry, or a dropped/ignored posted write).</summary>
+    public sealed record PortalRejected(ContainerId Container, HostId Host, int Slot, SubmitOutcome Outcome) : Command(Container, Host), ISivHotPathMessage;
+
+    /// <summary>A DMA read of the container's memory, already checked by DMA remapping; the data goes to the AI.</summary>
+    public sealed record MemoryRead(ContainerId Container, HostId Host, long RequestId, AiId ReplyTo, ulong Address, int Length, ulong Address2, int Length2, long ModeledNs)
+        : Command(Container, Host), ISivHotPathMessage;
+
+    /// <summary>DMA writes into the container's memory, already checked by DMA remapping.</summary>
+    public sealed record MemoryWrite(ContainerId Container, HostId Host, DmaWriteOp[] Writes, long ModeledNs, long WallStartTicks)
+        : Command(Container, Host), ISivHotPathMessage;
+
+    /// <summary>An interrupt for this container: remapped (delivered) or posted into its posted-interrupt descriptor.</summary>
+    public sealed record InterruptDelivered(ContainerId Container, HostId Host, byte Vector, AiId Origin, Asid Asid, int Handle, bool Posted, bool Urgent,
+        long ModeledNs, long WallStartTicks) : Command(Container, Host), ISivHotPathMessage;
+
+    public sealed record StartWorkload(ContainerId Container, HostId Host) : Command(Container, Host);
+
+    /// <summary>Stop issuing work; answer <see cref="ContainerDrained"/> once nothing is outstanding.</summary>
+    public sealed record StopWorkload(ContainerId Container, HostId Host, IActorRef ReplyTo) : Command(Container, Host);
+
+    /// <summary>Harvest what is still pending in the posted-interrupt descriptor and answer <see cref="ContainerFlushed"/>.</summary>
+    public sealed record FlushInterrupts(ContainerId Container, HostId Host, IActorRef ReplyTo) : Command(Container, Host);
+
+    public sealed record GetState(ContainerId Container, HostId Host) : Command(Container, Host);
+
+    public sealed record State(Asid Asid, int OutstandingDescriptors, IReadOnlyList<ushort?> CompletionHandles, IReadOnlyList<byte> Vectors, bool Running);
+
+    public sealed record ContainerReady(ContainerId Container);
+
+    public sealed record ContainerDrained(ContainerId Container);
+
+    public sealed record ContainerFlushed(ContainerId Container);
+
+    public sealed record ContainerFailed(ContainerId Container, string Reason);
+}

@@ -1,0 +1,87 @@
+using Akka.Actor;
+using SivActors.Actors.Container;
+using SivActors.Actors.Infrastructure;
+using SivActors.Actors.InterruptUnit;
+using SivActors.Model.Dma;
+using SivActors.Model.Identity;
+using static SivActors.Actors.DmaRemapping.DmaRemappingProtocol;
+
+namespace SivActors.Actors.DmaRemapping;
+
+/// <summary>
+/// The DMA-remapping unit of one host: checks every DMA against the PASID table with <see cref="DmaRemapper"/> and
+/// passes what is allowed to the owning container's memory. A DMA write into the interrupt window is a fault here,
+/// never an interrupt.
+/// </summary>
+public sealed class DmaRemappingActor : ReceiveActor
+{
+    private readonly EmulatorContext _ctx;
+    private readonly PasidTable _pasids = new();
+
+    public DmaRemappingActor(EmulatorContext ctx, HostId host)
+    {
+        _ctx = ctx;
+        Receive<BindPasid>(m => _pasids.Bind(new PasidBinding(m.Pasid, m.Owner, new AddressSpace(m.Regions))));
+        Receive<DmaRead>(Read);
+        Receive<DmaWrite>(Write);
+        Receive<FlushFrom>(m => m.ReplyTo.Tell(new InterruptUnitProtocol.UpstreamFlushed(m.Ai, EntityKind.DmaRemapping)));
+    }
+
+    private void Read(DmaRead m)
+    {
+        var metrics = _ctx.Metrics;
+        var ranges = m.Length2 > 0 ? 2 : 1;
+        metrics.DmaIssued(ranges);
+        var first = DmaRemapper.Check(_pasids, m.Pasid, m.Address, (ulong)m.Length, isWrite: false);
+        var second = m.Length2 > 0 ? DmaRemapper.Check(_pasids, m.Pasid, m.Address2, (ulong)m.Length2, isWrite: false) : first;
+        if (first.IsFault || second.IsFault)
+        {
+            var fault = first.IsFault ? first.Fault : second.Fault;
+            if (first.IsFault) metrics.DmaFaulted(first.Fault);
+            else metrics.DmaApplied();
+            if (ranges == 2)
+            {
+                if (second.IsFault) metrics.DmaFaulted(second.Fault);
+                else metrics.DmaApplied();
+            }
+            _ctx.Directory.Tell(new DmaReadFailed(m.Origin, m.RequestId, fault));
+            return;
+        }
+        var owner = first.Binding!.Owner;
+        _ctx.Directory.Tell(new ContainerProtocol.MemoryRead(owner, _ctx.HostOf(owner), m.RequestId, m.Origin,
+            m.Address, m.Length, m.Address2, m.Length2, m.ModeledNs + _ctx.Cost.Dma(m.Length + m.Length2)));
+    }
+
+    private void Write(DmaWrite m)
+    {
+        var metrics = _ctx.Metrics;
+        metrics.DmaIssued(m.Writes.Length);
+        DmaWriteOp[]? allowed = null;
+        var count = 0;
+        var owner = default(ContainerId);
+        long bytes = 0;
+        for (var i = 0; i < m.Writes.Length; i++)
+        {
+            var w = m.Writes[i];
+            var decision = DmaRemapper.Check(_pasids, m.Pasid, w.Address, (ulong)w.Data.Length, isWrite: true);
+            if (decision.IsFault)
+            {
+                metrics.DmaFaulted(decision.Fault);
+                if (m.Forgery is { } f) metrics.RogueOutcome(f.Kind, f.Accepts(decision.Fault));
+                continue;
+            }
+            if (m.Forgery is { } delivered) metrics.RogueOutcome(delivered.Kind, asExpected: false);
+            allowed ??= new DmaWriteOp[m.Writes.Length];
+            allowed[count++] = w;
+            owner = decision.Binding!.Owner;
+            bytes += w.Data.Length;
+        }
+        if (count == 0) return;
+        if (count != allowed!.Length) Array.Resize(ref allowed, count);
+        // Applied is counted by the container when the bytes land in its memory.
+        _ctx.Directory.Tell(new ContainerProtocol.MemoryWrite(owner, _ctx.HostOf(owner), allowed,
+            m.ModeledNs + _ctx.Cost.Dma(bytes), m.WallStartTicks));
+    }
+
+    public static Props Props(EmulatorContext ctx, HostId host) => Akka.Actor.Props.Create(() => new DmaRemappingActor(ctx, host));
+}

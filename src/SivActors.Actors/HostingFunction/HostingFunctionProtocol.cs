@@ -1,0 +1,28 @@
+using SivActors.Actors.Infrastructure;
+using SivActors.Model.Identity;
+
+namespace SivActors.Actors.HostingFunction;
+
+/// <summary>Messages of a hosting function (physical device): its admin commands.</summary>
+public static class HostingFunctionProtocol
+{
+    public abstract record Command(DeviceId Device) : IEntityMessage
+    {
+        public EntityAddress Target => EntityAddress.Of(Device);
+    }
+
+    /// <summary>Admin command 13, IMS flavour: allocates an IMS entry and returns its index as the handle.</summary>
+    public sealed record RequestInterruptHandle(DeviceId Device, long RequestId) : Command(Device);
+
+    public sealed record InterruptHandleGranted(long RequestId, ushort Index);
+
+    /// <summary>CMDSTATUS 0x42: no handle available.</summary>
+    public sealed record InterruptHandleRefused(long RequestId, byte Error);
+
+    /// <summary>Admin command 14.</summary>
+    public sealed record ReleaseInterruptHandle(DeviceId Device, ushort Index) : Command(Device);
+
+    public sealed record GetState(DeviceId Device) : Command(Device);
+
+    public sealed record State(int ImsInUse, int ImsSize);
+}

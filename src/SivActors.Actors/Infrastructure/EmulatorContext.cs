@@ -1,0 +1,84 @@
+using SivActors.Model.Cost;
+using SivActors.Model.Dma;
+using SivActors.Model.Identity;
+using SivActors.Model.Reporting;
+using SivActors.Model.Scenarios;
+using SivActors.Model.Workload;
+
+namespace SivActors.Actors.Infrastructure;
+
+/// <summary>What every entity on a node shares: the scenario, its cost model, the metrics sink and the directory.</summary>
+public sealed class EmulatorContext
+{
+    public EmulatorContext(ResolvedScenario scenario, RunMetrics? metrics = null)
+    {
+        Resolved = scenario;
+        Metrics = metrics ?? new RunMetrics();
+        Mix = new WorkloadMix(scenario.Scenario.Workload);
+        Layout = new ContainerLayout(scenario.Scenario.Workload.QueueDepth, Mix.MaxTransferSize);
+    }
+
+    public ResolvedScenario Resolved { get; }
+    public Scenario Scenario => Resolved.Scenario;
+    public CostModel Cost => Resolved.Cost;
+    public RunMetrics Metrics { get; }
+    public EntityDirectory Directory { get; } = new();
+    public WorkloadMix Mix { get; }
+    public ContainerLayout Layout { get; }
+
+    public HostId HostOf(ContainerId c) => new(c.Value % Scenario.Topology.Hosts);
+
+    /// <summary>ASIDs are 1 + the container number: unique per host, never 0 and never the reserved 0xFFFFF.</summary>
+    public static Asid AsidOf(ContainerId c) => Asid.Create(c.Value + 1L);
+
+    /// <summary>Deterministic per AI: whether it forges traffic.</summary>
+    public bool IsRogue(AiId ai)
+    {
+        var share = Scenario.Rogue.Share;
+        if (share <= 0) return false;
+        // A fixed mix rather than HashCode (randomized per process), so runs repeat.
+        var h = Mix32((uint)Scenario.Seed * 0x9E3779B1u ^ (uint)ai.Host.Value * 0x85EBCA77u ^ (uint)ai.Device.Index * 0xC2B2AE3Du ^ (uint)ai.Index * 0x27D4EB2Fu);
+        return h / (double)uint.MaxValue < share;
+    }
+
+    public static uint Mix32(uint x)
+    {
+        x ^= x >> 16;
+        x *= 0x7FEB352D;
+        x ^= x >> 15;
+        x *= 0x846CA68B;
+        x ^= x >> 16;
+        return x;
+    }
+}
+
+/// <summary>
+/// Every container's I/O address space: a read-only source buffer, one destination buffer and one completion
+/// record per outstanding descriptor, and its posted-interrupt descriptor.
+/// </summary>
+public sealed class ContainerLayout
+{
+    public const ulong SourceBase = 0x1000_0000;
+    public const ulong DestinationBase = 0x2000_0000;
+    public const ulong CompletionBase = 0x3000_0000;
+    public const ulong PostedDescriptorAddress = 0x5000_0000;
+
+    public ContainerLayout(int queueDepth, int maxTransfer)
+    {
+        QueueDepth = queueDepth;
+        BufferBytes = maxTransfer;
+        Regions =
+        [
+            new MappedRegion("source", SourceBase, (ulong)maxTransfer, DmaPermissions.Read),
+            new MappedRegion("destination", DestinationBase, (ulong)(maxTransfer * queueDepth), DmaPermissions.ReadWrite),
+            new MappedRegion("completion", CompletionBase, (ulong)(32 * queueDepth), DmaPermissions.ReadWrite),
+        ];
+    }
+
+    public int QueueDepth { get; }
+    public int BufferBytes { get; }
+    public MappedRegion[] Regions { get; }
+
+    public ulong Destination(int slot) => DestinationBase + (ulong)(slot * BufferBytes);
+    public ulong Completion(int slot) => CompletionBase + (ulong)(slot * 32);
+}

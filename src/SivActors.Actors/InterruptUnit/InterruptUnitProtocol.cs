@@ -1,0 +1,48 @@
+using Akka.Actor;
+using SivActors.Actors.Infrastructure;
+using SivActors.Model.Identity;
+using SivActors.Model.Interrupts;
+using SivActors.Model.Workload;
+
+namespace SivActors.Actors.InterruptUnit;
+
+/// <summary>Messages of the interrupt managing unit (one per host).</summary>
+public static class InterruptUnitProtocol
+{
+    public abstract record Command(HostId Host) : IEntityMessage
+    {
+        public EntityAddress Target => EntityAddress.InterruptUnit(Host);
+    }
+
+    /// <summary>Points the ASID-table entry for <paramref name="Asid"/> at interrupt table <paramref name="TableId"/>.</summary>
+    public sealed record BindAsid(HostId Host, Asid Asid, int TableId, int SizeExponent) : Command(Host);
+
+    /// <summary>Writes an interrupt entry: at <paramref name="Handle"/>, or at a newly allocated handle when null.</summary>
+    public sealed record ProgramEntry(HostId Host, long RequestId, Asid Asid, int? Handle, InterruptEntry Entry) : Command(Host);
+
+    public sealed record EntryProgrammed(long RequestId, int Handle, int TableId, int TableSize);
+
+    public sealed record ProgramFailed(long RequestId, string Reason);
+
+    /// <summary>Clears the entry (P=0) and invalidates it in the interrupt entry cache.</summary>
+    public sealed record FreeEntry(HostId Host, long RequestId, Asid Asid, int Handle) : Command(Host);
+
+    public sealed record EntryFreed(long RequestId);
+
+    /// <summary>
+    /// An interrupt-flagged upstream write from an AI. <paramref name="Origin"/> is the physical sender (not
+    /// forgeable); <paramref name="Forgery"/> is the fault injector's label, read only after the decision, to check it.
+    /// </summary>
+    public sealed record RaiseInterrupt(HostId Host, AiId Origin, UpstreamWrite Write, long ModeledNs, long WallStartTicks, Forgery? Forgery)
+        : Command(Host), ISivHotPathMessage;
+
+    /// <summary>Sent by an AI after its last upstream write; answered to <paramref name="ReplyTo"/> with <see cref="UpstreamFlushed"/>.</summary>
+    public sealed record FlushFrom(HostId Host, AiId Ai, IActorRef ReplyTo) : Command(Host);
+
+    public sealed record UpstreamFlushed(AiId Ai, EntityKind Unit);
+
+    /// <summary>Reads the unit's tables and fault log, for reports and tests.</summary>
+    public sealed record GetState(HostId Host) : Command(Host);
+
+    public sealed record State(int BoundAsids, int Tables, int Entries, IReadOnlyList<FaultRecord> PendingFaults, long FaultEvents, bool Overflow);
+}

@@ -1,0 +1,33 @@
+using Akka.Actor;
+using Akka.Event;
+using SivActors.Actors.Container;
+using SivActors.Actors.InterruptUnit;
+using SivActors.Model.Reporting;
+
+namespace SivActors.Actors.Run;
+
+/// <summary>
+/// Counts interrupts that died on the way (dead letters: an actor stopped, a node went away) as the ledger's
+/// "lost", so they are measured rather than inferred from the balance.
+/// </summary>
+public sealed class LostMessageListener : ReceiveActor
+{
+    public LostMessageListener(RunMetrics metrics)
+    {
+        Receive<DeadLetter>(d => Count(d.Message, metrics));
+        Receive<Dropped>(d => Count(d.Message, metrics));
+    }
+
+    private static void Count(object message, RunMetrics metrics)
+    {
+        if (message is InterruptUnitProtocol.RaiseInterrupt or ContainerProtocol.InterruptDelivered) metrics.InterruptLost();
+    }
+
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
+        Context.System.EventStream.Subscribe(Self, typeof(Dropped));
+    }
+
+    public static Props Props(RunMetrics metrics) => Akka.Actor.Props.Create(() => new LostMessageListener(metrics));
+}

@@ -1,0 +1,60 @@
+using Akka.Actor;
+
+namespace SivActors.Actors.Run;
+
+/// <summary>Messages of the scenario runner.</summary>
+public static class RunProtocol
+{
+    /// <summary>Deploy, run for the scenario's duration, drain, flush; answered with <see cref="RunFinished"/> or <see cref="RunFailed"/>.</summary>
+    public sealed record RunScenario(IActorRef ReplyTo);
+
+    public sealed record RunFinished(long StartTicks, long StopTicks, long OperationsAtStart, long InterruptsAtStart, long OperationsAtStop, long InterruptsAtStop,
+        int Containers, int Ais);
+
+    public sealed record RunFailed(string Reason);
+}
+
+public enum RunPhase
+{
+    Starting,
+    Deploying,
+    Composing,
+    Running,
+    Draining,
+    Flushing,
+    Done,
+    Failed,
+}
+
+/// <summary>Shared with the CLI for its progress display; written only by the runner.</summary>
+public sealed class RunProgress
+{
+    private int _phase;
+    private int _ready;
+    private int _drained;
+
+    public RunPhase Phase
+    {
+        get => (RunPhase)Volatile.Read(ref _phase);
+        set => Volatile.Write(ref _phase, (int)value);
+    }
+
+    public int ContainersReady
+    {
+        get => Volatile.Read(ref _ready);
+        set => Volatile.Write(ref _ready, value);
+    }
+
+    public int ContainersDrained
+    {
+        get => Volatile.Read(ref _drained);
+        set => Volatile.Write(ref _drained, value);
+    }
+
+    public long RunStartTicks { get; set; }
+
+    /// <summary>Operations completed when the run started, to show a live rate.</summary>
+    public long OperationsAtStart { get; set; }
+
+    public SivActors.Model.Reporting.RunMetrics? Metrics { get; set; }
+}

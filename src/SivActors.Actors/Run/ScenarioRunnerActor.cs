@@ -1,0 +1,195 @@
+using System.Diagnostics;
+using Akka.Actor;
+using SivActors.Actors.AssignableInterface;
+using SivActors.Actors.Container;
+using SivActors.Actors.Infrastructure;
+using SivActors.Actors.InterruptUnit;
+using SivActors.Actors.Vdcm;
+using SivActors.Model.Identity;
+using static SivActors.Actors.Run.RunProtocol;
+
+namespace SivActors.Actors.Run;
+
+/// <summary>
+/// Drives one run: create every entity, compose a vdev per container, start the workload, stop it after the
+/// duration, wait until every container has drained, flush the upstream paths and harvest pending posted
+/// interrupts, so the ledger read afterwards is final. No phase waits on a timer except the run's duration.
+/// </summary>
+public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
+{
+    private readonly EmulatorContext _ctx;
+    private readonly RunProgress _progress;
+    private readonly TimeSpan _phaseTimeout;
+    private readonly List<EntityAddress> _containers = [];
+    private readonly List<EntityAddress> _ais = [];
+    private IActorRef _replyTo = ActorRefs.Nobody;
+    private int _pending;
+    private long _startTicks, _stopTicks, _opsAtStart, _irqAtStart, _opsAtStop, _irqAtStop;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public ScenarioRunnerActor(EmulatorContext ctx, RunProgress progress, TimeSpan? phaseTimeout = null)
+    {
+        _ctx = ctx;
+        _progress = progress;
+        _progress.Metrics = ctx.Metrics;
+        _phaseTimeout = phaseTimeout ?? TimeSpan.FromSeconds(120);
+        Receive<RunScenario>(m =>
+        {
+            _replyTo = m.ReplyTo;
+            Deploy();
+        });
+    }
+
+    private void Deploy()
+    {
+        _progress.Phase = RunPhase.Deploying;
+        var s = _ctx.Scenario;
+        var entities = new List<EntityAddress>();
+        for (var h = 0; h < s.Topology.Hosts; h++)
+        {
+            var host = new HostId(h);
+            entities.Add(EntityAddress.InterruptUnit(host));
+            entities.Add(EntityAddress.DmaRemapping(host));
+            entities.Add(EntityAddress.Vdcm(host));
+            for (var d = 0; d < s.Topology.DevicesPerHost; d++)
+            {
+                var device = new DeviceId(host, d);
+                entities.Add(EntityAddress.Of(device));
+                for (var a = 0; a < s.Topology.AisPerDevice; a++) _ais.Add(EntityAddress.Of(new AiId(device, a)));
+            }
+        }
+        for (var c = 0; c < s.Topology.Containers; c++)
+        {
+            var id = new ContainerId(c);
+            _containers.Add(EntityAddress.Of(id, _ctx.HostOf(id)));
+        }
+        entities.AddRange(_ais);
+        entities.AddRange(_containers);
+        _pending = entities.Count;
+        foreach (var e in entities) _ctx.Directory.Parent(e.Kind).Tell(new EnsureEntity(e));
+        Become(Deploying);
+        ArmTimeout("deploying entities");
+    }
+
+    private void Deploying()
+    {
+        Receive<EntityEnsured>(_ =>
+        {
+            if (--_pending > 0) return;
+            _progress.Phase = RunPhase.Composing;
+            _pending = _containers.Count;
+            var aisPerVdev = _ctx.Scenario.Composition.AisPerVdev;
+            foreach (var c in _containers)
+                _ctx.Directory.Tell(new VdcmProtocol.ComposeVdev(new HostId(c.Host), new ContainerId((int)c.Key), aisPerVdev, Self));
+            Become(Composing);
+            ArmTimeout("composing vdevs and programming vectors");
+        });
+        Failures();
+    }
+
+    private void Composing()
+    {
+        Receive<ContainerProtocol.ContainerReady>(_ =>
+        {
+            _progress.ContainersReady++;
+            if (--_pending > 0) return;
+            _progress.Phase = RunPhase.Running;
+            _opsAtStart = _ctx.Metrics.OperationsCompleted;
+            _irqAtStart = _ctx.Metrics.InterruptsRaised;
+            _startTicks = Stopwatch.GetTimestamp();
+            _progress.OperationsAtStart = _opsAtStart;
+            _progress.RunStartTicks = _startTicks;
+            foreach (var c in _containers) _ctx.Directory.Tell(new ContainerProtocol.StartWorkload(new ContainerId((int)c.Key), new HostId(c.Host)));
+            Timers.Cancel("timeout");
+            Timers.StartSingleTimer("duration", DurationElapsed.Instance, TimeSpan.FromSeconds(_ctx.Scenario.DurationSeconds));
+            Become(Running);
+        });
+        Failures();
+    }
+
+    private void Running()
+    {
+        Receive<DurationElapsed>(_ =>
+        {
+            _stopTicks = Stopwatch.GetTimestamp();
+            _opsAtStop = _ctx.Metrics.OperationsCompleted;
+            _irqAtStop = _ctx.Metrics.InterruptsRaised;
+            _progress.Phase = RunPhase.Draining;
+            _pending = _containers.Count;
+            foreach (var c in _containers)
+                _ctx.Directory.Tell(new ContainerProtocol.StopWorkload(new ContainerId((int)c.Key), new HostId(c.Host), Self));
+            Become(Draining);
+            ArmTimeout("draining outstanding descriptors");
+        });
+        Failures();
+    }
+
+    private void Draining()
+    {
+        Receive<ContainerProtocol.ContainerDrained>(_ =>
+        {
+            _progress.ContainersDrained++;
+            if (--_pending > 0) return;
+            _progress.Phase = RunPhase.Flushing;
+            _pending = _ais.Count * 2; // a marker through the interrupt unit and one through DMA remapping per AI
+            foreach (var ai in _ais) _ctx.Directory.Tell(new AssignableInterfaceProtocol.FlushUpstream(ai.AsAiId(), Self));
+            Become(FlushingUpstream);
+            ArmTimeout("flushing upstream writes");
+        });
+        Failures();
+    }
+
+    private void FlushingUpstream()
+    {
+        Receive<InterruptUnitProtocol.UpstreamFlushed>(_ =>
+        {
+            if (--_pending > 0) return;
+            _pending = _containers.Count;
+            foreach (var c in _containers)
+                _ctx.Directory.Tell(new ContainerProtocol.FlushInterrupts(new ContainerId((int)c.Key), new HostId(c.Host), Self));
+            Become(FlushingContainers);
+            ArmTimeout("harvesting posted interrupts");
+        });
+        Failures();
+    }
+
+    private void FlushingContainers()
+    {
+        Receive<ContainerProtocol.ContainerFlushed>(_ =>
+        {
+            if (--_pending > 0) return;
+            Timers.CancelAll();
+            _progress.Phase = RunPhase.Done;
+            _replyTo.Tell(new RunFinished(_startTicks, _stopTicks, _opsAtStart, _irqAtStart, _opsAtStop, _irqAtStop, _containers.Count, _ais.Count));
+            Become(() => { });
+        });
+        Failures();
+    }
+
+    private void Failures()
+    {
+        Receive<ContainerProtocol.ContainerFailed>(m => Fail($"{m.Container}: {m.Reason}"));
+        Receive<PhaseTimedOut>(m => Fail($"timed out after {_phaseTimeout.TotalSeconds:0} s while {m.What} ({_pending} still pending)"));
+    }
+
+    private void Fail(string reason)
+    {
+        Timers.CancelAll();
+        _progress.Phase = RunPhase.Failed;
+        _replyTo.Tell(new RunFailed(reason));
+        Become(() => { });
+    }
+
+    private void ArmTimeout(string what) => Timers.StartSingleTimer("timeout", new PhaseTimedOut(what), _phaseTimeout);
+
+    private sealed record PhaseTimedOut(string What);
+
+    private sealed class DurationElapsed
+    {
+        public static readonly DurationElapsed Instance = new();
+    }
+
+    public static Props Props(EmulatorContext ctx, RunProgress progress, TimeSpan? phaseTimeout = null) =>
+        Akka.Actor.Props.Create(() => new ScenarioRunnerActor(ctx, progress, phaseTimeout));
+}

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Run;
+using SivActors.Model.Reporting;
+using SivActors.Model.Scenarios;
+
+namespace SivActors.Cli;
+
+public sealed record RunOutcome(RunReport? Report, string? Failure);
+
+/// <summary>
+/// Starts a single-node emulator with Akka.Hosting, runs one scenario with the scenario runner and builds the report.
+/// The same code serves `siv run`, the end-to-end tests and the benchmark.
+/// </summary>
+public static class EmulatorRun
+{
+    public const string AkkaConfig = """
+        akka.loglevel = WARNING
+        akka.stdout-loglevel = WARNING
+        akka.log-dead-letters = off
+        akka.log-dead-letters-during-shutdown = off
+        akka.actor.default-dispatcher.throughput = 64
+        """;
+
+    public static async Task<RunOutcome> RunAsync(ResolvedScenario scenario, RunProgress progress, CancellationToken ct = default)
+    {
+        var ctx = new EmulatorContext(scenario);
+        var builder = Host.CreateDefaultBuilder()
+            .ConfigureLogging(l => l.ClearProviders())
+            .ConfigureServices(services => services.AddAkka("siv", (b, _) => b
+                .AddHocon(AkkaConfig, HoconAddMode.Prepend)
+                .WithSivEmulator(ctx)));
+        using var host = builder.Build();
+        await host.StartAsync(ct);
+        try
+        {
+            var system = host.Services.GetRequiredService<ActorSystem>();
+            system.ActorOf(LostMessageListener.Props(ctx.Metrics), "lost-messages");
+            var managedBefore = GC.GetTotalMemory(forceFullCollection: true);
+            var runner = system.ActorOf(ScenarioRunnerActor.Props(ctx, progress), "runner");
+            var timeout = TimeSpan.FromSeconds(scenario.Scenario.DurationSeconds + 600);
+            var answer = await runner.Ask<object>(replyTo => new RunProtocol.RunScenario(replyTo), timeout, ct);
+            if (answer is RunProtocol.RunFailed failed) return new RunOutcome(null, failed.Reason);
+            var finished = (RunProtocol.RunFinished)answer;
+            var managedAfter = GC.GetTotalMemory(forceFullCollection: true);
+            var peak = Process.GetCurrentProcess().PeakWorkingSet64;
+            var t = scenario.Scenario.Topology;
+            var summary = new ScenarioSummary(scenario.Scenario.Name, scenario.Source, scenario.Scenario.Seed, scenario.Scenario.DurationSeconds,
+                t.Hosts, t.Hosts * t.DevicesPerHost, finished.Ais, finished.Containers, scenario.Scenario.Composition.Policy);
+            var wall = (finished.StopTicks - finished.StartTicks) / (double)Stopwatch.Frequency;
+            var snapshot = ctx.Metrics.Snapshot();
+            // Work done between start and stop; what drains afterwards is in the ledger but not in the rate.
+            var timings = new RunTimings(wall, finished.OperationsAtStop - finished.OperationsAtStart, finished.InterruptsAtStop - finished.InterruptsAtStart);
+            var memory = new MemorySection(peak, Math.Max(0, managedAfter - managedBefore) / Math.Max(1, finished.Containers), managedAfter - managedBefore);
+            var report = RunReportBuilder.Build(summary, snapshot, ctx.Metrics, timings, memory, ctx.Metrics.Outstanding,
+                SivActors.Actors.Container.RejectCodes.Name);
+            return new RunOutcome(report, null);
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+    }
+}

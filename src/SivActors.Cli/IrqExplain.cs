@@ -1,0 +1,200 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using SivActors.Model;
+using SivActors.Model.Identity;
+using SivActors.Model.Interrupts;
+using SivActors.Model.Scenarios;
+
+namespace SivActors.Cli;
+
+/// <summary>`siv irq explain`: runs one upstream message through the same remapper the emulator uses. Format: docs/irq-explain.md.</summary>
+public static class IrqExplain
+{
+    private static readonly JsonSerializerOptions Output = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static string Explain(string json, string origin)
+    {
+        var doc = ScenarioLoader.Parse<ExplainDocument>(json, origin);
+        var settings = doc.Remapping?.ToSettings() ?? new RemappingSettings();
+        var asids = new AsidTable();
+        foreach (var t in doc.InterruptTables ?? [])
+        {
+            var table = asids.GetOrCreateTable(t.Id, t.SizeExponent);
+            table.Readable = t.Readable;
+            foreach (var e in t.Entries ?? []) table.Set((int)InterruptHandle.Create(e.Handle).Value, e.ToEntry(t.Id));
+        }
+        foreach (var binding in doc.AsidTable ?? [])
+        {
+            if (!asids.Tables.TryGetValue(binding.Table, out var table))
+                throw new SivInputException($"{origin}: asidTable entry for ASID {binding.Asid} points at interrupt table {binding.Table}, which is not defined");
+            asids.Bind(Asid.Create(binding.Asid), table);
+        }
+        var m = doc.Message ?? throw new SivInputException($"{origin}: \"message\" is missing");
+        var write = m.ToWrite();
+        var trail = new List<TrailStep>();
+        ExplainResult result;
+        if (write.Kind == UpstreamKind.Dma)
+        {
+            // A DMA-flagged write is never an interrupt, whatever its address.
+            var inWindow = InterruptWindow.Contains(write.Address);
+            trail.Add(new TrailStep("flag", true, "DMA-flagged write: handled by DMA remapping, never by the interrupt unit"));
+            if (inWindow) trail.Add(new TrailStep("interrupt-window", false,
+                $"address 0x{write.Address:X} is in 0xFEE0_0000-0xFEEF_FFFF -> fault {FaultReasons.Hex(FaultReason.DmaOutputInInterruptRange)}"));
+            result = new ExplainResult(inWindow ? "blocked" : "dma", inWindow ? FaultReasons.Hex(FaultReason.DmaOutputInInterruptRange) : null,
+                inWindow ? FaultReasons.Describe(FaultReason.DmaOutputInInterruptRange) : null, inWindow, null, null, null, trail);
+        }
+        else
+        {
+            var d = InterruptRemapper.Process(settings, asids, write, trail);
+            var outcome = d.Outcome switch
+            {
+                InterruptOutcome.Delivered => "delivered",
+                InterruptOutcome.Posted => "posted",
+                InterruptOutcome.Blocked => "blocked",
+                _ => "passedThrough",
+            };
+            result = new ExplainResult(outcome, d.IsFault ? FaultReasons.Hex(d.Fault) : null, d.IsFault ? FaultReasons.Describe(d.Fault) : null,
+                d.IsFault ? d.Recordable : null, d.Index >= 0 ? d.Index : null,
+                d.IsFault ? null : d.Entry?.Target.Value, d.IsFault ? null : d.Entry?.Vector, trail);
+        }
+        return JsonSerializer.Serialize(result, Output);
+    }
+
+    public sealed record ExplainResult(string Outcome, string? FaultCode, string? FaultReason, bool? Recorded, int? Index, int? Target, byte? Vector, List<TrailStep> Trail);
+
+    private sealed record ExplainDocument
+    {
+        public RemappingDto? Remapping { get; init; }
+        public List<AsidBindingDto>? AsidTable { get; init; }
+        public List<TableDto>? InterruptTables { get; init; }
+        public MessageDto? Message { get; init; }
+    }
+
+    private sealed record RemappingDto
+    {
+        public bool RemappingEnabled { get; init; } = true;
+        public bool ExtendedInterruptMode { get; init; } = true;
+        public bool CompatibilityFormatAllowed { get; init; }
+        public bool PostingSupported { get; init; } = true;
+        public bool AsidCheck { get; init; } = true;
+
+        public RemappingSettings ToSettings() => new()
+        {
+            RemappingEnabled = RemappingEnabled,
+            ExtendedInterruptMode = ExtendedInterruptMode,
+            CompatibilityFormatAllowed = CompatibilityFormatAllowed,
+            PostingSupported = PostingSupported,
+            AsidCheck = AsidCheck,
+        };
+    }
+
+    private sealed record AsidBindingDto
+    {
+        public long Asid { get; init; }
+        public int Table { get; init; }
+    }
+
+    private sealed record TableDto
+    {
+        public int Id { get; init; }
+        public int SizeExponent { get; init; } = 15;
+        public bool Readable { get; init; } = true;
+        public List<EntryDto>? Entries { get; init; }
+    }
+
+    private sealed record EntryDto
+    {
+        public long Handle { get; init; }
+        public bool Present { get; init; } = true;
+        public bool Fpd { get; init; }
+        public string Mode { get; init; } = "remapped";
+        public int Vector { get; init; }
+        public bool Urgent { get; init; }
+        public long Destination { get; init; }
+        public string? PostedDescriptorAddress { get; init; }
+        public string? Sid { get; init; }
+        public int Sq { get; init; }
+        public int Svt { get; init; } = 1;
+        public long Asid { get; init; }
+        public int Target { get; init; }
+        public bool ReservedBitsSet { get; init; }
+
+        public InterruptEntry ToEntry(int table)
+        {
+            if (Vector is < 0 or > 255) throw new SivInputException($"interrupt table {table}, handle {Handle}: vector {Vector} is out of range (0..255)");
+            if (Sq is < 0 or > 3) throw new SivInputException($"interrupt table {table}, handle {Handle}: sq {Sq} is out of range (0..3)");
+            if (Svt is < 0 or > 3) throw new SivInputException($"interrupt table {table}, handle {Handle}: svt {Svt} is out of range (0..3)");
+            var mode = Mode switch
+            {
+                "remapped" => InterruptMode.Remapped,
+                "posted" => InterruptMode.Posted,
+                _ => throw new SivInputException($"interrupt table {table}, handle {Handle}: mode \"{Mode}\" is not remapped or posted"),
+            };
+            return new InterruptEntry
+            {
+                Present = Present,
+                FaultProcessingDisable = Fpd,
+                Mode = mode,
+                Vector = (byte)Vector,
+                Urgent = Urgent,
+                Destination = (uint)Destination,
+                PostedDescriptorAddress = PostedDescriptorAddress is null ? (mode == InterruptMode.Posted ? 0x5000_0000ul : 0) : ParseHex(PostedDescriptorAddress, "postedDescriptorAddress"),
+                Sid = Sid is null ? (ushort)0 : SourceId.Parse(Sid).RequesterId,
+                Sq = (byte)Sq,
+                Svt = (SourceValidation)Svt,
+                Asid = SivActors.Model.Identity.Asid.Create(Asid),
+                Target = new ContainerId(Target),
+                ReservedBitsSet = ReservedBitsSet,
+            };
+        }
+    }
+
+    private sealed record MessageDto
+    {
+        public string? Source { get; init; }
+        public long Asid { get; init; }
+        public string Kind { get; init; } = "interrupt";
+        public long? Handle { get; init; }
+        public long SubHandle { get; init; }
+        public bool Shv { get; init; }
+        public string? Address { get; init; }
+        public string? Data { get; init; }
+
+        public UpstreamWrite ToWrite()
+        {
+            var source = Source is null ? SourceId.FromRequesterId(0) : SourceId.Parse(Source);
+            var asid = SivActors.Model.Identity.Asid.Create(Asid);
+            var kind = Kind switch
+            {
+                "interrupt" => UpstreamKind.Interrupt,
+                "dma" => UpstreamKind.Dma,
+                _ => throw new SivInputException($"message.kind \"{Kind}\" is not interrupt or dma"),
+            };
+            if (Handle is { } h)
+            {
+                var handle = InterruptHandle.Create(h);
+                if (SubHandle is < 0 or > 0xFFFF) throw new SivInputException($"message.subHandle {SubHandle} is out of range (0..65535)");
+                return new UpstreamWrite(source, asid, kind, RemappableMsi.EncodeAddress(handle.Value, Shv), (uint)SubHandle);
+            }
+            if (Address is null) throw new SivInputException("message needs either \"handle\" or \"address\"");
+            var data = Data is null ? 0 : ParseHex(Data, "message.data");
+            if (data > uint.MaxValue) throw new SivInputException($"message.data {Data} does not fit in 32 bits");
+            return new UpstreamWrite(source, asid, kind, ParseHex(Address, "message.address"), (uint)data);
+        }
+    }
+
+    private static ulong ParseHex(string text, string what)
+    {
+        var t = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? text[2..] : text;
+        t = t.Replace("_", "", StringComparison.Ordinal);
+        return ulong.TryParse(t, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var v)
+            ? v
+            : throw new SivInputException($"{what} \"{text}\" is not a hex number");
+    }
+}

@@ -1,0 +1,3 @@
+using SivActors.Cli;
+
+return await SivCli.InvokeAsync(args, Console.Out, Console.Error);

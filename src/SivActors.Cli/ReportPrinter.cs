@@ -1,0 +1,49 @@
+using SivActors.Model.Reporting;
+using Spectre.Console;
+
+namespace SivActors.Cli;
+
+/// <summary>The console form of the report: a few tables and a verdict.</summary>
+public static class ReportPrinter
+{
+    public static void Print(IAnsiConsole console, RunReport r)
+    {
+        var l = r.Ledger;
+        var summary = new Table().Title("[bold]run[/]").AddColumns("figure", "value");
+        summary.AddRow("throughput", $"{r.Throughput.OpsPerSecond:N0} ops/s, {r.Throughput.InterruptsPerSecond:N0} interrupts/s over {r.Throughput.WallSeconds:0.0} s (wall)");
+        summary.AddRow("memory", $"peak working set {r.Memory.PeakWorkingSetBytes / 1048576.0:N0} MiB, {r.Memory.ManagedBytesPerContainer:N0} managed bytes per container");
+        summary.AddRow("fast path", Join(r.Paths.Fast));
+        summary.AddRow("slow path", Join(r.Paths.Slow) + (r.Paths.SlowErrors.Count > 0 ? $" (errors: {Join(r.Paths.SlowErrors)})" : ""));
+        summary.AddRow("VDCM messages on the fast path", r.Paths.VdcmMessagesOnFastPath.ToString("N0"));
+        summary.AddRow("interrupt entry cache", $"{r.InterruptEntryCache.Hits:N0} hits, {r.InterruptEntryCache.Misses:N0} misses");
+        summary.AddRow("fault log", $"{r.FaultLog.Recorded:N0} recorded, {r.FaultLog.DroppedCompressed:N0} compressed, {r.FaultLog.DroppedOverflow:N0} overflowed, {r.FaultLog.SuppressedByFpd:N0} FPD-suppressed, {r.FaultLog.FaultEvents:N0} events");
+        console.Write(summary);
+
+        var ledger = new Table().Title("[bold]conservation ledger[/]").AddColumns("", "figures", "balanced");
+        ledger.AddRow("descriptors", $"submitted {l.Descriptors.Submitted:N0} = completed {l.Descriptors.Completed:N0} + rejected {{{Join(l.Descriptors.Rejected)}}} + in flight {l.Descriptors.InFlight:N0}; verified {l.Descriptors.Verified:N0}", Mark(l.Descriptors.Balanced));
+        ledger.AddRow("interrupts", $"raised {l.Interrupts.Raised:N0} = delivered {l.Interrupts.Delivered:N0} (remapped {l.Interrupts.DeliveredRemapped:N0}, posted {l.Interrupts.DeliveredPosted:N0}) + coalesced {l.Interrupts.Coalesced:N0} + faulted {{{Join(l.Interrupts.Faulted)}}} + lost {l.Interrupts.Lost:N0}; misdelivered {l.Interrupts.Misdelivered:N0}", Mark(l.Interrupts.Balanced));
+        ledger.AddRow("DMA", $"issued {l.Dma.Issued:N0} = applied {l.Dma.Applied:N0} + faulted {{{Join(l.Dma.Faulted)}}}", Mark(l.Dma.Balanced));
+        console.Write(ledger);
+
+        var latency = new Table().Title("[bold]latency[/] (p50 / p99 / p99.9)").AddColumns("", "fast path", "slow path");
+        latency.AddRow("modeled ns", P(r.Latency.ModeledNs.Fast), P(r.Latency.ModeledNs.Slow));
+        latency.AddRow("wall us", P(r.Latency.WallUs.Fast), P(r.Latency.WallUs.Slow));
+        latency.AddRow("modeled interrupt ns", "remapped " + P(r.Latency.ModeledInterruptNs.Remapped), "posted " + P(r.Latency.ModeledInterruptNs.Posted));
+        console.Write(latency);
+
+        var rogue = new Table().Title("[bold]rogue traffic[/]").AddColumns("kind", "forged", "faulted as expected", "unexpected", "expected code");
+        foreach (var (kind, forged) in r.Rogue.Forged)
+            rogue.AddRow(kind, forged.ToString("N0"), r.Rogue.FaultedAsExpected.GetValueOrDefault(kind).ToString("N0"),
+                r.Rogue.Unexpected.GetValueOrDefault(kind).ToString("N0"), Markup.Escape(r.Rogue.ExpectedCodes.GetValueOrDefault(kind, "")));
+        console.Write(rogue);
+
+        if (r.Invariants.Passed) console.MarkupLine("[green]all invariants hold[/]: ledger balanced, misdelivered 0, every rogue message faulted as expected, VDCM never on the fast path");
+        else foreach (var v in r.Invariants.Violations) console.MarkupLine($"[red]invariant violated[/]: {Markup.Escape(v)}");
+    }
+
+    private static string Join(Dictionary<string, long> d) => d.Count == 0 ? "none" : string.Join(", ", d.Select(kv => $"{kv.Key}: {kv.Value:N0}"));
+
+    private static string Mark(bool ok) => ok ? "[green]yes[/]" : "[red]NO[/]";
+
+    private static string P(Percentiles p) => p.Count == 0 ? "-" : $"{p.P50:N0} / {p.P99:N0} / {p.P999:N0}";
+}

@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Text.Json;
+using SivActors.Actors.Run;
+using SivActors.Model;
+using SivActors.Model.Reporting;
+using SivActors.Model.Scenarios;
+using Spectre.Console;
+
+namespace SivActors.Cli;
+
+public static class RunCommand
+{
+    public static readonly JsonSerializerOptions ReportJson = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+    };
+
+    public static async Task<int> ExecuteAsync(RunRequest request, TextWriter output, TextWriter error, RunOptions hooks, CancellationToken ct)
+    {
+        var scenario = Resolve(request);
+        var outDir = PrepareOutDirectory(request.OutDirectory);
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+        var interactive = hooks.Interactive ?? (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected);
+        var progress = new RunProgress();
+        var t = scenario.Scenario.Topology;
+        console.MarkupLine($"[bold]siv run[/] {Markup.Escape(scenario.Scenario.Name)}: {t.Hosts} host(s), {t.Hosts * t.DevicesPerHost} devices x {t.AisPerDevice} AIs, " +
+                           $"{t.Containers:N0} containers, {scenario.Scenario.DurationSeconds} s, seed {scenario.Scenario.Seed}");
+        var run = EmulatorRun.RunAsync(scenario, progress, ct);
+        await ShowProgress(console, interactive, run, progress, scenario);
+        var outcome = await run;
+        if (outcome.Report is null)
+        {
+            error.WriteLine($"siv: run failed: {outcome.Failure}");
+            return SivCli.InvariantFailed;
+        }
+        var report = outcome.Report;
+        hooks.OnReport?.Invoke(report);
+        ReportPrinter.Print(console, report);
+        var path = Path.Combine(outDir, "report.json");
+        var temp = path + ".tmp";
+        await File.WriteAllTextAsync(temp, JsonSerializer.Serialize(report, ReportJson), ct);
+        File.Move(temp, path, overwrite: true);
+        console.MarkupLine($"report written to [bold]{Markup.Escape(path)}[/]");
+        return report.Invariants.Passed ? SivCli.Ok : SivCli.InvariantFailed;
+    }
+
+    public static ResolvedScenario Resolve(RunRequest r)
+    {
+        var loaded = ScenarioLoader.Load(r.Scenario ?? ConfigPaths.DefaultScenario, ConfigPaths.CostModel);
+        var s = loaded.Scenario;
+        if (r.Duration is { } d) s = s with { DurationSeconds = d };
+        if (r.Containers is { } c) s = s with { Topology = s.Topology with { Containers = c } };
+        if (r.Seed is { } seed) s = s with { Seed = seed };
+        try
+        {
+            ScenarioLoader.Validate(s);
+        }
+        catch (SivInputException e) when (r.Duration is not null || r.Containers is not null || r.Seed is not null)
+        {
+            throw new SivInputException(e.Message.Replace("durationSeconds", "--duration").Replace("topology.containers", "--containers").Replace("seed =", "--seed ="));
+        }
+        return loaded with { Scenario = s };
+    }
+
+    /// <summary>Checks the output directory can be written before the run starts, without writing a report.</summary>
+    private static string PrepareOutDirectory(string dir)
+    {
+        if (File.Exists(dir)) throw new SivInputException($"--out {dir} is a file, not a directory");
+        try
+        {
+            Directory.CreateDirectory(dir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SivInputException($"--out {dir} cannot be created: {e.Message}");
+        }
+        return dir;
+    }
+
+    private static async Task ShowProgress(IAnsiConsole console, bool interactive, Task run, RunProgress progress, ResolvedScenario scenario)
+    {
+        var containers = scenario.Scenario.Topology.Containers;
+        var duration = scenario.Scenario.DurationSeconds;
+        string Describe() => progress.Phase switch
+        {
+            RunPhase.Composing => $"composing vdevs {progress.ContainersReady:N0}/{containers:N0}",
+            RunPhase.Running => $"running {Elapsed():0.0}/{duration:0} s, {Rate():N0} ops/s",
+            RunPhase.Draining => $"draining {progress.ContainersDrained:N0}/{containers:N0}",
+            RunPhase.Flushing => "flushing upstream writes",
+            _ => progress.Phase.ToString().ToLowerInvariant(),
+        };
+        double Rate() => progress.Metrics is { } m && Elapsed() > 0 ? (m.OperationsCompleted - progress.OperationsAtStart) / Elapsed() : 0;
+        double Elapsed() => progress.RunStartTicks == 0 ? 0 : (Stopwatch.GetTimestamp() - progress.RunStartTicks) / (double)Stopwatch.Frequency;
+        double Percent() => progress.Phase switch
+        {
+            RunPhase.Deploying or RunPhase.Starting => 0,
+            RunPhase.Composing => 20.0 * progress.ContainersReady / containers,
+            RunPhase.Running => 20 + 75 * Math.Min(1, Elapsed() / duration),
+            RunPhase.Draining => 95 + 4.0 * progress.ContainersDrained / containers,
+            _ => 99,
+        };
+
+        if (interactive)
+        {
+            await console.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .StartAsync(async p =>
+                {
+                    var task = p.AddTask("starting", maxValue: 100);
+                    while (!run.IsCompleted)
+                    {
+                        task.Description = Describe();
+                        task.Value = Percent();
+                        await Task.WhenAny(run, Task.Delay(200));
+                    }
+                    task.Value = 100;
+                });
+            return;
+        }
+        var last = "";
+        var lastPrint = Stopwatch.StartNew();
+        while (!run.IsCompleted)
+        {
+            await Task.WhenAny(run, Task.Delay(250));
+            var phase = progress.Phase.ToString();
+            if (phase != last || lastPrint.Elapsed > TimeSpan.FromSeconds(5))
+            {
+                console.WriteLine($"[{Percent(),3:0}%] {Describe()}");
+                last = phase;
+                lastPrint.Restart();
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using System.CommandLine;
+using SivActors.Model;
+using SivActors.Model.Scenarios;
+
+namespace SivActors.Cli;
+
+/// <summary>
+/// The `siv` command line. Exit codes: 0 success, 1 the run finished but an invariant failed (or the run itself
+/// failed), 2 bad input: one line naming the problem, nothing written.
+/// </summary>
+public static class SivCli
+{
+    public const int Ok = 0;
+    public const int InvariantFailed = 1;
+    public const int BadInput = 2;
+
+    public static async Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error, RunOptions? hooks = null)
+    {
+        var root = Build(output, error, hooks ?? new RunOptions());
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            error.WriteLine($"siv: {parsed.Errors[0].Message}");
+            return BadInput;
+        }
+        try
+        {
+            return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        }
+        catch (SivInputException e)
+        {
+            error.WriteLine($"siv: {e.Message}");
+            return BadInput;
+        }
+    }
+
+    private static RootCommand Build(TextWriter output, TextWriter error, RunOptions hooks)
+    {
+        var root = new RootCommand("SivActors: a distributed, actor-based emulator of Scalable I/O Virtualization");
+
+        var scenario = new Option<string?>("--scenario") { Description = "Scenario file (JSON with // comments). Default: config/scenarios/default.json" };
+        var duration = new Option<double?>("--duration") { Description = "Override durationSeconds" };
+        var containers = new Option<int?>("--containers") { Description = "Override topology.containers" };
+        var seed = new Option<int?>("--seed") { Description = "Override seed" };
+        var outDir = new Option<string>("--out") { Description = "Directory for report.json", DefaultValueFactory = _ => "out" };
+        var run = new Command("run", "Run a scenario on one node and print the report") { scenario, duration, containers, seed, outDir };
+        run.SetAction((p, ct) => RunCommand.ExecuteAsync(
+            new RunRequest(p.GetValue(scenario), p.GetValue(duration), p.GetValue(containers), p.GetValue(seed), p.GetValue(outDir)!),
+            output, error, hooks, ct));
+        root.Add(run);
+
+        var file = new Argument<string>("FILE") { Description = "Scenario file" };
+        var validate = new Command("validate", "Check a scenario file without running it") { file };
+        validate.SetAction(p =>
+        {
+            var resolved = ScenarioLoader.Load(p.GetValue(file)!, ConfigPaths.CostModel);
+            var t = resolved.Scenario.Topology;
+            output.WriteLine($"{p.GetValue(file)}: valid ({resolved.Scenario.Name}: {t.Hosts} host(s), {t.DevicesPerHost}x{t.AisPerDevice} AIs, {t.Containers} containers, {resolved.Scenario.DurationSeconds} s)");
+            return Ok;
+        });
+        root.Add(validate);
+
+        var explainFile = new Argument<string>("FILE") { Description = "JSON document: ASID table, interrupt tables, remapping settings, one upstream message" };
+        var explain = new Command("explain", "Print the decision trail for one interrupt message, as JSON") { explainFile };
+        explain.SetAction(p =>
+        {
+            output.WriteLine(IrqExplain.Explain(ScenarioLoader.ReadFile(p.GetValue(explainFile)!, "explain document"), p.GetValue(explainFile)!));
+            return Ok;
+        });
+        var irq = new Command("irq", "Interrupt remapping tools") { explain };
+        root.Add(irq);
+        return root;
+    }
+}
+
+public sealed record RunRequest(string? Scenario, double? Duration, int? Containers, int? Seed, string OutDirectory);
+
+/// <summary>Knobs for tests and benchmarks that drive the CLI in-process.</summary>
+public sealed record RunOptions
+{
+    public bool? Interactive { get; init; }
+    public Action<SivActors.Model.Reporting.RunReport>? OnReport { get; init; }
+}

@@ -1,0 +1,116 @@
+using HdrHistogram;
+using SivActors.Model.Interrupts;
+using SivActors.Model.Workload;
+
+namespace SivActors.Model.Reporting;
+
+public sealed record RunReport(
+    ScenarioSummary Scenario,
+    ThroughputSection Throughput,
+    LedgerSection Ledger,
+    PathsSection Paths,
+    LatencySection Latency,
+    MemorySection Memory,
+    RogueSection Rogue,
+    FaultLogSection FaultLog,
+    CacheSection InterruptEntryCache,
+    InvariantsSection Invariants);
+
+public sealed record ScenarioSummary(string Name, string Source, int Seed, double DurationSeconds, int Hosts, int Devices, int Ais, int Containers, string CompositionPolicy);
+
+public sealed record ThroughputSection(double OpsPerSecond, double InterruptsPerSecond, double WallSeconds, long Operations, long Interrupts);
+
+public sealed record LedgerSection(DescriptorLedger Descriptors, InterruptLedger Interrupts, DmaLedger Dma);
+
+public sealed record DescriptorLedger(long Submitted, long Completed, Dictionary<string, long> Rejected, long InFlight, long Verified, long VerificationFailures, bool Balanced);
+
+public sealed record InterruptLedger(long Raised, long Delivered, long DeliveredRemapped, long DeliveredPosted, long Coalesced,
+    Dictionary<string, long> Faulted, long Lost, long Misdelivered, long PassedThrough, long Notifications, long Harvested, bool Balanced);
+
+public sealed record DmaLedger(long Issued, long Applied, Dictionary<string, long> Faulted, bool Balanced);
+
+public sealed record PathsSection(Dictionary<string, long> Fast, Dictionary<string, long> Slow, Dictionary<string, long> SlowErrors, long VdcmMessagesOnFastPath);
+
+public sealed record Percentiles(long Count, double P50, double P99, double P999, double Max);
+
+public sealed record PathLatency(Percentiles Fast, Percentiles Slow);
+
+public sealed record InterruptLatency(Percentiles Remapped, Percentiles Posted);
+
+public sealed record LatencySection(PathLatency ModeledNs, PathLatency WallUs, InterruptLatency ModeledInterruptNs);
+
+public sealed record MemorySection(long PeakWorkingSetBytes, long ManagedBytesPerContainer, long ManagedBytesTotal);
+
+public sealed record RogueSection(Dictionary<string, long> Forged, Dictionary<string, long> FaultedAsExpected, Dictionary<string, long> Unexpected,
+    Dictionary<string, string> ExpectedCodes);
+
+public sealed record FaultLogSection(long Recorded, long DroppedOverflow, long DroppedCompressed, long SuppressedByFpd, long FaultEvents);
+
+public sealed record CacheSection(long Hits, long Misses);
+
+public sealed record InvariantsSection(bool Passed, List<string> Violations);
+
+/// <summary>What the run measured besides the counters.</summary>
+public sealed record RunTimings(double WallSeconds, long Operations, long Interrupts);
+
+public static class RunReportBuilder
+{
+    public static RunReport Build(ScenarioSummary scenario, MetricsSnapshot m, RunMetrics histograms, RunTimings timings,
+        MemorySection memory, long descriptorsInFlight, Func<byte, string> rejectName)
+    {
+        var rejected = m.DescriptorsRejected.ToDictionary(kv => rejectName(Convert.ToByte(kv.Key[2..], 16)), kv => kv.Value);
+        var descriptorsBalanced = m.DescriptorsSubmitted == m.DescriptorsCompleted + rejected.Values.Sum() + descriptorsInFlight;
+        var faulted = m.InterruptsFaulted;
+        var delivered = m.InterruptsRemapped + m.InterruptsPosted;
+        var interruptsBalanced = m.InterruptsRaised == delivered + m.InterruptsCoalesced + faulted.Values.Sum() + m.InterruptsLost + m.InterruptsPassedThrough;
+        var dmaBalanced = m.DmaIssued == m.DmaApplied + m.DmaFaulted.Values.Sum();
+
+        var violations = new List<string>();
+        if (!descriptorsBalanced) violations.Add($"descriptor ledger does not balance: submitted {m.DescriptorsSubmitted} != completed + rejected + in flight");
+        if (!interruptsBalanced) violations.Add($"interrupt ledger does not balance: raised {m.InterruptsRaised} != delivered + coalesced + faulted + lost");
+        if (!dmaBalanced) violations.Add($"DMA ledger does not balance: issued {m.DmaIssued} != applied {m.DmaApplied} + faulted {m.DmaFaulted.Values.Sum()}");
+        if (m.InterruptsMisdelivered != 0) violations.Add($"{m.InterruptsMisdelivered} interrupt(s) misdelivered");
+        if (m.VdcmMessagesOnFastPath != 0) violations.Add($"the VDCM received {m.VdcmMessagesOnFastPath} fast-path message(s)");
+        if (m.VerificationFailures != 0) violations.Add($"{m.VerificationFailures} completion(s) failed data verification");
+        var unexpected = m.RogueUnexpected.Values.Sum();
+        if (unexpected != 0) violations.Add($"{unexpected} rogue message(s) not faulted with their expected code");
+        var judged = m.RogueAsExpected.Values.Sum() + unexpected;
+        if (judged != m.RogueForged.Values.Sum()) violations.Add($"{m.RogueForged.Values.Sum() - judged} rogue message(s) never reached a decision");
+
+        return new RunReport(
+            scenario,
+            new ThroughputSection(timings.Operations / timings.WallSeconds, timings.Interrupts / timings.WallSeconds, timings.WallSeconds, timings.Operations, timings.Interrupts),
+            new LedgerSection(
+                new DescriptorLedger(m.DescriptorsSubmitted, m.DescriptorsCompleted, rejected, descriptorsInFlight, m.DescriptorsVerified, m.VerificationFailures, descriptorsBalanced),
+                new InterruptLedger(m.InterruptsRaised, delivered, m.InterruptsRemapped, m.InterruptsPosted, m.InterruptsCoalesced, faulted,
+                    m.InterruptsLost, m.InterruptsMisdelivered, m.InterruptsPassedThrough, m.Notifications, m.Harvested, interruptsBalanced),
+                new DmaLedger(m.DmaIssued, m.DmaApplied, m.DmaFaulted, dmaBalanced)),
+            new PathsSection(m.FastPath, m.SlowPath, m.SlowPathErrors, m.VdcmMessagesOnFastPath),
+            new LatencySection(
+                new PathLatency(Of(histograms.ModeledFastNs), Of(histograms.ModeledSlowNs)),
+                new PathLatency(Of(histograms.WallFastUs), Of(histograms.WallSlowUs)),
+                new InterruptLatency(Of(histograms.ModeledRemappedInterruptNs), Of(histograms.ModeledPostedInterruptNs))),
+            memory,
+            new RogueSection(m.RogueForged, m.RogueAsExpected, m.RogueUnexpected, ExpectedCodes()),
+            new FaultLogSection(m.FaultsRecorded, m.FaultsDroppedOverflow, m.FaultsDroppedCompressed, m.FaultsSuppressedFpd, m.FaultEvents),
+            new CacheSection(m.IecHits, m.IecMisses),
+            new InvariantsSection(violations.Count == 0, violations));
+    }
+
+    public static Percentiles Of(HistogramBase h)
+    {
+        if (h.TotalCount == 0) return new Percentiles(0, 0, 0, 0, 0);
+        return new Percentiles(h.TotalCount, h.GetValueAtPercentile(50), h.GetValueAtPercentile(99), h.GetValueAtPercentile(99.9), h.GetMaxValue());
+    }
+
+    /// <summary>The code(s) each rogue kind must end in, as <see cref="RogueForger"/> builds them.</summary>
+    public static Dictionary<string, string> ExpectedCodes() => new()
+    {
+        [RunMetrics.Camel(nameof(RogueKind.WrongAsid))] = $"{FaultReasons.Hex(FaultReason.AsidMismatch)} (a table peer's ASID), or {FaultReasons.Hex(FaultReason.AsidTableEntryNotPresent)} when the table has no peer",
+        [RunMetrics.Camel(nameof(RogueKind.ForeignHandle))] = $"{FaultReasons.Hex(FaultReason.AsidMismatch)} (peer on the same device) or {FaultReasons.Hex(FaultReason.SourceIdVerificationFailed)} (another device); {FaultReasons.Hex(FaultReason.IrteNotPresent)} if the peer reset meanwhile",
+        [RunMetrics.Camel(nameof(RogueKind.OutOfRangeHandle))] = FaultReasons.Hex(FaultReason.InterruptIndexOutOfRange),
+        [RunMetrics.Camel(nameof(RogueKind.DmaIntoInterruptWindow))] = FaultReasons.Hex(FaultReason.DmaOutputInInterruptRange),
+        [RunMetrics.Camel(nameof(RogueKind.DmaUnmapped))] = FaultReasons.Hex(FaultReason.DmaNoWritePermission),
+        [RunMetrics.Camel(nameof(RogueKind.StaleHandleAfterReset))] = FaultReasons.Hex(FaultReason.IrteNotPresent),
+    };
+}
