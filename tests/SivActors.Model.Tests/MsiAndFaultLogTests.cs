@@ -1,0 +1,158 @@
+using SivActors.Model.Interrupts;
+
+namespace SivActors.Model.Tests;
+
+public class RemappableMsiTests
+{
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(1, false)]
+    [InlineData(0x7FFF, false)]
+    [InlineData(0x8000, false)]
+    [InlineData(0xFFFF, true)]
+    [InlineData(0x1234, true)]
+    public void Handle_round_trips_through_address_bits_19_5_and_2(int handle, bool shv)
+    {
+        var address = RemappableMsi.EncodeAddress((ushort)handle, shv);
+        Assert.Equal(0xFEEul, address >> 20);
+        var d = RemappableMsi.Decode(address, 7);
+        Assert.True(d.AddressValid);
+        Assert.True(d.Remappable);
+        Assert.Equal(handle, d.Handle);
+        Assert.Equal(shv, d.SubHandleValid);
+        Assert.Equal(handle + (shv ? 7 : 0), d.Index);
+    }
+
+    [Fact]
+    public void Bit_2_carries_handle_bit_15_and_bit_3_is_shv()
+    {
+        Assert.Equal(0xFEE0_0014ul, RemappableMsi.EncodeAddress(0x8000));
+        Assert.Equal(0xFEE0_0038ul, RemappableMsi.EncodeAddress(1, subHandleValid: true));
+    }
+
+    [Fact]
+    public void Compatibility_format_and_reserved_data_are_recognised()
+    {
+        var (address, data) = RemappableMsi.EncodeCompatibility(3, 0x41);
+        var d = RemappableMsi.Decode(address, data);
+        Assert.False(d.Remappable);
+        Assert.False(d.DataReservedSet);
+        Assert.True(RemappableMsi.Decode(RemappableMsi.EncodeAddress(1), 0x10000).DataReservedSet);
+        Assert.False(RemappableMsi.Decode(0xFED0_0010, 0).AddressValid);
+    }
+}
+
+public class FaultRecorderTests
+{
+    private static FaultRecord Fault(ushort sid, FaultReason r = FaultReason.IrteNotPresent) => new(r, sid, 0, true, 5, false);
+
+    [Fact]
+    public void First_fault_raises_an_event_later_ones_do_not()
+    {
+        var log = new FaultRecorder(4);
+        Assert.Equal(RecordResult.RecordedWithEvent, log.Record(Fault(1)));
+        Assert.Equal(RecordResult.Recorded, log.Record(Fault(2)));
+        Assert.True(log.PrimaryPendingFault);
+        Assert.Equal(0, log.FaultRecordIndex);
+        Assert.Equal(1, log.FaultEvents);
+    }
+
+    [Fact]
+    public void Same_source_is_compressed_while_pending()
+    {
+        var log = new FaultRecorder(4);
+        log.Record(Fault(1));
+        Assert.Equal(RecordResult.DroppedCompressed, log.Record(Fault(1, FaultReason.AsidMismatch)));
+        log.Clear(0);
+        Assert.Equal(RecordResult.RecordedWithEvent, log.Record(Fault(1)));
+    }
+
+    [Fact]
+    public void Full_ring_sets_pfo_and_drops_until_cleared()
+    {
+        var log = new FaultRecorder(2);
+        log.Record(Fault(1));
+        log.Record(Fault(2));
+        Assert.Equal(RecordResult.DroppedOverflow, log.Record(Fault(3)));
+        Assert.True(log.PrimaryFaultOverflow);
+        log.Clear(0);
+        Assert.Equal(RecordResult.DroppedOverflow, log.Record(Fault(4))); // PFO still set: dropped
+        log.ClearOverflow();
+        Assert.Equal(RecordResult.Recorded, log.Record(Fault(4)));
+        Assert.Equal(2, log.DroppedOverflow);
+    }
+
+    [Fact]
+    public void Masked_events_set_ip_and_drain_clears_everything()
+    {
+        var log = new FaultRecorder(2) { EventMasked = true };
+        Assert.Equal(RecordResult.Recorded, log.Record(Fault(1)));
+        Assert.True(log.EventPending);
+        Assert.Single(log.Drain());
+        Assert.False(log.PrimaryPendingFault);
+        Assert.False(log.EventPending);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(257)]
+    public void Record_count_is_bounded(int n) => Assert.Throws<SivInputException>(() => new FaultRecorder(n));
+}
+
+public class PostedInterruptDescriptorTests
+{
+    [Fact]
+    public void First_post_notifies_later_posts_are_silent_or_coalesced()
+    {
+        var pid = new PostedInterruptDescriptor();
+        Assert.Equal(PostResult.RecordedAndNotified, pid.Post(0x41, false));
+        Assert.Equal(PostResult.Recorded, pid.Post(0x42, false)); // ON already 1
+        Assert.Equal(PostResult.Coalesced, pid.Post(0x41, false)); // PIR bit already set
+        var harvested = new List<byte>();
+        Assert.Equal(2, pid.Harvest(harvested.Add));
+        Assert.Equal(new byte[] { 0x41, 0x42 }, harvested);
+        Assert.False(pid.OutstandingNotification);
+        Assert.Equal(PostResult.RecordedAndNotified, pid.Post(0x41, false));
+    }
+
+    [Fact]
+    public void Sn_suppresses_non_urgent_notifications_only()
+    {
+        var pid = new PostedInterruptDescriptor { SuppressNotification = true };
+        Assert.Equal(PostResult.Recorded, pid.Post(0x30, urgent: false));
+        Assert.False(pid.OutstandingNotification);
+        Assert.Equal(PostResult.RecordedAndNotified, pid.Post(0x31, urgent: true));
+        Assert.True(pid.IsPending(0x30));
+    }
+
+    [Fact]
+    public void All_256_vectors_have_their_own_bit()
+    {
+        var pid = new PostedInterruptDescriptor();
+        for (var v = 0; v < 256; v++) Assert.NotEqual(PostResult.Coalesced, pid.Post((byte)v, false));
+        Assert.Equal(256, pid.Harvest());
+    }
+}
+
+public class InterruptEntryCacheTests
+{
+    [Fact]
+    public void Second_access_hits_until_invalidated()
+    {
+        var iec = new InterruptEntryCache(64);
+        Assert.False(iec.Access(1, 5));
+        Assert.True(iec.Access(1, 5));
+        iec.Invalidate(1, 5);
+        Assert.False(iec.Access(1, 5));
+        Assert.Equal(1, iec.Hits);
+        Assert.Equal(2, iec.Misses);
+    }
+
+    [Fact]
+    public void Zero_capacity_always_misses()
+    {
+        var iec = new InterruptEntryCache(0);
+        Assert.False(iec.Access(0, 0));
+        Assert.False(iec.Access(0, 0));
+    }
+}
