@@ -20,7 +20,8 @@ public sealed class EntityDirectory
 
     internal void Register(EntityAddress address, IActorRef child) => _children[address] = child;
 
-    internal void Unregister(EntityAddress address) => _children.TryRemove(address, out _);
+    /// <summary>Forgets a cached child (it stopped, or a test reroutes the kind through its parent).</summary>
+    public void Unregister(EntityAddress address) => _children.TryRemove(address, out _);
 
     public int Count => _children.Count;
 

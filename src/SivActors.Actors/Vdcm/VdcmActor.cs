@@ -315,7 +315,11 @@ public sealed class VdcmActor : ReceiveActor
         }
     }
 
-    /// <summary>FLR: revoke every IMS handle, then free its interrupt entry and IMS slot, then reset the emulated state.</summary>
+    /// <summary>
+    /// FLR: free each interrupt entry first (so from then on the handle can only fault), then revoke the IMS entry
+    /// at the device and release its index, then reset the emulated state. Freeing at the IOMMU first closes the
+    /// window in which a device that kept the handle could still be delivered to.
+    /// </summary>
     private void Reset(GuestAccessRequest m, Vdev v, long modeled)
     {
         var backed = v.Device.Msix.Where(e => e.ImsIndex is not null && e.AiSlot >= 0).ToList();
@@ -331,17 +335,14 @@ public sealed class VdcmActor : ReceiveActor
         {
             var ai = v.Device.Ais[e.AiSlot];
             var ims = e.ImsIndex!.Value;
-            // Revoke at the device first, so nothing raises with the handle once its entry is freed.
-            Request(new Ai.RevokeIms(ai, NextId(), ims), _ =>
-            {
-                _ctx.Directory.Tell(new Hf.ReleaseInterruptHandle(ai.Device, ims));
-                Request(new Iu.FreeEntry(_host, NextId(), v.Device.Asid, e.InterruptHandle!.Value), _ =>
+            Request(new Iu.FreeEntry(_host, NextId(), v.Device.Asid, e.InterruptHandle!.Value), _ =>
+                Request(new Ai.RevokeIms(ai, NextId(), ims), _ =>
                 {
+                    _ctx.Directory.Tell(new Hf.ReleaseInterruptHandle(ai.Device, ims));
                     if (--remaining > 0) return;
                     v.Device.Reset();
                     Complete(m, OperationType.VdevReset, 0, modeled + 2 * step * backed.Count);
-                });
-            });
+                }));
         }
     }
 

@@ -1,0 +1,81 @@
+using System.Text.Json;
+using SivActors.Actors.Run;
+using SivActors.Cli;
+using SivActors.Model.Reporting;
+using SivActors.Model.Scenarios;
+using SivActors.Model.Workload;
+
+namespace SivActors.Actors.Tests;
+
+/// <summary>Small scenarios through the same code as `siv run`.</summary>
+public sealed class EndToEndTests
+{
+    private static async Task<RunReport> Run(ResolvedScenario scenario)
+    {
+        var outcome = await EmulatorRun.RunAsync(scenario, new RunProgress());
+        Assert.Null(outcome.Failure);
+        return outcome.Report!;
+    }
+
+    private static void AssertInvariants(RunReport r)
+    {
+        Assert.True(r.Invariants.Passed, string.Join("; ", r.Invariants.Violations));
+        Assert.True(r.Ledger.Interrupts.Balanced);
+        Assert.True(r.Ledger.Descriptors.Balanced);
+        Assert.True(r.Ledger.Dma.Balanced);
+        Assert.Equal(0, r.Ledger.Interrupts.Misdelivered);
+        Assert.Equal(0, r.Ledger.Interrupts.Lost);
+        Assert.Equal(0, r.Paths.VdcmMessagesOnFastPath);
+        Assert.Equal(0, r.Ledger.Descriptors.InFlight);
+        Assert.Equal(r.Ledger.Descriptors.Completed, r.Ledger.Descriptors.Verified);
+        Assert.True(r.Throughput.Operations > 0);
+    }
+
+    [Fact]
+    public async Task Dedicated_wqs_balance_and_fault_every_rogue_kind_with_its_code()
+    {
+        var r = await Run(TestScenarios.Small());
+        AssertInvariants(r);
+        foreach (var kind in Enum.GetValues<RogueKind>())
+        {
+            var name = RunMetrics.Camel(kind.ToString());
+            Assert.True(r.Rogue.Forged[name] > 0, $"no {name} forged");
+            Assert.Equal(r.Rogue.Forged[name], r.Rogue.FaultedAsExpected[name]);
+        }
+        Assert.True(r.Paths.Slow.GetValueOrDefault("vdevReset") > 0);
+        Assert.True(r.Ledger.Interrupts.Faulted.GetValueOrDefault("0xA1") > 0, "the patent's ASID check never fired");
+        Assert.True(r.Ledger.Interrupts.DeliveredPosted > 0 && r.Ledger.Interrupts.DeliveredRemapped > 0);
+    }
+
+    [Fact]
+    public async Task Shared_wqs_with_more_tenants_than_ais_balance_too()
+    {
+        var r = await Run(TestScenarios.Small(s => s with
+        {
+            Topology = s.Topology with { Containers = 40 },
+            Composition = s.Composition with { Policy = "shared", AisPerVdev = 2 },
+        }));
+        AssertInvariants(r);
+        Assert.Equal("shared", r.Scenario.CompositionPolicy);
+        Assert.Equal(0, r.Rogue.Unexpected.Values.Sum());
+    }
+
+    [Fact]
+    public async Task Siv_run_writes_the_report_and_exits_zero()
+    {
+        var dir = Directory.CreateTempSubdirectory("siv-e2e").FullName;
+        var scenario = Path.Combine(dir, "small.json");
+        await File.WriteAllTextAsync(scenario, JsonSerializer.Serialize(TestScenarios.Small().Scenario, ScenarioLoader.StrictJson));
+        var output = new StringWriter();
+        var code = await SivCli.InvokeAsync(["run", "--scenario", scenario, "--duration", "1", "--out", Path.Combine(dir, "out")], output, new StringWriter(),
+            new RunOptions { Interactive = false });
+        Assert.Equal(SivCli.Ok, code);
+        using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(dir, "out", "report.json")));
+        var root = report.RootElement;
+        Assert.True(root.GetProperty("throughput").GetProperty("opsPerSecond").GetDouble() > 0);
+        Assert.Equal(0, root.GetProperty("paths").GetProperty("vdcmMessagesOnFastPath").GetInt64());
+        Assert.Equal(0, root.GetProperty("ledger").GetProperty("interrupts").GetProperty("misdelivered").GetInt64());
+        Assert.True(root.GetProperty("latency").GetProperty("modeledNs").GetProperty("fast").GetProperty("p99").GetDouble() > 0);
+        Assert.Contains("all invariants hold", output.ToString());
+    }
+}
