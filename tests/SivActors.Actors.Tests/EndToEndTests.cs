@@ -61,6 +61,22 @@ public sealed class EndToEndTests
     }
 
     [Fact]
+    public async Task Resets_on_contended_shared_wqs_never_strand_a_descriptor()
+    {
+        // Reset WQ discards queued descriptors without a completion record, so a guest that kept submitting while its
+        // reset was in flight would wait forever and the run would never drain. Many tenants per WQ, resets only.
+        var r = await Run(TestScenarios.Small(s => s with
+        {
+            Topology = s.Topology with { Containers = 64, WorkQueueSize = 4, WorkQueueThreshold = 2 },
+            Composition = s.Composition with { Policy = "shared" },
+            Workload = s.Workload with { SlowPathShare = 0.3, Slow = new() { ["queueReset"] = 3, ["vdevReset"] = 1 } },
+        }));
+        AssertInvariants(r);
+        Assert.True(r.Paths.Slow.GetValueOrDefault("vdevReset") > 0);
+        Assert.True(r.Ledger.Descriptors.Rejected.GetValueOrDefault("retry") > 0, "the WQs were never contended");
+    }
+
+    [Fact]
     public async Task Siv_run_writes_the_report_and_exits_zero()
     {
         var dir = Directory.CreateTempSubdirectory("siv-e2e").FullName;

@@ -27,6 +27,7 @@ public sealed class AssignableInterfaceActor : ReceiveActor
     private readonly Dictionary<uint, ContainerId> _tenants = new();
     private readonly Dictionary<long, InFlight> _inFlight = new();
     private readonly Dictionary<ushort, ForgeryHint> _hints = new();
+    private readonly Queue<(ContainerId Container, int Slot)> _waiters = new();
     private WorkQueue? _wq;
     private uint _dedicatedPasid;
     private long _nextRequest;
@@ -34,7 +35,7 @@ public sealed class AssignableInterfaceActor : ReceiveActor
     private int _nextRogueKind;
     private (Asid Asid, ushort Handle)? _stale;
 
-    private sealed record InFlight(ContainerId Container, Descriptor Descriptor, uint Pasid, int Slot, long WallStartTicks);
+    private readonly record struct InFlight(ContainerId Container, Descriptor Descriptor, uint Pasid, int Slot, long WallStartTicks);
 
     public AssignableInterfaceActor(EmulatorContext ctx, AiId id)
     {
@@ -89,6 +90,7 @@ public sealed class AssignableInterfaceActor : ReceiveActor
             }
             if (_wq is { Mode: WorkQueueMode.Dedicated }) _wq.Reset();
             else for (var i = 0; i < aborted; i++) _wq?.Complete();
+            while (_waiters.Count > 0) WakeWaiter();
             Sender.Tell(new QueueReset(m.RequestId, aborted));
         });
         Receive<FlushUpstream>(m =>
@@ -143,6 +145,7 @@ public sealed class AssignableInterfaceActor : ReceiveActor
     private void Reject(PortalWrite m, SubmitOutcome outcome)
     {
         var host = _ctx.HostOf(m.From);
+        if (outcome == SubmitOutcome.Retry && _wq is not null) _waiters.Enqueue((m.From, m.Slot));
         _ctx.Directory.Tell(new ContainerProtocol.PortalRejected(m.From, host, m.Slot, outcome));
     }
 
@@ -166,6 +169,7 @@ public sealed class AssignableInterfaceActor : ReceiveActor
         var pasid = Asid.FromMasked(f.Pasid);
         _ctx.Directory.Tell(new DmaRemappingProtocol.DmaWrite(_host, _id, _source, pasid, writes, modeled, f.WallStartTicks, null));
         _wq?.Complete();
+        WakeWaiter();
         if (!raise) return;
         // The interrupt follows the completion record write (siov-reference §6.3), so it starts at the write's end.
         var atRecordWritten = modeled + _ctx.Cost.Dma((destination?.Length ?? 0) + CompletionRecord.Size);
@@ -178,6 +182,13 @@ public sealed class AssignableInterfaceActor : ReceiveActor
                 Forge(d.CompletionInterruptHandle, entry, atRecordWritten);
             }
         }
+    }
+
+    /// <summary>One submitter that got Retry may try again now that a descriptor has left the WQ.</summary>
+    private void WakeWaiter()
+    {
+        if (_waiters.TryDequeue(out var w))
+            _ctx.Directory.Tell(new ContainerProtocol.WorkQueueRoom(w.Container, _ctx.HostOf(w.Container), w.Slot));
     }
 
     private void RaiseFrom(ImsEntry entry, long modeled, long wallStart)

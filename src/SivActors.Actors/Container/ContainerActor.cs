@@ -6,6 +6,7 @@ using SivActors.Actors.Vdcm;
 using SivActors.Model.Device;
 using SivActors.Model.Identity;
 using SivActors.Model.Interrupts;
+using SivActors.Model.Reporting;
 using SivActors.Model.Vdcm;
 using SivActors.Model.Workload;
 using static SivActors.Actors.Container.ContainerProtocol;
@@ -31,6 +32,7 @@ public sealed class ContainerActor : ReceiveActor
     private readonly byte[] _completions;
     private byte[]? _destinations;
     private readonly Slot?[] _slots;
+    private readonly bool[] _waitingForRoom;
     private readonly Queue<SlowStep> _slowQueue = new();
 
     private Asid _asid;
@@ -40,14 +42,14 @@ public sealed class ContainerActor : ReceiveActor
     private byte[] _vectors = [];
     private byte[] _pendingVectors = [];
     private IActorRef _replyTo = ActorRefs.Nobody;
-    private bool _running, _stopping, _ready, _harvestScheduled;
+    private bool _running, _stopping, _ready, _harvestScheduled, _resetting;
     private SlowOperation? _quiesceFor;
     private SlowStep? _slowInFlight;
     private long _nextRequest;
     private int _outstanding;
     private int _nextAi;
 
-    private sealed record Slot(DsaOpcode Opcode, int Size, ulong Pattern, uint Seed, int ExpectedDiff, long WallStartTicks);
+    private readonly record struct Slot(DsaOpcode Opcode, int Size, ulong Pattern, uint Seed, int ExpectedDiff, long WallStartTicks);
 
     /// <summary>One trapped access; <see cref="OnDone"/> runs when the VDCM answers.</summary>
     private sealed record SlowStep(GuestAccess Access, Action<GuestAccessCompleted>? OnDone);
@@ -63,6 +65,7 @@ public sealed class ContainerActor : ReceiveActor
         _rng.NextBytes(_source);
         _completions = new byte[CompletionRecord.Size * _layout.QueueDepth];
         _slots = new Slot?[_layout.QueueDepth];
+        _waitingForRoom = new bool[_layout.QueueDepth];
 
         Receive<VdevComposed>(Composed);
         Receive<GuestAccessCompleted>(SlowCompleted);
@@ -70,6 +73,11 @@ public sealed class ContainerActor : ReceiveActor
         Receive<MemoryWrite>(Write);
         Receive<PortalRejected>(Rejected);
         Receive<InterruptDelivered>(Interrupt);
+        Receive<WorkQueueRoom>(m =>
+        {
+            _waitingForRoom[m.Slot] = false;
+            Pump();
+        });
         Receive<Harvest>(_ =>
         {
             _harvestScheduled = false;
@@ -92,7 +100,10 @@ public sealed class ContainerActor : ReceiveActor
             _ctx.Metrics.InterruptsHarvested(_pid.Harvest());
             m.ReplyTo.Tell(new ContainerFlushed(_id));
         });
-        Receive<GetState>(_ => Sender.Tell(new State(_asid, _outstanding, _handles.ToList(), _vectors.ToList(), _running)));
+        Receive<GetState>(_ =>
+        {
+            Sender.Tell(new State(_asid, _outstanding, _handles.ToList(), _vectors.ToList(), _running));
+        });
     }
 
     private static int HashSeed(int seed, int id) => (int)EmulatorContext.Mix32((uint)seed * 0x9E3779B1u ^ (uint)id);
@@ -155,8 +166,8 @@ public sealed class ContainerActor : ReceiveActor
         var step = _slowInFlight;
         _slowInFlight = null;
         var metrics = _ctx.Metrics;
-        metrics.ModeledSlowNs.RecordValue(Math.Max(1, m.ModeledNs));
-        metrics.WallSlowUs.RecordValue(Math.Max(1, WallMicros(m.WallStartTicks)));
+        metrics.Record(RunMetrics.ModeledSlowNs, m.ModeledNs);
+        metrics.Record(RunMetrics.WallSlowUs, WallMicros(m.WallStartTicks));
         step?.OnDone?.Invoke(m);
         SendNextSlow();
         Pump();
@@ -174,9 +185,11 @@ public sealed class ContainerActor : ReceiveActor
             if (_outstanding == 0) RunQuiesced(op);
             return;
         }
+        // A reset discards whatever sits in the WQ without a completion record, so nothing is submitted until it is done.
+        if (_resetting) return;
         if (_slowQueue.Count > 0 && _handles.Any(h => h is null)) return; // vectors are being reprogrammed
         for (var slot = 0; slot < _slots.Length && _running; slot++)
-            if (_slots[slot] is null) SubmitFast(slot);
+            if (_slots[slot] is null && !_waitingForRoom[slot]) SubmitFast(slot);
     }
 
     private void StartSlow(SlowOperation op)
@@ -216,13 +229,16 @@ public sealed class ContainerActor : ReceiveActor
     private void RunQuiesced(SlowOperation op)
     {
         _quiesceFor = null;
+        _resetting = true;
         if (op == SlowOperation.QueueReset)
         {
-            EnqueueSlow(new GuestAccess(AccessKind.Bar0Write, VirtualLayout.Cmd, Value: (10u << 20) | (uint)_rng.Next(_ais.Length)), null);
+            EnqueueSlow(new GuestAccess(AccessKind.Bar0Write, VirtualLayout.Cmd, Value: (10u << 20) | (uint)_rng.Next(_ais.Length)),
+                _ => _resetting = false);
             return;
         }
         EnqueueSlow(new GuestAccess(AccessKind.ConfigWrite, VirtualLayout.DeviceControl, Value: VirtualLayout.InitiateFlr), _ =>
         {
+            _resetting = false;
             Array.Clear(_handles);
             Array.Clear(_vectors);
             Array.Clear(_pendingVectors);
@@ -305,8 +321,8 @@ public sealed class ContainerActor : ReceiveActor
         if (record.Status is OperationStatus.Success or OperationStatus.SuccessFalsePredicate)
         {
             metrics.DescriptorCompleted(Verify(slot, s, record));
-            metrics.ModeledFastNs.RecordValue(Math.Max(1, modeledNs));
-            metrics.WallFastUs.RecordValue(Math.Max(1, WallMicros(s.WallStartTicks)));
+            metrics.Record(RunMetrics.ModeledFastNs, modeledNs);
+            metrics.Record(RunMetrics.WallFastUs, WallMicros(s.WallStartTicks));
         }
         else
         {
@@ -346,6 +362,8 @@ public sealed class ContainerActor : ReceiveActor
         _slots[m.Slot] = null;
         _outstanding--;
         _ctx.Metrics.OutstandingChanged(-1);
+        // After Retry the slot waits for the WQ's room event rather than spinning on the portal.
+        _waitingForRoom[m.Slot] = m.Outcome == SubmitOutcome.Retry;
         _ctx.Metrics.DescriptorRejected(m.Outcome switch
         {
             SubmitOutcome.Retry => RejectCodes.Retry,
@@ -364,7 +382,7 @@ public sealed class ContainerActor : ReceiveActor
         {
             var result = _pid.Post(m.Vector, m.Urgent);
             metrics.InterruptPosted(result);
-            metrics.ModeledPostedInterruptNs.RecordValue(Math.Max(1, m.ModeledNs));
+            metrics.Record(RunMetrics.ModeledPostedInterruptNs, m.ModeledNs);
             if (result == PostResult.RecordedAndNotified && !_harvestScheduled)
             {
                 // The notification interrupts the vCPU; it harvests after what is already queued (so posts coalesce).
@@ -375,7 +393,7 @@ public sealed class ContainerActor : ReceiveActor
         else
         {
             metrics.InterruptRemappedDelivered();
-            metrics.ModeledRemappedInterruptNs.RecordValue(Math.Max(1, m.ModeledNs));
+            metrics.Record(RunMetrics.ModeledRemappedInterruptNs, m.ModeledNs);
         }
     }
 

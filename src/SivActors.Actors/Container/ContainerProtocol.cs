@@ -24,6 +24,12 @@ public static class ContainerProtocol
     /// <summary>The portal did not accept the descriptor (DMWr Retry, or a dropped/ignored posted write).</summary>
     public sealed record PortalRejected(ContainerId Container, HostId Host, int Slot, SubmitOutcome Outcome) : Command(Container, Host), ISivHotPathMessage;
 
+    /// <summary>
+    /// The WQ that answered Retry has room again (DSA's "WQ occupancy below limit" event), so the submitter retries
+    /// then instead of spinning on the portal.
+    /// </summary>
+    public sealed record WorkQueueRoom(ContainerId Container, HostId Host, int Slot) : Command(Container, Host), ISivHotPathMessage;
+
     /// <summary>A DMA read of the container's memory, already checked by DMA remapping; the data goes to the AI.</summary>
     public sealed record MemoryRead(ContainerId Container, HostId Host, long RequestId, AiId ReplyTo, ulong Address, int Length, ulong Address2, int Length2, long ModeledNs)
         : Command(Container, Host), ISivHotPathMessage;

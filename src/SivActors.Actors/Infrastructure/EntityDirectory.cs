@@ -40,12 +40,14 @@ public sealed class EntityParent : ReceiveActor
 {
     private readonly EntityDirectory _directory;
     private readonly Func<EntityAddress, Props> _props;
+    private readonly Action<string>? _onFailure;
     private readonly Dictionary<EntityAddress, IActorRef> _children = new();
 
-    public EntityParent(EntityDirectory directory, Func<EntityAddress, Props> props)
+    public EntityParent(EntityDirectory directory, Func<EntityAddress, Props> props, Action<string>? onFailure = null)
     {
         _directory = directory;
         _props = props;
+        _onFailure = onFailure;
         Receive<EnsureEntity>(m =>
         {
             GetOrCreate(m.Address);
@@ -68,6 +70,13 @@ public sealed class EntityParent : ReceiveActor
         });
     }
 
+    /// <summary>Restart a failed entity, but never silently: the failure is counted and fails the run's invariants.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(Decider.From(e =>
+    {
+        _onFailure?.Invoke($"{e.GetType().Name}: {e.Message}");
+        return Directive.Restart;
+    }));
+
     private IActorRef GetOrCreate(EntityAddress address)
     {
         if (_children.TryGetValue(address, out var child)) return child;
@@ -78,8 +87,8 @@ public sealed class EntityParent : ReceiveActor
         return child;
     }
 
-    public static Props Props(EntityDirectory directory, Func<EntityAddress, Props> props) =>
-        Akka.Actor.Props.Create(() => new EntityParent(directory, props));
+    public static Props Props(EntityDirectory directory, Func<EntityAddress, Props> props, Action<string>? onFailure = null) =>
+        Akka.Actor.Props.Create(() => new EntityParent(directory, props, onFailure));
 }
 
 /// <summary>Creates the entity if needed and answers <see cref="EntityEnsured"/>; used to deploy before traffic starts.</summary>

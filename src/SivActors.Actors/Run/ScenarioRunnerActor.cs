@@ -24,6 +24,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
     private readonly List<EntityAddress> _ais = [];
     private IActorRef _replyTo = ActorRefs.Nobody;
     private int _pending;
+    private readonly HashSet<int> _undrained = [];
     private long _startTicks, _stopTicks, _opsAtStart, _irqAtStart, _opsAtStop, _irqAtStop;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -117,6 +118,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
             _irqAtStop = _ctx.Metrics.InterruptsRaised;
             _progress.Phase = RunPhase.Draining;
             _pending = _containers.Count;
+            foreach (var c in _containers) _undrained.Add((int)c.Key);
             foreach (var c in _containers)
                 _ctx.Directory.Tell(new ContainerProtocol.StopWorkload(new ContainerId((int)c.Key), new HostId(c.Host), Self));
             Become(Draining);
@@ -127,8 +129,9 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
 
     private void Draining()
     {
-        Receive<ContainerProtocol.ContainerDrained>(_ =>
+        Receive<ContainerProtocol.ContainerDrained>(m =>
         {
+            if (!_undrained.Remove(m.Container.Value)) return;
             _progress.ContainersDrained++;
             if (--_pending > 0) return;
             _progress.Phase = RunPhase.Flushing;
@@ -170,7 +173,17 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
     private void Failures()
     {
         Receive<ContainerProtocol.ContainerFailed>(m => Fail($"{m.Container}: {m.Reason}"));
-        Receive<PhaseTimedOut>(m => Fail($"timed out after {_phaseTimeout.TotalSeconds:0} s while {m.What} ({_pending} still pending)"));
+        Receive<PhaseTimedOut>(m =>
+        {
+            // Name a few of the containers still being waited on, so a hang can be traced to an entity.
+            var which = _undrained.Count > 0 && _pending == _undrained.Count
+                ? "; e.g. " + string.Join(", ", _undrained.Order().Take(5).Select(id => new ContainerId(id).ToString()))
+                : "";
+            var failures = _ctx.Metrics.EntityFailures > 0
+                ? $"; {_ctx.Metrics.EntityFailures} entity failure(s), first: {_ctx.Metrics.FirstEntityFailure}"
+                : "";
+            Fail($"timed out after {_phaseTimeout.TotalSeconds:0} s while {m.What} ({_pending} still pending{which}){failures}");
+        });
     }
 
     private void Fail(string reason)
