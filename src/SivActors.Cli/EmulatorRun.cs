@@ -30,7 +30,8 @@ public static class EmulatorRun
     public static async Task<RunOutcome> RunAsync(ResolvedScenario scenario, RunProgress progress, CancellationToken ct = default)
     {
         var ctx = new EmulatorContext(scenario);
-        var builder = Host.CreateDefaultBuilder()
+        // A bare HostBuilder: no appsettings files and so no file watchers polling beside the emulator.
+        var builder = new HostBuilder()
             .ConfigureLogging(l => l.ClearProviders())
             .ConfigureServices(services => services.AddAkka("siv", (b, _) => b
                 .AddHocon(AkkaConfig, HoconAddMode.Prepend)

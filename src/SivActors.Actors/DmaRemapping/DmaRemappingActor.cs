@@ -71,15 +71,22 @@ public sealed class DmaRemappingActor : ReceiveActor
                 continue;
             }
             if (m.Forgery is { } delivered) metrics.RogueOutcome(delivered.Kind, asExpected: false);
-            allowed ??= new DmaWriteOp[m.Writes.Length];
-            allowed[count++] = w;
+            if (allowed is null && count != i)
+            {
+                // An earlier write faulted: copy what was allowed before it, then keep only what is allowed.
+                allowed = new DmaWriteOp[m.Writes.Length];
+                Array.Copy(m.Writes, allowed, count);
+            }
+            if (allowed is not null) allowed[count] = w;
+            count++;
             owner = decision.Binding!.Owner;
             bytes += w.Data.Length;
         }
         if (count == 0) return;
-        if (count != allowed!.Length) Array.Resize(ref allowed, count);
+        var writes = allowed ?? m.Writes; // all allowed: pass the same array on, no copy
+        if (writes.Length != count) Array.Resize(ref writes, count);
         // Applied is counted by the container when the bytes land in its memory.
-        _ctx.Directory.Tell(new ContainerProtocol.MemoryWrite(owner, _ctx.HostOf(owner), allowed,
+        _ctx.Directory.Tell(new ContainerProtocol.MemoryWrite(owner, _ctx.HostOf(owner), writes,
             m.ModeledNs + _ctx.Cost.Dma(bytes), m.WallStartTicks));
     }
 

@@ -7,123 +7,147 @@ using SivActors.Model.Workload;
 namespace SivActors.Model.Reporting;
 
 /// <summary>
-/// One node's counters and latency histograms, written from many actor threads at once (Interlocked and
-/// concurrent HdrHistograms), read by the metrics collector and the progress display. Each figure is counted
-/// where it happens, independently, so the ledger's balance is a real check.
+/// One node's counters and latency histograms, written from many actor threads at once, read by the metrics
+/// collector and the progress display. Each figure is counted where it happens, independently, so the ledger's
+/// balance is a real check. Counters and histograms are kept per thread so that cores do not fight over one
+/// cache line on every operation (see <see cref="ThreadCells"/>).
 /// </summary>
 public sealed class RunMetrics
 {
     private const long MaxNs = 60_000_000_000; // 60 s
+    private static readonly int Ops = Enum.GetValues<OperationType>().Length;
+    private static readonly int Kinds = Enum.GetValues<RogueKind>().Length;
 
-    private long _descriptorsSubmitted, _descriptorsCompleted, _descriptorsVerified, _verificationFailures;
-    private readonly long[] _descriptorsRejected = new long[256];
-    private long _interruptsRaised, _remappedDelivered, _posted, _coalesced, _passedThrough, _lost, _misdelivered, _notifications, _harvested;
-    private readonly long[] _interruptFaults = new long[256];
-    private long _dmaIssued, _dmaApplied;
-    private readonly long[] _dmaFaults = new long[256];
-    private readonly long[] _fast = new long[Enum.GetValues<OperationType>().Length];
-    private readonly long[] _slow = new long[Enum.GetValues<OperationType>().Length];
-    private readonly long[] _slowErrors = new long[Enum.GetValues<OperationType>().Length];
-    private long _vdcmOnFastPath;
-    private readonly long[] _rogueForged = new long[Enum.GetValues<RogueKind>().Length];
-    private readonly long[] _rogueAsExpected = new long[Enum.GetValues<RogueKind>().Length];
-    private readonly long[] _rogueUnexpected = new long[Enum.GetValues<RogueKind>().Length];
-    private long _faultsRecorded, _faultsDroppedOverflow, _faultsDroppedCompressed, _faultsSuppressedFpd, _faultEvents;
-    private long _iecHits, _iecMisses, _retries, _outstanding;
+    // Counter indices in the striped bank: scalars first, then the per-code and per-kind ranges.
+    private const int DescriptorsSubmitted = 0, DescriptorsCompleted = 1, DescriptorsVerified = 2, VerificationFailures = 3,
+        InterruptsRaised_ = 4, RemappedDelivered = 5, Posted = 6, Coalesced = 7, PassedThrough = 8, Lost = 9, Misdelivered = 10,
+        Notifications = 11, Harvested = 12, DmaIssued_ = 13, DmaApplied_ = 14, VdcmOnFastPath = 15, FaultsRecorded = 16,
+        FaultsDroppedOverflow = 17, FaultsDroppedCompressed = 18, FaultsSuppressedFpd = 19, FaultEvents = 20, IecHits = 21,
+        IecMisses = 22, Retries = 23, Outstanding_ = 24, EntityFailures_ = 25, Scalars = 26;
+    private const int DescriptorsRejectedBase = Scalars, InterruptFaultsBase = DescriptorsRejectedBase + 256, DmaFaultsBase = InterruptFaultsBase + 256;
+    private static readonly int FastBase = DmaFaultsBase + 256, SlowBase = FastBase + Ops, SlowErrorsBase = SlowBase + Ops,
+        RogueForgedBase = SlowErrorsBase + Ops, RogueAsExpectedBase = RogueForgedBase + Kinds, RogueUnexpectedBase = RogueAsExpectedBase + Kinds,
+        CounterCount = RogueUnexpectedBase + Kinds;
 
-    public LongConcurrentHistogram ModeledFastNs { get; } = New();
-    public LongConcurrentHistogram ModeledSlowNs { get; } = New();
-    public LongConcurrentHistogram WallFastUs { get; } = New();
-    public LongConcurrentHistogram WallSlowUs { get; } = New();
-    public LongConcurrentHistogram ModeledRemappedInterruptNs { get; } = New();
-    public LongConcurrentHistogram ModeledPostedInterruptNs { get; } = New();
+    /// <summary>Histogram indices.</summary>
+    public const int ModeledFastNs = 0, ModeledSlowNs = 1, WallFastUs = 2, WallSlowUs = 3, ModeledRemappedInterruptNs = 4, ModeledPostedInterruptNs = 5;
 
-    private static LongConcurrentHistogram New() => new(1, MaxNs, 3);
+    private readonly ThreadCells _cells = new(CounterCount, Enumerable.Repeat((1L, MaxNs, 3), 6).ToArray());
+    private readonly Counter _c;
+    private string? _firstEntityFailure;
 
-    public long OperationsCompleted => Volatile.Read(ref _descriptorsCompleted) + SlowTotal;
-    public long SlowTotal => _slow.Sum();
-    public long InterruptsRaised => Volatile.Read(ref _interruptsRaised);
+    public RunMetrics() => _c = new Counter(_cells);
 
-    public void DescriptorSubmitted() => Interlocked.Increment(ref _descriptorsSubmitted);
+    /// <summary>Records a latency sample (ns or µs, per histogram) for the calling thread.</summary>
+    public void Record(int histogram, long value) => _cells.Mine.Record(histogram, value);
+
+    /// <summary>Every thread's samples of one histogram, added up. Call once the run has drained.</summary>
+    public HdrHistogram.HistogramBase Histogram(int histogram) => _cells.Merged(histogram);
+
+    /// <summary>Adds go to the calling thread's cells; sums read every thread's.</summary>
+    private readonly struct Counter(ThreadCells cells)
+    {
+        public void Add(int counter, long delta = 1) => cells.Mine.Counters[counter] += delta;
+        public long Sum(int counter) => cells.Sum(counter);
+    }
+
+    public long OperationsCompleted => _c.Sum(DescriptorsCompleted) + SlowTotal;
+    public long SlowTotal => Range(SlowBase, Ops).Sum();
+    public long InterruptsRaised => _c.Sum(InterruptsRaised_);
+
+    public void DescriptorSubmitted() => _c.Add(DescriptorsSubmitted);
     public void DescriptorCompleted(bool verified)
     {
-        Interlocked.Increment(ref _descriptorsCompleted);
-        if (verified) Interlocked.Increment(ref _descriptorsVerified);
-        else Interlocked.Increment(ref _verificationFailures);
+        _c.Add(DescriptorsCompleted);
+        _c.Add(verified ? DescriptorsVerified : VerificationFailures);
     }
-    public void DescriptorRejected(byte status) => Interlocked.Increment(ref _descriptorsRejected[status]);
+    public void DescriptorRejected(byte status) => _c.Add(DescriptorsRejectedBase + status);
 
     /// <summary>A gauge of occupied descriptor slots, kept apart from the counters so the ledger check is not circular.</summary>
-    public void OutstandingChanged(int delta) => Interlocked.Add(ref _outstanding, delta);
-    public long Outstanding => Volatile.Read(ref _outstanding);
-    public void PortalRetry() => Interlocked.Increment(ref _retries);
+    public void OutstandingChanged(int delta) => _c.Add(Outstanding_, delta);
+    public long Outstanding => _c.Sum(Outstanding_);
+    public void PortalRetry() => _c.Add(Retries);
 
-    public void InterruptRaised() => Interlocked.Increment(ref _interruptsRaised);
-    public void InterruptRemappedDelivered() => Interlocked.Increment(ref _remappedDelivered);
+    public void InterruptRaised() => _c.Add(InterruptsRaised_);
+    public void InterruptRemappedDelivered() => _c.Add(RemappedDelivered);
     public void InterruptPosted(PostResult result)
     {
-        if (result == PostResult.Coalesced) Interlocked.Increment(ref _coalesced);
-        else Interlocked.Increment(ref _posted);
-        if (result == PostResult.RecordedAndNotified) Interlocked.Increment(ref _notifications);
+        _c.Add(result == PostResult.Coalesced ? Coalesced : Posted);
+        if (result == PostResult.RecordedAndNotified) _c.Add(Notifications);
     }
-    public void InterruptFaulted(FaultReason reason) => Interlocked.Increment(ref _interruptFaults[(byte)reason]);
-    public void InterruptPassedThrough() => Interlocked.Increment(ref _passedThrough);
-    public void InterruptLost(long count = 1) => Interlocked.Add(ref _lost, count);
-    public void InterruptMisdelivered() => Interlocked.Increment(ref _misdelivered);
-    public void InterruptsHarvested(int vectors) => Interlocked.Add(ref _harvested, vectors);
+    public void InterruptFaulted(FaultReason reason) => _c.Add(InterruptFaultsBase + (byte)reason);
+    public void InterruptPassedThrough() => _c.Add(PassedThrough);
+    public void InterruptLost(long count = 1) => _c.Add(Lost, count);
+    public void InterruptMisdelivered() => _c.Add(Misdelivered);
+    public void InterruptsHarvested(int vectors) => _c.Add(Harvested, vectors);
 
-    public void DmaIssued(long n = 1) => Interlocked.Add(ref _dmaIssued, n);
-    public void DmaApplied(long n = 1) => Interlocked.Add(ref _dmaApplied, n);
-    public void DmaFaulted(FaultReason reason) => Interlocked.Increment(ref _dmaFaults[(byte)reason]);
+    public void DmaIssued(long n = 1) => _c.Add(DmaIssued_, n);
+    public void DmaApplied(long n = 1) => _c.Add(DmaApplied_, n);
+    public void DmaFaulted(FaultReason reason) => _c.Add(DmaFaultsBase + (byte)reason);
 
-    public void FastPath(OperationType op) => Interlocked.Increment(ref _fast[(int)op]);
+    public void FastPath(OperationType op) => _c.Add(FastBase + (int)op);
     public void SlowPath(OperationType op, bool failed)
     {
-        Interlocked.Increment(ref _slow[(int)op]);
-        if (failed) Interlocked.Increment(ref _slowErrors[(int)op]);
+        _c.Add(SlowBase + (int)op);
+        if (failed) _c.Add(SlowErrorsBase + (int)op);
     }
-    public void VdcmMessageOnFastPath() => Interlocked.Increment(ref _vdcmOnFastPath);
+    public void VdcmMessageOnFastPath() => _c.Add(VdcmOnFastPath);
 
-    public void RogueForged(RogueKind kind) => Interlocked.Increment(ref _rogueForged[(int)kind]);
-    public void RogueOutcome(RogueKind kind, bool asExpected) =>
-        Interlocked.Increment(ref (asExpected ? ref _rogueAsExpected[(int)kind] : ref _rogueUnexpected[(int)kind]));
+    public void RogueForged(RogueKind kind) => _c.Add(RogueForgedBase + (int)kind);
+    public void RogueOutcome(RogueKind kind, bool asExpected) => _c.Add((asExpected ? RogueAsExpectedBase : RogueUnexpectedBase) + (int)kind);
 
     public void FaultRecording(RecordResult? result, bool suppressedByFpd)
     {
-        if (suppressedByFpd) Interlocked.Increment(ref _faultsSuppressedFpd);
+        if (suppressedByFpd) _c.Add(FaultsSuppressedFpd);
         switch (result)
         {
-            case RecordResult.Recorded: Interlocked.Increment(ref _faultsRecorded); break;
-            case RecordResult.RecordedWithEvent: Interlocked.Increment(ref _faultsRecorded); Interlocked.Increment(ref _faultEvents); break;
-            case RecordResult.DroppedOverflow: Interlocked.Increment(ref _faultsDroppedOverflow); break;
-            case RecordResult.DroppedCompressed: Interlocked.Increment(ref _faultsDroppedCompressed); break;
+            case RecordResult.Recorded: _c.Add(FaultsRecorded); break;
+            case RecordResult.RecordedWithEvent: _c.Add(FaultsRecorded); _c.Add(FaultEvents); break;
+            case RecordResult.DroppedOverflow: _c.Add(FaultsDroppedOverflow); break;
+            case RecordResult.DroppedCompressed: _c.Add(FaultsDroppedCompressed); break;
         }
     }
-    public void InterruptEntryCache(bool hit) => Interlocked.Increment(ref hit ? ref _iecHits : ref _iecMisses);
+
+    /// <summary>An entity threw and was restarted by its parent: its in-memory state is gone, so the run is not trustworthy.</summary>
+    public void EntityFailed(string what)
+    {
+        _c.Add(EntityFailures_);
+        Interlocked.CompareExchange(ref _firstEntityFailure, what, null);
+    }
+
+    public long EntityFailures => _c.Sum(EntityFailures_);
+    public string? FirstEntityFailure => Volatile.Read(ref _firstEntityFailure);
+
+    public void InterruptEntryCache(bool hit) => _c.Add(hit ? IecHits : IecMisses);
 
     /// <summary>A consistent-enough copy of every counter (each read atomically).</summary>
     public MetricsSnapshot Snapshot() => new(
-        Volatile.Read(ref _descriptorsSubmitted), Volatile.Read(ref _descriptorsCompleted), Volatile.Read(ref _descriptorsVerified),
-        Volatile.Read(ref _verificationFailures), ByCode(_descriptorsRejected), Volatile.Read(ref _retries),
-        Volatile.Read(ref _interruptsRaised), Volatile.Read(ref _remappedDelivered), Volatile.Read(ref _posted), Volatile.Read(ref _coalesced),
-        Volatile.Read(ref _passedThrough), ByCode(_interruptFaults), Volatile.Read(ref _lost), Volatile.Read(ref _misdelivered),
-        Volatile.Read(ref _notifications), Volatile.Read(ref _harvested),
-        Volatile.Read(ref _dmaIssued), Volatile.Read(ref _dmaApplied), ByCode(_dmaFaults),
-        ByOp(_fast), ByOp(_slow), ByOp(_slowErrors), Volatile.Read(ref _vdcmOnFastPath),
-        ByKind(_rogueForged), ByKind(_rogueAsExpected), ByKind(_rogueUnexpected),
-        Volatile.Read(ref _faultsRecorded), Volatile.Read(ref _faultsDroppedOverflow), Volatile.Read(ref _faultsDroppedCompressed),
-        Volatile.Read(ref _faultsSuppressedFpd), Volatile.Read(ref _faultEvents), Volatile.Read(ref _iecHits), Volatile.Read(ref _iecMisses));
+        _c.Sum(DescriptorsSubmitted), _c.Sum(DescriptorsCompleted), _c.Sum(DescriptorsVerified),
+        _c.Sum(VerificationFailures), ByCode(DescriptorsRejectedBase), _c.Sum(Retries),
+        _c.Sum(InterruptsRaised_), _c.Sum(RemappedDelivered), _c.Sum(Posted), _c.Sum(Coalesced),
+        _c.Sum(PassedThrough), ByCode(InterruptFaultsBase), _c.Sum(Lost), _c.Sum(Misdelivered),
+        _c.Sum(Notifications), _c.Sum(Harvested),
+        _c.Sum(DmaIssued_), _c.Sum(DmaApplied_), ByCode(DmaFaultsBase),
+        ByOp(FastBase), ByOp(SlowBase), ByOp(SlowErrorsBase), _c.Sum(VdcmOnFastPath),
+        ByKind(RogueForgedBase), ByKind(RogueAsExpectedBase), ByKind(RogueUnexpectedBase),
+        _c.Sum(FaultsRecorded), _c.Sum(FaultsDroppedOverflow), _c.Sum(FaultsDroppedCompressed),
+        _c.Sum(FaultsSuppressedFpd), _c.Sum(FaultEvents), _c.Sum(IecHits), _c.Sum(IecMisses),
+        _c.Sum(EntityFailures_), Volatile.Read(ref _firstEntityFailure));
 
-    private static Dictionary<string, long> ByCode(long[] counts) => Enumerable.Range(0, 256)
-        .Where(i => Volatile.Read(ref counts[i]) != 0)
-        .ToDictionary(i => "0x" + i.ToString("X2", System.Globalization.CultureInfo.InvariantCulture), i => Volatile.Read(ref counts[i]));
+    private IEnumerable<long> Range(int start, int count) => Enumerable.Range(start, count).Select(_c.Sum);
 
-    private static Dictionary<string, long> ByOp(long[] counts) => Enum.GetValues<OperationType>()
-        .Where(op => Volatile.Read(ref counts[(int)op]) != 0)
-        .ToDictionary(op => Camel(op.ToString()), op => Volatile.Read(ref counts[(int)op]));
+    private Dictionary<string, long> ByCode(int start) => Enumerable.Range(0, 256)
+        .Select(i => (Code: i, Count: _c.Sum(start + i)))
+        .Where(x => x.Count != 0)
+        .ToDictionary(x => "0x" + x.Code.ToString("X2", System.Globalization.CultureInfo.InvariantCulture), x => x.Count);
 
-    private static Dictionary<string, long> ByKind(long[] counts) => Enum.GetValues<RogueKind>()
-        .ToDictionary(k => Camel(k.ToString()), k => Volatile.Read(ref counts[(int)k]));
+    private Dictionary<string, long> ByOp(int start) => Enum.GetValues<OperationType>()
+        .Select(op => (Op: op, Count: _c.Sum(start + (int)op)))
+        .Where(x => x.Count != 0)
+        .ToDictionary(x => Camel(x.Op.ToString()), x => x.Count);
+
+    private Dictionary<string, long> ByKind(int start) => Enum.GetValues<RogueKind>()
+        .ToDictionary(k => Camel(k.ToString()), k => _c.Sum(start + (int)k));
 
     public static string Camel(string s) => char.ToLowerInvariant(s[0]) + s[1..];
 }
@@ -138,4 +162,4 @@ public sealed record MetricsSnapshot(
     Dictionary<string, long> FastPath, Dictionary<string, long> SlowPath, Dictionary<string, long> SlowPathErrors, long VdcmMessagesOnFastPath,
     Dictionary<string, long> RogueForged, Dictionary<string, long> RogueAsExpected, Dictionary<string, long> RogueUnexpected,
     long FaultsRecorded, long FaultsDroppedOverflow, long FaultsDroppedCompressed, long FaultsSuppressedFpd, long FaultEvents,
-    long IecHits, long IecMisses);
+    long IecHits, long IecMisses, long EntityFailures = 0, string? FirstEntityFailure = null);

@@ -71,6 +71,7 @@ public static class RunReportBuilder
         if (!dmaBalanced) violations.Add($"DMA ledger does not balance: issued {m.DmaIssued} != applied {m.DmaApplied} + faulted {m.DmaFaulted.Values.Sum()}");
         if (m.InterruptsMisdelivered != 0) violations.Add($"{m.InterruptsMisdelivered} interrupt(s) misdelivered");
         if (m.VdcmMessagesOnFastPath != 0) violations.Add($"the VDCM received {m.VdcmMessagesOnFastPath} fast-path message(s)");
+        if (m.EntityFailures != 0) violations.Add($"{m.EntityFailures} entity failure(s) (state lost on restart); first: {m.FirstEntityFailure}");
         if (m.VerificationFailures != 0) violations.Add($"{m.VerificationFailures} completion(s) failed data verification");
         var unexpected = m.RogueUnexpected.Values.Sum();
         if (unexpected != 0) violations.Add($"{unexpected} rogue message(s) not faulted with their expected code");
@@ -87,9 +88,9 @@ public static class RunReportBuilder
                 new DmaLedger(m.DmaIssued, m.DmaApplied, m.DmaFaulted, dmaBalanced)),
             new PathsSection(m.FastPath, m.SlowPath, m.SlowPathErrors, m.VdcmMessagesOnFastPath),
             new LatencySection(
-                new PathLatency(Of(histograms.ModeledFastNs), Of(histograms.ModeledSlowNs)),
-                new PathLatency(Of(histograms.WallFastUs), Of(histograms.WallSlowUs)),
-                new InterruptLatency(Of(histograms.ModeledRemappedInterruptNs), Of(histograms.ModeledPostedInterruptNs))),
+                new PathLatency(Of(histograms.Histogram(RunMetrics.ModeledFastNs)), Of(histograms.Histogram(RunMetrics.ModeledSlowNs))),
+                new PathLatency(Of(histograms.Histogram(RunMetrics.WallFastUs)), Of(histograms.Histogram(RunMetrics.WallSlowUs))),
+                new InterruptLatency(Of(histograms.Histogram(RunMetrics.ModeledRemappedInterruptNs)), Of(histograms.Histogram(RunMetrics.ModeledPostedInterruptNs)))),
             memory,
             new RogueSection(m.RogueForged, m.RogueAsExpected, m.RogueUnexpected, ExpectedCodes()),
             new FaultLogSection(m.FaultsRecorded, m.FaultsDroppedOverflow, m.FaultsDroppedCompressed, m.FaultsSuppressedFpd, m.FaultEvents),
