@@ -1,8 +1,8 @@
 using System.CommandLine;
 using SivActors.Bench;
 
-var rounds = new Option<int>("--rounds") { Description = "Measured rounds per side (after one warm-up round each)", DefaultValueFactory = _ => 7 };
-var seconds = new Option<double>("--seconds") { Description = "Measurement window per round", DefaultValueFactory = _ => 3 };
+var rounds = new Option<int>("--rounds") { Description = "Measured rounds per side (after one warm-up round each)", DefaultValueFactory = _ => 9 };
+var seconds = new Option<double>("--seconds") { Description = "Measurement window per round", DefaultValueFactory = _ => 2 };
 var containers = new Option<int>("--containers") { Description = "Concurrent requesters (containers, one dedicated AI each)", DefaultValueFactory = _ => 256 };
 
 var side = new Option<string>("--only") { Description = "Run one side only, for profiling: emulator or raw (no ratio then)" };

@@ -14,6 +14,8 @@ public static class RunCommand
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         WriteIndented = true,
+        // Plain text for people reading it: no \u0027-style escapes (this output is never embedded in HTML).
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public static async Task<int> ExecuteAsync(RunRequest request, TextWriter output, TextWriter error, RunOptions hooks, CancellationToken ct)

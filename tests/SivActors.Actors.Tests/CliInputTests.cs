@@ -112,4 +112,16 @@ public sealed class CliInputTests
         else Assert.Equal(code, json.RootElement.GetProperty("faultCode").GetString());
         Assert.True(json.RootElement.GetProperty("trail").GetArrayLength() >= 5);
     }
+
+    [Fact]
+    public async Task The_documented_example_is_blocked_by_the_asid_check()
+    {
+        // docs/irq-explain.md shows this file's output; keep the two honest.
+        var r = await Siv("irq", "explain", Path.Combine(TestScenarios.RepoRoot(), "config", "examples", "irq-asid-mismatch.json"));
+        Assert.Equal(0, r.Code);
+        using var json = System.Text.Json.JsonDocument.Parse(r.Out);
+        Assert.Equal("blocked", json.RootElement.GetProperty("outcome").GetString());
+        Assert.Equal("0xA1", json.RootElement.GetProperty("faultCode").GetString());
+        Assert.Contains("message ASID 0x00011 != entry ASID 0x00012", r.Out);
+    }
 }
