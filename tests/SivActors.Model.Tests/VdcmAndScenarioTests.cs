@@ -111,6 +111,22 @@ public class RogueForgerTests
         Assert.Equal(forgery.Expected, d.Fault);
     }
 
+    [Fact]
+    public void A_wrong_asid_forgery_whose_own_entry_was_freed_meanwhile_is_blocked_as_not_present_and_accepted()
+    {
+        // The rogue's own vdev reset frees its entry while the forgery is in flight: 0x22 fires before the ASID check.
+        var asids = new AsidTable();
+        var table = asids.GetOrCreateTable(0, 15);
+        table.Set(2, new InterruptEntry { Asid = Peer, Sid = Device.RequesterId });
+        asids.Bind(Own, table);
+        asids.Bind(Peer, table);
+        var forgery = RogueForger.Build(RogueKind.WrongAsid, new ForgeryMaterial(Device, Own, 1, table.Size, Peer, 2, true, null))!.Value;
+        var d = InterruptRemapper.Process(new RemappingSettings(), asids, forgery.Write);
+        Assert.Equal(FaultReason.IrteNotPresent, d.Fault);
+        Assert.True(forgery.Accepts(d.Fault));
+        Assert.False(forgery.Accepts(FaultReason.SourceIdVerificationFailed));
+    }
+
     [Theory]
     [InlineData(RogueKind.DmaIntoInterruptWindow, FaultReason.DmaOutputInInterruptRange)]
     [InlineData(RogueKind.DmaUnmapped, FaultReason.DmaNoWritePermission)]

@@ -67,10 +67,10 @@ public sealed class DmaRemappingActor : ReceiveActor
             if (decision.IsFault)
             {
                 metrics.DmaFaulted(decision.Fault);
-                if (m.Forgery is { } f) metrics.RogueOutcome(f.Kind, f.Accepts(decision.Fault));
+                if (m.Forgery is { } f) metrics.RogueOutcome(f.Kind, f.Accepts(decision.Fault), $"DMA fault {SivActors.Model.Interrupts.FaultReasons.Hex(decision.Fault)}");
                 continue;
             }
-            if (m.Forgery is { } delivered) metrics.RogueOutcome(delivered.Kind, asExpected: false);
+            if (m.Forgery is { } delivered) metrics.RogueOutcome(delivered.Kind, asExpected: false, "an applied DMA write");
             if (allowed is null && count != i)
             {
                 // An earlier write faulted: copy what was allowed before it, then keep only what is allowed.

@@ -3,6 +3,7 @@ using SivActors.Actors.Container;
 using SivActors.Actors.Infrastructure;
 using SivActors.Model.Identity;
 using SivActors.Model.Interrupts;
+using SivActors.Model.Tables;
 using static SivActors.Actors.InterruptUnit.InterruptUnitProtocol;
 
 namespace SivActors.Actors.InterruptUnit;
@@ -16,7 +17,8 @@ public sealed class InterruptUnitActor : ReceiveActor
     private readonly EmulatorContext _ctx;
     private readonly HostId _host;
     private readonly RemappingSettings _settings;
-    private readonly AsidTable _asids = new();
+    // Every table change goes through Decide -> event -> Apply, the shape persistence needs.
+    private readonly InterruptUnitTables _tables = new();
     private readonly InterruptEntryCache _cache;
     private readonly FaultRecorder _faults;
     private bool _serviceScheduled;
@@ -30,12 +32,19 @@ public sealed class InterruptUnitActor : ReceiveActor
         _faults = new FaultRecorder(ctx.Scenario.Remapping.FaultRecords);
 
         Receive<RaiseInterrupt>(Raise);
-        Receive<BindAsid>(m => _asids.Bind(m.Asid, _asids.GetOrCreateTable(m.TableId, m.SizeExponent)));
+        Receive<BindAsid>(m =>
+        {
+            if (_tables.DecideBind(m.Asid, m.TableId, m.SizeExponent).Event is { } e) _tables.Apply(e);
+        });
         Receive<ProgramEntry>(Program);
         Receive<FreeEntry>(m =>
         {
-            if (_asids.Lookup(m.Asid) is { } table && table.Free(m.Handle)) _cache.Invalidate(table.Id, m.Handle);
-            Sender.Tell(new EntryFreed(m.RequestId));
+            if (_tables.DecideFree(m.Asid, m.Handle) is { } freed)
+            {
+                _tables.Apply(freed);
+                _cache.Invalidate(freed.TableId, freed.Handle);
+            }
+            Sender.Tell(new InterruptUnitProtocol.EntryFreed(m.RequestId));
         });
         Receive<FlushFrom>(m => m.ReplyTo.Tell(new UpstreamFlushed(m.Ai, EntityKind.InterruptUnit)));
         Receive<ServiceFaultLog>(_ =>
@@ -47,46 +56,28 @@ public sealed class InterruptUnitActor : ReceiveActor
         Receive<GetState>(_ =>
         {
             var pending = Enumerable.Range(0, _faults.Capacity).Select(i => _faults[i]).OfType<FaultRecord>().ToList();
-            Sender.Tell(new State(_asids.BoundAsids, _asids.Tables.Count, _asids.Tables.Values.Sum(t => t.Count), pending,
+            Sender.Tell(new State(_tables.Asids.BoundAsids, _tables.Asids.Tables.Count, _tables.Asids.Tables.Values.Sum(t => t.Count), pending,
                 _faults.FaultEvents, _faults.PrimaryFaultOverflow));
         });
     }
 
     private void Program(ProgramEntry m)
     {
-        var table = _asids.Lookup(m.Asid);
-        if (table is null)
+        var decision = _tables.DecideProgram(m.Asid, m.Handle, m.Entry);
+        if (decision.Event is not EntryWritten written)
         {
-            Sender.Tell(new ProgramFailed(m.RequestId, $"ASID {m.Asid} has no interrupt table"));
+            Sender.Tell(new ProgramFailed(m.RequestId, decision.Error ?? "no change"));
             return;
         }
-        if (m.Handle is { } handle)
-        {
-            if (handle >= table.Size)
-            {
-                Sender.Tell(new ProgramFailed(m.RequestId, $"handle {handle} is beyond table size {table.Size}"));
-                return;
-            }
-            table.Set(handle, m.Entry);
-            _cache.Invalidate(table.Id, handle);
-            Sender.Tell(new EntryProgrammed(m.RequestId, handle, table.Id, table.Size));
-            return;
-        }
-        if (table.Allocate(m.Entry) is { } allocated)
-        {
-            _cache.Invalidate(table.Id, allocated);
-            Sender.Tell(new EntryProgrammed(m.RequestId, allocated, table.Id, table.Size));
-        }
-        else
-        {
-            Sender.Tell(new ProgramFailed(m.RequestId, $"interrupt table {table.Id} is full ({table.Size} entries)"));
-        }
+        _tables.Apply(written);
+        _cache.Invalidate(written.TableId, written.Handle);
+        Sender.Tell(new EntryProgrammed(m.RequestId, written.Handle, written.TableId, _tables.Asids.Tables[written.TableId].Size));
     }
 
     private void Raise(RaiseInterrupt m)
     {
         var metrics = _ctx.Metrics;
-        var decision = InterruptRemapper.Process(_settings, _asids, m.Write);
+        var decision = InterruptRemapper.Process(_settings, _tables.Asids, m.Write);
         var modeled = m.ModeledNs;
         if (decision.Table is { } t && decision.Index >= 0 && decision.Index < t.Size)
         {
@@ -102,20 +93,20 @@ public sealed class InterruptUnitActor : ReceiveActor
                 var entry = decision.Entry!;
                 var posted = decision.Outcome == InterruptOutcome.Posted;
                 modeled += (long)(posted ? _ctx.Cost.PostedDeliveryNs : _ctx.Cost.RemappedDeliveryNs + _ctx.Cost.VmExitDeliveryNs);
-                if (m.Forgery is { } forged) metrics.RogueOutcome(forged.Kind, asExpected: false);
+                if (m.Forgery is { } forged) metrics.RogueOutcome(forged.Kind, asExpected: false, $"a delivery to {entry.Target} (handle {decision.Index})");
                 _ctx.Directory.Tell(new ContainerProtocol.InterruptDelivered(
                     entry.Target, _ctx.HostOf(entry.Target), entry.Vector, m.Origin, m.Write.Asid, decision.Index, posted, entry.Urgent, modeled, m.WallStartTicks));
                 break;
             }
             case InterruptOutcome.Blocked:
                 metrics.InterruptFaulted(decision.Fault);
-                if (m.Forgery is { } f) metrics.RogueOutcome(f.Kind, f.Accepts(decision.Fault));
+                if (m.Forgery is { } f) metrics.RogueOutcome(f.Kind, f.Accepts(decision.Fault), $"fault {FaultReasons.Hex(decision.Fault)} (handle {decision.Index})");
                 Record(m.Write, decision);
                 break;
             default:
                 // Remapping is always on in scenarios; a pass-through is not for any container.
                 metrics.InterruptPassedThrough();
-                if (m.Forgery is { } p) metrics.RogueOutcome(p.Kind, asExpected: false);
+                if (m.Forgery is { } p) metrics.RogueOutcome(p.Kind, asExpected: false, "a pass-through");
                 break;
         }
     }

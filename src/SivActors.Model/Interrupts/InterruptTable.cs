@@ -30,19 +30,41 @@ public sealed class InterruptTable
 
     public InterruptEntry? Get(int index) => _entries.GetValueOrDefault(index);
 
+    /// <summary>Where the next-fit search starts; part of the table's durable state so a replay allocates alike.</summary>
+    public int Cursor => _cursor;
+
     /// <summary>Allocates a free index next-fit; null when the table is full.</summary>
     public int? Allocate(InterruptEntry entry)
+    {
+        if (NextFree() is not { } index) return null;
+        SetAllocated(index, entry);
+        return index;
+    }
+
+    /// <summary>The index <see cref="Allocate"/> would take, without taking it (decide first, apply the event after).</summary>
+    public int? NextFree()
     {
         if (_entries.Count >= Size) return null;
         for (var probe = 0; probe < Size; probe++)
         {
             var index = (_cursor + probe) % Size;
-            if (_entries.ContainsKey(index)) continue;
-            _entries[index] = entry;
-            _cursor = (index + 1) % Size;
-            return index;
+            if (!_entries.ContainsKey(index)) return index;
         }
         return null;
+    }
+
+    /// <summary>Writes an entry that was allocated next-fit, moving the cursor past it.</summary>
+    public void SetAllocated(int index, InterruptEntry entry)
+    {
+        Set(index, entry);
+        _cursor = (index + 1) % Size;
+    }
+
+    /// <summary>Restores the cursor from a snapshot.</summary>
+    public void RestoreCursor(int cursor)
+    {
+        if ((uint)cursor >= (uint)Size) throw new SivInputException($"interrupt table cursor {cursor} is beyond the table size {Size}");
+        _cursor = cursor;
     }
 
     public void Set(int index, InterruptEntry entry)

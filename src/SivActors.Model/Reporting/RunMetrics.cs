@@ -34,7 +34,7 @@ public sealed class RunMetrics
 
     private readonly ThreadCells _cells = new(CounterCount, Enumerable.Repeat((1L, MaxNs, 3), 6).ToArray());
     private readonly Counter _c;
-    private string? _firstEntityFailure;
+    private string? _firstEntityFailure, _firstRogueSurprise;
 
     public RunMetrics() => _c = new Counter(_cells);
 
@@ -94,7 +94,14 @@ public sealed class RunMetrics
     public void VdcmMessageOnFastPath() => _c.Add(VdcmOnFastPath);
 
     public void RogueForged(RogueKind kind) => _c.Add(RogueForgedBase + (int)kind);
-    public void RogueOutcome(RogueKind kind, bool asExpected) => _c.Add((asExpected ? RogueAsExpectedBase : RogueUnexpectedBase) + (int)kind);
+    public void RogueOutcome(RogueKind kind, bool asExpected, string? actual = null)
+    {
+        _c.Add((asExpected ? RogueAsExpectedBase : RogueUnexpectedBase) + (int)kind);
+        // Keep the first surprise, so a violation says what happened instead of only that it did.
+        if (!asExpected) Interlocked.CompareExchange(ref _firstRogueSurprise, $"{Camel(kind.ToString())} ended as {actual ?? "a delivery"}", null);
+    }
+
+    public string? FirstRogueSurprise => Volatile.Read(ref _firstRogueSurprise);
 
     public void FaultRecording(RecordResult? result, bool suppressedByFpd)
     {
@@ -132,7 +139,7 @@ public sealed class RunMetrics
         ByKind(RogueForgedBase), ByKind(RogueAsExpectedBase), ByKind(RogueUnexpectedBase),
         _c.Sum(FaultsRecorded), _c.Sum(FaultsDroppedOverflow), _c.Sum(FaultsDroppedCompressed),
         _c.Sum(FaultsSuppressedFpd), _c.Sum(FaultEvents), _c.Sum(IecHits), _c.Sum(IecMisses),
-        _c.Sum(EntityFailures_), Volatile.Read(ref _firstEntityFailure));
+        _c.Sum(EntityFailures_), Volatile.Read(ref _firstEntityFailure), Volatile.Read(ref _firstRogueSurprise));
 
     private IEnumerable<long> Range(int start, int count) => Enumerable.Range(start, count).Select(_c.Sum);
 
@@ -162,4 +169,4 @@ public sealed record MetricsSnapshot(
     Dictionary<string, long> FastPath, Dictionary<string, long> SlowPath, Dictionary<string, long> SlowPathErrors, long VdcmMessagesOnFastPath,
     Dictionary<string, long> RogueForged, Dictionary<string, long> RogueAsExpected, Dictionary<string, long> RogueUnexpected,
     long FaultsRecorded, long FaultsDroppedOverflow, long FaultsDroppedCompressed, long FaultsSuppressedFpd, long FaultEvents,
-    long IecHits, long IecMisses, long EntityFailures = 0, string? FirstEntityFailure = null);
+    long IecHits, long IecMisses, long EntityFailures = 0, string? FirstEntityFailure = null, string? FirstRogueSurprise = null);

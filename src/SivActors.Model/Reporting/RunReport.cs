@@ -74,7 +74,7 @@ public static class RunReportBuilder
         if (m.EntityFailures != 0) violations.Add($"{m.EntityFailures} entity failure(s) (state lost on restart); first: {m.FirstEntityFailure}");
         if (m.VerificationFailures != 0) violations.Add($"{m.VerificationFailures} completion(s) failed data verification");
         var unexpected = m.RogueUnexpected.Values.Sum();
-        if (unexpected != 0) violations.Add($"{unexpected} rogue message(s) not faulted with their expected code");
+        if (unexpected != 0) violations.Add($"{unexpected} rogue message(s) not faulted with their expected code; first: {m.FirstRogueSurprise}");
         var judged = m.RogueAsExpected.Values.Sum() + unexpected;
         if (judged != m.RogueForged.Values.Sum()) violations.Add($"{m.RogueForged.Values.Sum() - judged} rogue message(s) never reached a decision");
 
@@ -107,7 +107,7 @@ public static class RunReportBuilder
     /// <summary>The code(s) each rogue kind must end in, as <see cref="RogueForger"/> builds them.</summary>
     public static Dictionary<string, string> ExpectedCodes() => new()
     {
-        [RunMetrics.Camel(nameof(RogueKind.WrongAsid))] = $"{FaultReasons.Hex(FaultReason.AsidMismatch)} (a table peer's ASID), or {FaultReasons.Hex(FaultReason.AsidTableEntryNotPresent)} when the table has no peer",
+        [RunMetrics.Camel(nameof(RogueKind.WrongAsid))] = $"{FaultReasons.Hex(FaultReason.AsidMismatch)} (a table peer's ASID), or {FaultReasons.Hex(FaultReason.AsidTableEntryNotPresent)} when the table has no peer; {FaultReasons.Hex(FaultReason.IrteNotPresent)} if its own vdev reset meanwhile",
         [RunMetrics.Camel(nameof(RogueKind.ForeignHandle))] = $"{FaultReasons.Hex(FaultReason.AsidMismatch)} (peer on the same device) or {FaultReasons.Hex(FaultReason.SourceIdVerificationFailed)} (another device); {FaultReasons.Hex(FaultReason.IrteNotPresent)} if the peer reset meanwhile",
         [RunMetrics.Camel(nameof(RogueKind.OutOfRangeHandle))] = FaultReasons.Hex(FaultReason.InterruptIndexOutOfRange),
         [RunMetrics.Camel(nameof(RogueKind.DmaIntoInterruptWindow))] = FaultReasons.Hex(FaultReason.DmaOutputInInterruptRange),

@@ -56,8 +56,10 @@ public static class RogueForger
         switch (kind)
         {
             case RogueKind.WrongAsid:
+                // With a peer the lookup reaches the rogue's own entry; if its own vdev reset freed that entry while the
+                // forgery was in flight, the entry check (0x22) blocks it before the ASID check can.
                 return m.PeerAsid is { } peer
-                    ? new Forgery(kind, Interrupt(m.Source, peer, m.OwnHandle, 0, false), 0, FaultReason.AsidMismatch)
+                    ? new Forgery(kind, Interrupt(m.Source, peer, m.OwnHandle, 0, false), 0, FaultReason.AsidMismatch, FaultReason.IrteNotPresent)
                     : new Forgery(kind, Interrupt(m.Source, NeverBoundAsid, m.OwnHandle, 0, false), 0, FaultReason.AsidTableEntryNotPresent);
             case RogueKind.ForeignHandle:
                 return m.PeerHandle is { } ph
