@@ -100,10 +100,7 @@ public sealed class ContainerActor : ReceiveActor
             _ctx.Metrics.InterruptsHarvested(_pid.Harvest());
             m.ReplyTo.Tell(new ContainerFlushed(_id));
         });
-        Receive<GetState>(_ =>
-        {
-            Sender.Tell(new State(_asid, _outstanding, _handles.ToList(), _vectors.ToList(), _running));
-        });
+        Receive<GetState>(_ => Sender.Tell(new State(_asid, _outstanding, _handles.ToList(), _vectors.ToList(), _running)));
     }
 
     private static int HashSeed(int seed, int id) => (int)EmulatorContext.Mix32((uint)seed * 0x9E3779B1u ^ (uint)id);
