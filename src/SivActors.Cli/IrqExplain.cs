@@ -11,12 +11,9 @@ namespace SivActors.Cli;
 /// <summary>`siv irq explain`: runs one upstream message through the same remapper the emulator uses. Format: docs/irq-explain.md.</summary>
 public static class IrqExplain
 {
-    private static readonly JsonSerializerOptions Output = new()
+    // The report's settings, except that fields which do not apply to the outcome are left out.
+    private static readonly JsonSerializerOptions Output = new(RunCommand.ReportJson)
     {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        WriteIndented = true,
-        // Plain text for people reading it: no \u0027-style escapes (this output is never embedded in HTML).
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 

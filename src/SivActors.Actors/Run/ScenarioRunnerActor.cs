@@ -117,7 +117,6 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
             _opsAtStop = _ctx.Metrics.OperationsCompleted;
             _irqAtStop = _ctx.Metrics.InterruptsRaised;
             _progress.Phase = RunPhase.Draining;
-            _pending = _containers.Count;
             foreach (var c in _containers) _undrained.Add((int)c.Key);
             foreach (var c in _containers)
                 _ctx.Directory.Tell(new ContainerProtocol.StopWorkload(new ContainerId((int)c.Key), new HostId(c.Host), Self));
@@ -133,7 +132,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
         {
             if (!_undrained.Remove(m.Container.Value)) return;
             _progress.ContainersDrained++;
-            if (--_pending > 0) return;
+            if (_undrained.Count > 0) return;
             _progress.Phase = RunPhase.Flushing;
             _pending = _ais.Count * 2; // a marker through the interrupt unit and one through DMA remapping per AI
             foreach (var ai in _ais) _ctx.Directory.Tell(new AssignableInterfaceProtocol.FlushUpstream(ai.AsAiId(), Self));
@@ -176,13 +175,14 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
         Receive<PhaseTimedOut>(m =>
         {
             // Name a few of the containers still being waited on, so a hang can be traced to an entity.
-            var which = _undrained.Count > 0 && _pending == _undrained.Count
+            var which = _undrained.Count > 0
                 ? "; e.g. " + string.Join(", ", _undrained.Order().Take(5).Select(id => new ContainerId(id).ToString()))
                 : "";
             var failures = _ctx.Metrics.EntityFailures > 0
                 ? $"; {_ctx.Metrics.EntityFailures} entity failure(s), first: {_ctx.Metrics.FirstEntityFailure}"
                 : "";
-            Fail($"timed out after {_phaseTimeout.TotalSeconds:0} s while {m.What} ({_pending} still pending{which}){failures}");
+            var pending = _undrained.Count > 0 ? _undrained.Count : _pending;
+            Fail($"timed out after {_phaseTimeout.TotalSeconds:0} s while {m.What} ({pending} still pending{which}){failures}");
         });
     }
 
