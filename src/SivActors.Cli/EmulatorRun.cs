@@ -5,6 +5,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Persistence;
+using SivActors.Model;
+using SivActors.Model.Tables;
 using SivActors.Actors.Run;
 using SivActors.Model.Reporting;
 using SivActors.Model.Scenarios;
@@ -27,14 +30,24 @@ public static class EmulatorRun
         akka.actor.default-dispatcher.throughput = 64
         """;
 
-    public static async Task<RunOutcome> RunAsync(ResolvedScenario scenario, RunProgress progress, CancellationToken ct = default)
+    /// <summary>
+    /// Runs <paramref name="scenario"/> with its tables in <paramref name="store"/> (in memory when null). A store
+    /// that already holds the same topology's tables resumes them; a different topology is refused with a
+    /// <see cref="SivInputException"/> unless <paramref name="fresh"/> discards the stored tables first.
+    /// </summary>
+    public static async Task<RunOutcome> RunAsync(ResolvedScenario scenario, RunProgress progress, CancellationToken ct = default,
+        TableStore? store = null, bool fresh = false, ITableAudit? audit = null)
     {
-        var ctx = new EmulatorContext(scenario);
+        store ??= TableStore.InMemory;
+        if (fresh) await store.WipeAsync(ct);
+        await store.CheckAsync(ct);
+        var ctx = new EmulatorContext(scenario, store: store) { Audit = audit };
         // A bare HostBuilder: no appsettings files and so no file watchers polling beside the emulator.
         var builder = new HostBuilder()
             .ConfigureLogging(l => l.ClearProviders())
             .ConfigureServices(services => services.AddAkka("siv", (b, _) => b
                 .AddHocon(AkkaConfig, HoconAddMode.Prepend)
+                .WithSivPersistence(store)
                 .WithSivEmulator(ctx)));
         using var host = builder.Build();
         await host.StartAsync(ct);
@@ -42,6 +55,7 @@ public static class EmulatorRun
         {
             var system = host.Services.GetRequiredService<ActorSystem>();
             system.ActorOf(LostMessageListener.Props(ctx.Metrics), "lost-messages");
+            var topology = await CheckTopologyAsync(system, scenario, store, ct);
             var managedBefore = GC.GetTotalMemory(forceFullCollection: true);
             var runner = system.ActorOf(ScenarioRunnerActor.Props(ctx, progress), "runner");
             var timeout = TimeSpan.FromSeconds(scenario.Scenario.DurationSeconds + 600);
@@ -60,11 +74,40 @@ public static class EmulatorRun
             var memory = new MemorySection(peak, Math.Max(0, managedAfter - managedBefore) / Math.Max(1, finished.Containers), managedAfter - managedBefore);
             var report = RunReportBuilder.Build(summary, snapshot, ctx.Metrics, timings, memory, ctx.Metrics.Outstanding,
                 SivActors.Actors.Container.RejectCodes.Name);
+            var tables = ctx.Metrics.Tables;
+            report = report with
+            {
+                Tables = new TablesSection(store.Display, topology == TopologyVerdict.Resumed, tables.DurableChanges, tables.Batches,
+                    tables.WriteFailures, tables.OwnerRestarts),
+            };
             return new RunOutcome(report, null);
         }
         finally
         {
             await host.StopAsync(CancellationToken.None);
         }
+    }
+
+    private static async Task<TopologyVerdict> CheckTopologyAsync(ActorSystem system, ResolvedScenario scenario, TableStore store, CancellationToken ct)
+    {
+        var mine = TopologyRecorded.Of(scenario.Scenario);
+        var keeper = system.ActorOf(Akka.Actor.Props.Create(() => new TopologyActor()), "topology");
+        TopologyChecked answer;
+        try
+        {
+            answer = await keeper.Ask<TopologyChecked>(new CheckTopology(mine), TimeSpan.FromSeconds(60), ct);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            throw new SivInputException($"{store.Display} did not answer within 60 s; is the database reachable and writable?");
+        }
+        finally
+        {
+            system.Stop(keeper);
+        }
+        if (answer.Verdict == TopologyVerdict.Mismatch)
+            throw new SivInputException($"{store.Display} holds the tables of {answer.Stored.Describe()}, not of {mine.Describe()}; " +
+                                        "run with --fresh to discard them, or choose another --db");
+        return answer.Verdict;
     }
 }

@@ -37,6 +37,9 @@ public static class ReportPrinter
                 r.Rogue.Unexpected.GetValueOrDefault(kind).ToString("N0"), Markup.Escape(r.Rogue.ExpectedCodes.GetValueOrDefault(kind, "")));
         console.Write(rogue);
 
+        if (r.Tables is { } t)
+            console.MarkupLine($"tables: {Markup.Escape(t.Store)}, {(t.Resumed ? "resumed" : "new")}; {t.DurableChanges:N0} durable changes in {t.Batches:N0} batches" +
+                               $"{(t.WriteFailures > 0 ? $", [yellow]{t.WriteFailures:N0} refused (journal failed)[/]" : "")}{(t.OwnerRestarts > 0 ? $", {t.OwnerRestarts} owner restart(s)" : "")}");
         if (r.Invariants.Passed) console.MarkupLine("[green]all invariants hold[/]: ledger balanced, misdelivered 0, every rogue message faulted as expected, VDCM never on the fast path");
         else foreach (var v in r.Invariants.Violations) console.MarkupLine($"[red]invariant violated[/]: {Markup.Escape(v)}");
     }

@@ -28,7 +28,9 @@ public static class RunCommand
         var t = scenario.Scenario.Topology;
         console.MarkupLine($"[bold]siv run[/] {Markup.Escape(scenario.Scenario.Name)}: {t.Hosts} host(s), {t.Hosts * t.DevicesPerHost} devices x {t.AisPerDevice} AIs, " +
                            $"{t.Containers:N0} containers, {scenario.Scenario.DurationSeconds} s, seed {scenario.Scenario.Seed}");
-        var run = EmulatorRun.RunAsync(scenario, progress, ct);
+        if (request.Store is { } store) console.MarkupLine($"tables: [bold]{Markup.Escape(store.Display)}[/]{(request.Fresh ? " (fresh)" : "")}");
+        using var audit = request.AckLog is { } ackPath ? new FileTableAudit(ackPath) : null;
+        var run = EmulatorRun.RunAsync(scenario, progress, ct, request.Store, request.Fresh, audit);
         await ShowProgress(console, interactive, run, progress, scenario);
         var outcome = await run;
         if (outcome.Report is null)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SivActors.Actors.Persistence;
 using SivActors.Model;
 using SivActors.Model.Scenarios;
 
@@ -43,11 +44,22 @@ public static class SivCli
         var containers = new Option<int?>("--containers") { Description = "Override topology.containers" };
         var seed = new Option<int?>("--seed") { Description = "Override seed" };
         var outDir = new Option<string>("--out") { Description = "Directory for report.json", DefaultValueFactory = _ => "out" };
-        var run = new Command("run", "Run a scenario on one node and print the report") { scenario, duration, containers, seed, outDir };
+        var db = DbOption();
+        var postgres = PostgresOption();
+        var fresh = new Option<bool>("--fresh") { Description = "Discard the tables stored in the database before running" };
+        var ackLog = new Option<string?>("--ack-log") { Description = "Append one line per durable table change (persistence id, sequence number, SHA-256 of the event) to FILE", Hidden = true };
+        var run = new Command("run", "Run a scenario on one node and print the report; tables persist in the database and the next run resumes them")
+            { scenario, duration, containers, seed, outDir, db, postgres, fresh, ackLog };
         run.SetAction((p, ct) => RunCommand.ExecuteAsync(
-            new RunRequest(p.GetValue(scenario), p.GetValue(duration), p.GetValue(containers), p.GetValue(seed), p.GetValue(outDir)!),
+            new RunRequest(p.GetValue(scenario), p.GetValue(duration), p.GetValue(containers), p.GetValue(seed), p.GetValue(outDir)!)
+            {
+                Store = TableStore.Resolve(p.GetValue(db), p.GetValue(postgres)),
+                Fresh = p.GetValue(fresh),
+                AckLog = p.GetValue(ackLog),
+            },
             output, error, hooks, ct));
         root.Add(run);
+        root.Add(TablesCommand.Build(output, DbOption, PostgresOption));
 
         var file = new Argument<string>("FILE") { Description = "Scenario file" };
         var validate = new Command("validate", "Check a scenario file without running it") { file };
@@ -71,9 +83,25 @@ public static class SivCli
         root.Add(irq);
         return root;
     }
+
+    private static Option<string?> DbOption() => new("--db")
+    {
+        Description = $"SQLite database file for the tables (default: ${TableStore.DbEnvironmentVariable} or {TableStore.DefaultSqlitePath})",
+    };
+
+    private static Option<string?> PostgresOption() => new("--postgres")
+    {
+        Description = $"PostgreSQL connection string instead of SQLite (default: ${TableStore.PostgresEnvironmentVariable})",
+    };
 }
 
-public sealed record RunRequest(string? Scenario, double? Duration, int? Containers, int? Seed, string OutDirectory);
+public sealed record RunRequest(string? Scenario, double? Duration, int? Containers, int? Seed, string OutDirectory)
+{
+    /// <summary>Where the tables persist; null keeps them in memory (tests that need no durability).</summary>
+    public TableStore? Store { get; init; }
+    public bool Fresh { get; init; }
+    public string? AckLog { get; init; }
+}
 
 /// <summary>Knobs for tests and benchmarks that drive the CLI in-process.</summary>
 public sealed record RunOptions

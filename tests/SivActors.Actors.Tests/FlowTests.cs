@@ -1,3 +1,4 @@
+using SivActors.Actors.Persistence;
 using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
@@ -26,7 +27,7 @@ public sealed class FlowTests : TestKit
     private readonly EmulatorContext _ctx = TestScenarios.Context();
     private readonly TestProbe _containers;
 
-    public FlowTests() : base("akka.loglevel = WARNING")
+    public FlowTests() : base("akka.loglevel = WARNING\n" + SivPersistenceHosting.InMemoryHocon)
     {
         SivEmulatorHosting.StartEntityParents(Sys, _ctx);
         // No container entity is ever created, so every container-bound message reaches the probe.

@@ -32,6 +32,15 @@ public sealed class HostingFunctionActor : ReceiveActor
                 _count--;
             }
         });
+        Receive<ClaimInterruptHandles>(m =>
+        {
+            foreach (var i in m.Indices)
+            {
+                if (i >= _inUse.Length || _inUse[i]) continue;
+                _inUse[i] = true;
+                _count++;
+            }
+        });
         Receive<GetState>(_ => Sender.Tell(new State(_count, _inUse.Length)));
     }
 

@@ -22,6 +22,12 @@ public static class HostingFunctionProtocol
     /// <summary>Admin command 14.</summary>
     public sealed record ReleaseInterruptHandle(DeviceId Device, ushort Index) : Command(Device);
 
+    /// <summary>
+    /// Marks IMS entries as in use without answering: the VDCM re-establishes, after a restart, the handles its
+    /// persisted compositions hold. Idempotent.
+    /// </summary>
+    public sealed record ClaimInterruptHandles(DeviceId Device, ushort[] Indices) : Command(Device);
+
     public sealed record GetState(DeviceId Device) : Command(Device);
 
     public sealed record State(int ImsInUse, int ImsSize);

@@ -1,3 +1,4 @@
+using SivActors.Actors.Persistence;
 using SivActors.Model.Cost;
 using SivActors.Model.Dma;
 using SivActors.Model.Identity;
@@ -10,8 +11,9 @@ namespace SivActors.Actors.Infrastructure;
 /// <summary>What every entity on a node shares: the scenario, its cost model, the metrics sink and the directory.</summary>
 public sealed class EmulatorContext
 {
-    public EmulatorContext(ResolvedScenario scenario, RunMetrics? metrics = null)
+    public EmulatorContext(ResolvedScenario scenario, RunMetrics? metrics = null, TableStore? store = null)
     {
+        Store = store ?? TableStore.InMemory;
         Resolved = scenario;
         Metrics = metrics ?? new RunMetrics();
         Mix = new WorkloadMix(scenario.Scenario.Workload);
@@ -22,6 +24,12 @@ public sealed class EmulatorContext
     public Scenario Scenario => Resolved.Scenario;
     public CostModel Cost => Resolved.Cost;
     public RunMetrics Metrics { get; }
+
+    /// <summary>Where table owners persist, and their batch and snapshot settings.</summary>
+    public TableStore Store { get; }
+
+    /// <summary>Told about every durable table change (the crash test's acknowledgement log); null when unused.</summary>
+    public ITableAudit? Audit { get; init; }
     public EntityDirectory Directory { get; } = new();
     public WorkloadMix Mix { get; }
     public ContainerLayout Layout { get; }

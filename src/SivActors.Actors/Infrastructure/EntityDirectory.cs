@@ -35,38 +35,102 @@ public sealed class EntityDirectory
     public IEnumerable<EntityAddress> Addresses(EntityKind kind) => _children.Keys.Where(a => a.Kind == kind);
 }
 
-/// <summary>Creates and supervises the entities of one kind and forwards messages addressed to them.</summary>
-public sealed class EntityParent : ReceiveActor
+/// <summary>How an entity parent treats entities that stop on their own (table owners after a journal failure).</summary>
+public sealed record EntityRestartPolicy(TimeSpan MinBackoff, TimeSpan MaxBackoff, int MaxConsecutiveRestarts)
 {
+    public static EntityRestartPolicy Default { get; } = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), 10);
+
+    public TimeSpan Backoff(int attempt)
+    {
+        var ms = MinBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 20));
+        // Up to 20% jitter so owners that failed together do not retry together.
+        ms = Math.Min(ms, MaxBackoff.TotalMilliseconds) * (1 + Random.Shared.NextDouble() * 0.2);
+        return TimeSpan.FromMilliseconds(ms);
+    }
+}
+
+/// <summary>
+/// Creates and supervises the entities of one kind and forwards messages addressed to them. An entity that stops
+/// by itself (a table owner whose journal write or recovery failed) is started again after an exponential
+/// back-off, and messages for it wait here meanwhile; after too many consecutive failures it is given up and the
+/// run is failed, never silently.
+/// </summary>
+public sealed class EntityParent : ReceiveActor, IWithTimers
+{
+    private const int MaxBuffered = 100_000;
+
     private readonly EntityDirectory _directory;
     private readonly Func<EntityAddress, Props> _props;
     private readonly Action<string>? _onFailure;
+    private readonly Action? _onRestart;
+    private readonly EntityRestartPolicy _policy;
     private readonly Dictionary<EntityAddress, IActorRef> _children = new();
+    private readonly Dictionary<IActorRef, EntityAddress> _addresses = new();
+    private readonly Dictionary<EntityAddress, List<(object Message, IActorRef Sender)>> _waiting = new();
+    private readonly Dictionary<EntityAddress, int> _failures = new();
+    private readonly HashSet<EntityAddress> _givenUp = [];
 
-    public EntityParent(EntityDirectory directory, Func<EntityAddress, Props> props, Action<string>? onFailure = null)
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public EntityParent(EntityDirectory directory, Func<EntityAddress, Props> props, Action<string>? onFailure = null,
+        EntityRestartPolicy? policy = null, Action? onRestart = null)
     {
         _directory = directory;
         _props = props;
         _onFailure = onFailure;
+        _onRestart = onRestart;
+        _policy = policy ?? EntityRestartPolicy.Default;
         Receive<EnsureEntity>(m =>
         {
-            GetOrCreate(m.Address);
+            if (!_waiting.ContainsKey(m.Address)) GetOrCreate(m.Address);
             Sender.Tell(new EntityEnsured(m.Address));
         });
+        Receive<Persistence.TableOwnerRecovered>(m => _failures.Remove(m.Address));
         Receive<Terminated>(t =>
         {
-            foreach (var (address, child) in _children.Where(kv => kv.Value.Equals(t.ActorRef)).ToList())
+            if (!_addresses.Remove(t.ActorRef, out var address)) return;
+            _children.Remove(address);
+            _directory.Unregister(address);
+            var attempt = _failures.GetValueOrDefault(address) + 1;
+            _failures[address] = attempt;
+            if (attempt > _policy.MaxConsecutiveRestarts)
             {
-                _children.Remove(address);
-                _directory.Unregister(address);
+                _givenUp.Add(address);
+                _onFailure?.Invoke($"{address} stopped {attempt - 1} times in a row; given up");
+                foreach (var (message, sender) in _waiting.GetValueOrDefault(address) ?? []) Context.System.DeadLetters.Tell(message, sender);
+                _waiting.Remove(address);
+                return;
             }
+            _onRestart?.Invoke();
+            _waiting.TryAdd(address, []);
+            Timers.StartSingleTimer(address, new RestartEntity(address), _policy.Backoff(attempt));
+        });
+        Receive<RestartEntity>(m =>
+        {
+            var child = GetOrCreate(m.Address);
+            if (_waiting.Remove(m.Address, out var waiting))
+                foreach (var (message, sender) in waiting) child.Tell(message, sender);
         });
         ReceiveAny(message =>
         {
-            if (SivMessageExtractor.Instance.AddressOf(message) is { } address)
-                GetOrCreate(address).Forward(SivMessageExtractor.Instance.EntityMessage(message));
-            else
+            if (SivMessageExtractor.Instance.AddressOf(message) is not { } address)
+            {
                 Unhandled(message);
+                return;
+            }
+            var inner = SivMessageExtractor.Instance.EntityMessage(message);
+            if (_waiting.TryGetValue(address, out var waiting))
+            {
+                if (waiting.Count < MaxBuffered) waiting.Add((inner, Sender));
+                else Context.System.DeadLetters.Tell(inner, Sender);
+                return;
+            }
+            if (_givenUp.Contains(address))
+            {
+                Context.System.DeadLetters.Tell(inner, Sender);
+                return;
+            }
+            GetOrCreate(address).Forward(inner);
         });
     }
 
@@ -80,15 +144,22 @@ public sealed class EntityParent : ReceiveActor
     private IActorRef GetOrCreate(EntityAddress address)
     {
         if (_children.TryGetValue(address, out var child)) return child;
-        child = Context.ActorOf(_props(address), Uri.EscapeDataString(address.EntityId));
+        child = Context.ActorOf(_props(address), Uri.EscapeDataString(address.EntityId) + Suffix(address));
         Context.Watch(child);
         _children.Add(address, child);
+        _addresses[child] = address;
         _directory.Register(address, child);
         return child;
     }
 
-    public static Props Props(EntityDirectory directory, Func<EntityAddress, Props> props, Action<string>? onFailure = null) =>
-        Akka.Actor.Props.Create(() => new EntityParent(directory, props, onFailure));
+    // A restarted entity gets a fresh name: the old one may not be fully released when the back-off is short.
+    private string Suffix(EntityAddress address) => _failures.GetValueOrDefault(address) is var n and > 0 ? $"~{n}" : "";
+
+    public static Props Props(EntityDirectory directory, Func<EntityAddress, Props> props, Action<string>? onFailure = null,
+        EntityRestartPolicy? policy = null, Action? onRestart = null) =>
+        Akka.Actor.Props.Create(() => new EntityParent(directory, props, onFailure, policy, onRestart));
+
+    private sealed record RestartEntity(EntityAddress Address);
 }
 
 /// <summary>Creates the entity if needed and answers <see cref="EntityEnsured"/>; used to deploy before traffic starts.</summary>

@@ -69,7 +69,8 @@ public static class SivEmulatorHosting
 
     private static IActorRef StartParent(ActorSystem system, EmulatorContext ctx, EntityKind kind)
     {
-        var parent = system.ActorOf(EntityParent.Props(ctx.Directory, a => EntityProps(ctx, a), what => ctx.Metrics.EntityFailed($"{kind}: {what}")), ParentName(kind));
+        var parent = system.ActorOf(EntityParent.Props(ctx.Directory, a => EntityProps(ctx, a), what => ctx.Metrics.EntityFailed($"{kind}: {what}"),
+            ctx.Store.Restart, ctx.Metrics.TableOwnerRestarted), ParentName(kind));
         ctx.Directory.SetParent(kind, parent);
         return parent;
     }

@@ -1,6 +1,8 @@
 using Akka.Actor;
 using SivActors.Actors.Container;
+using Akka.Persistence;
 using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Persistence;
 using SivActors.Model.Identity;
 using SivActors.Model.Interrupts;
 using SivActors.Model.Tables;
@@ -10,80 +12,111 @@ namespace SivActors.Actors.InterruptUnit;
 
 /// <summary>
 /// The interrupt managing unit of one host: owns the ASID table, the interrupt tables, the interrupt entry cache and
-/// the fault log. Decisions come from <see cref="InterruptRemapper"/>; this actor only routes and records.
+/// the fault log. Decisions come from <see cref="InterruptRemapper"/>; table changes are decided by
+/// <see cref="InterruptUnitTables"/>, applied, and answered once their event is in the journal. Interrupts never
+/// wait for the journal.
 /// </summary>
-public sealed class InterruptUnitActor : ReceiveActor
+public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
 {
-    private readonly EmulatorContext _ctx;
     private readonly HostId _host;
     private readonly RemappingSettings _settings;
-    // Every table change goes through Decide -> event -> Apply, the shape persistence needs.
-    private readonly InterruptUnitTables _tables = new();
+    private InterruptUnitTables _tables = new();
     private readonly InterruptEntryCache _cache;
     private readonly FaultRecorder _faults;
     private bool _serviceScheduled;
 
-    public InterruptUnitActor(EmulatorContext ctx, HostId host)
+    public InterruptUnitActor(EmulatorContext ctx, HostId host) : base(ctx, EntityAddress.InterruptUnit(host))
     {
-        _ctx = ctx;
         _host = host;
         _settings = ctx.Scenario.Remapping.ToSettings();
         _cache = new InterruptEntryCache(ctx.Scenario.Remapping.InterruptEntryCacheEntries);
         _faults = new FaultRecorder(ctx.Scenario.Remapping.FaultRecords);
 
-        Receive<RaiseInterrupt>(Raise);
-        Receive<BindAsid>(m =>
-        {
-            if (_tables.DecideBind(m.Asid, m.TableId, m.SizeExponent).Event is { } e) _tables.Apply(e);
-        });
-        Receive<ProgramEntry>(Program);
-        Receive<FreeEntry>(m =>
-        {
-            if (_tables.DecideFree(m.Asid, m.Handle) is { } freed)
-            {
-                _tables.Apply(freed);
-                _cache.Invalidate(freed.TableId, freed.Handle);
-            }
-            Sender.Tell(new InterruptUnitProtocol.EntryFreed(m.RequestId));
-        });
-        Receive<FlushFrom>(m => m.ReplyTo.Tell(new UpstreamFlushed(m.Ai, EntityKind.InterruptUnit)));
-        Receive<ServiceFaultLog>(_ =>
+        Recover<SnapshotOffer>(o => _tables = ((InterruptUnitSnapshot)o.Snapshot).Decode());
+        Recover<InterruptUnitEvent>(e => _tables.Apply(e));
+        Recover<RecoveryCompleted>(_ => Recovered(SnapshotSequenceNr));
+
+        Command<RaiseInterrupt>(Raise);
+        Command<BindAsid>(Bind);
+        Command<ProgramEntry>(Program);
+        Command<FreeEntry>(Free);
+        Command<FlushFrom>(m => m.ReplyTo.Tell(new UpstreamFlushed(m.Ai, EntityKind.InterruptUnit)));
+        Command<ServiceFaultLog>(_ =>
         {
             // The host's fault handler: read and clear every record, clear PFO.
             _serviceScheduled = false;
             _faults.Drain();
         });
-        Receive<GetState>(_ =>
+        Command<GetState>(_ =>
         {
             var pending = Enumerable.Range(0, _faults.Capacity).Select(i => _faults[i]).OfType<FaultRecord>().ToList();
             Sender.Tell(new State(_tables.Asids.BoundAsids, _tables.Asids.Tables.Count, _tables.Asids.Tables.Values.Sum(t => t.Count), pending,
                 _faults.FaultEvents, _faults.PrimaryFaultOverflow));
         });
+        Command<GetTables>(_ => Sender.Tell(new Tables(_host, TableCodec.EncodeSnapshot(_tables))));
+    }
+
+    protected override byte[] Encode(InterruptUnitEvent e) => TableCodec.Encode(e);
+
+    protected override object TakeSnapshot() => InterruptUnitSnapshot.Of(_tables);
+
+    private void Bind(BindAsid m)
+    {
+        if (DeferWhileSnapshotDue()) return;
+        var decision = _tables.DecideBind(m.Asid, m.TableId, m.SizeExponent);
+        var sender = Sender;
+        if (decision.Event is not { } e)
+        {
+            sender.Tell(decision.Error is null ? new AsidBindingDone(m.Asid, m.TableId, null) : new AsidBindingDone(m.Asid, m.TableId, decision.Error));
+            return;
+        }
+        _tables.Apply(e);
+        Commit(e, () => sender.Tell(new AsidBindingDone(m.Asid, m.TableId, null)), reason => sender.Tell(new AsidBindingDone(m.Asid, m.TableId, reason)));
     }
 
     private void Program(ProgramEntry m)
     {
+        if (DeferWhileSnapshotDue()) return;
         var decision = _tables.DecideProgram(m.Asid, m.Handle, m.Entry);
+        var sender = Sender;
         if (decision.Event is not EntryWritten written)
         {
-            Sender.Tell(new ProgramFailed(m.RequestId, decision.Error ?? "no change"));
+            sender.Tell(new ProgramFailed(m.RequestId, decision.Error ?? "no change"));
             return;
         }
         _tables.Apply(written);
         _cache.Invalidate(written.TableId, written.Handle);
-        Sender.Tell(new EntryProgrammed(m.RequestId, written.Handle, written.TableId, _tables.Asids.Tables[written.TableId].Size));
+        var size = _tables.Asids.Tables[written.TableId].Size;
+        Commit(written, () => sender.Tell(new EntryProgrammed(m.RequestId, written.Handle, written.TableId, size)),
+            reason => sender.Tell(new ProgramFailed(m.RequestId, reason)));
+    }
+
+    private void Free(FreeEntry m)
+    {
+        if (DeferWhileSnapshotDue()) return;
+        var sender = Sender;
+        if (_tables.DecideFree(m.Asid, m.Handle) is not { } freed)
+        {
+            sender.Tell(new InterruptUnitProtocol.EntryFreed(m.RequestId, null));
+            return;
+        }
+        // Applied at once: from here on the handle can only fault, even before the free is durable.
+        _tables.Apply(freed);
+        _cache.Invalidate(freed.TableId, freed.Handle);
+        Commit(freed, () => sender.Tell(new InterruptUnitProtocol.EntryFreed(m.RequestId, null)),
+            reason => sender.Tell(new InterruptUnitProtocol.EntryFreed(m.RequestId, reason)));
     }
 
     private void Raise(RaiseInterrupt m)
     {
-        var metrics = _ctx.Metrics;
+        var metrics = Ctx.Metrics;
         var decision = InterruptRemapper.Process(_settings, _tables.Asids, m.Write);
         var modeled = m.ModeledNs;
         if (decision.Table is { } t && decision.Index >= 0 && decision.Index < t.Size)
         {
             var hit = _cache.Access(t.Id, decision.Index);
             metrics.InterruptEntryCache(hit);
-            modeled += _ctx.Cost.InterruptLookup(hit);
+            modeled += Ctx.Cost.InterruptLookup(hit);
         }
         switch (decision.Outcome)
         {
@@ -92,10 +125,10 @@ public sealed class InterruptUnitActor : ReceiveActor
             {
                 var entry = decision.Entry!;
                 var posted = decision.Outcome == InterruptOutcome.Posted;
-                modeled += (long)(posted ? _ctx.Cost.PostedDeliveryNs : _ctx.Cost.RemappedDeliveryNs + _ctx.Cost.VmExitDeliveryNs);
+                modeled += (long)(posted ? Ctx.Cost.PostedDeliveryNs : Ctx.Cost.RemappedDeliveryNs + Ctx.Cost.VmExitDeliveryNs);
                 if (m.Forgery is { } forged) metrics.RogueOutcome(forged.Kind, asExpected: false, $"a delivery to {entry.Target} (handle {decision.Index})");
-                _ctx.Directory.Tell(new ContainerProtocol.InterruptDelivered(
-                    entry.Target, _ctx.HostOf(entry.Target), entry.Vector, m.Origin, m.Write.Asid, decision.Index, posted, entry.Urgent, modeled, m.WallStartTicks));
+                Ctx.Directory.Tell(new ContainerProtocol.InterruptDelivered(
+                    entry.Target, Ctx.HostOf(entry.Target), entry.Vector, m.Origin, m.Write.Asid, decision.Index, posted, entry.Urgent, modeled, m.WallStartTicks));
                 break;
             }
             case InterruptOutcome.Blocked:
@@ -115,13 +148,13 @@ public sealed class InterruptUnitActor : ReceiveActor
     {
         if (!decision.Recordable)
         {
-            _ctx.Metrics.FaultRecording(null, suppressedByFpd: true);
+            Ctx.Metrics.FaultRecording(null, suppressedByFpd: true);
             return;
         }
         var record = new FaultRecord(decision.Fault, write.Source.RequesterId, decision.Index < 0 ? 0 : (ulong)decision.Index << 48,
             PasidPresent: true, write.Asid.Value, IsRead: false);
         var result = _faults.Record(record);
-        _ctx.Metrics.FaultRecording(result, suppressedByFpd: false);
+        Ctx.Metrics.FaultRecording(result, suppressedByFpd: false);
         if (result == RecordResult.RecordedWithEvent && !_serviceScheduled)
         {
             // The fault event interrupts the host; its handler runs after what is already queued.

@@ -14,8 +14,14 @@ public static class InterruptUnitProtocol
         public EntityAddress Target => EntityAddress.InterruptUnit(Host);
     }
 
-    /// <summary>Points the ASID-table entry for <paramref name="Asid"/> at interrupt table <paramref name="TableId"/>.</summary>
+    /// <summary>
+    /// Points the ASID-table entry for <paramref name="Asid"/> at interrupt table <paramref name="TableId"/>;
+    /// answered with <see cref="AsidBindingDone"/> once durable.
+    /// </summary>
     public sealed record BindAsid(HostId Host, Asid Asid, int TableId, int SizeExponent) : Command(Host);
+
+    /// <summary><paramref name="Error"/> is null when the binding holds (now or already).</summary>
+    public sealed record AsidBindingDone(Asid Asid, int TableId, string? Error);
 
     /// <summary>Writes an interrupt entry: at <paramref name="Handle"/>, or at a newly allocated handle when null.</summary>
     public sealed record ProgramEntry(HostId Host, long RequestId, Asid Asid, int? Handle, InterruptEntry Entry) : Command(Host);
@@ -27,7 +33,8 @@ public static class InterruptUnitProtocol
     /// <summary>Clears the entry (P=0) and invalidates it in the interrupt entry cache.</summary>
     public sealed record FreeEntry(HostId Host, long RequestId, Asid Asid, int Handle) : Command(Host);
 
-    public sealed record EntryFreed(long RequestId);
+    /// <summary><paramref name="Error"/> is set when the free could not be made durable (the entry stays as it was).</summary>
+    public sealed record EntryFreed(long RequestId, string? Error);
 
     /// <summary>
     /// An interrupt-flagged upstream write from an AI. <paramref name="Origin"/> is the physical sender (not
@@ -43,6 +50,11 @@ public static class InterruptUnitProtocol
 
     /// <summary>Reads the unit's tables and fault log, for reports and tests.</summary>
     public sealed record GetState(HostId Host) : Command(Host);
+
+    /// <summary>Reads the tables as a snapshot payload (for digests and dumps).</summary>
+    public sealed record GetTables(HostId Host) : Command(Host);
+
+    public sealed record Tables(HostId Host, byte[] Snapshot);
 
     public sealed record State(int BoundAsids, int Tables, int Entries, IReadOnlyList<FaultRecord> PendingFaults, long FaultEvents, bool Overflow);
 }

@@ -1,4 +1,7 @@
 using Akka.Actor;
+using Akka.Persistence;
+using SivActors.Actors.Persistence;
+using SivActors.Model.Tables;
 using SivActors.Actors.AssignableInterface;
 using SivActors.Actors.Container;
 using SivActors.Actors.HostingFunction;
@@ -19,77 +22,142 @@ namespace SivActors.Actors.Vdcm;
 /// <summary>
 /// The VDCM of one host: composes vdevs from AIs and services every trapped guest access in software. Multi-step
 /// operations (program a vector: IMS handle, interrupt entry, IMS write) run as continuations keyed by request id,
-/// so the VDCM keeps serving other guests meanwhile. It never sees fast-path traffic.
+/// so the VDCM keeps serving other guests meanwhile. It never sees fast-path traffic. Compositions and virtual
+/// MSI-X entries are event-sourced: a guest write that changes them is answered once its event is durable, and a
+/// restarted VDCM re-establishes its vdevs' device state (AI assignment, IMS entries, PASID bindings) from them.
 /// </summary>
-public sealed class VdcmActor : ReceiveActor
+public sealed class VdcmActor : TableOwner<VdcmEvent>
 {
-    private readonly EmulatorContext _ctx;
     private readonly HostId _host;
-    private readonly Composer _composer;
-    private readonly Dictionary<ContainerId, Vdev> _vdevs = new();
-    private readonly Dictionary<int, List<ContainerId>> _tables = new();
+    private VdcmCompositions _state;
     private readonly Dictionary<long, Action<object>> _pending = new();
-    private long _nextRequest;
-    private int _composed;
+    // Guest requests not yet answered, so a VDCM that must restart answers every one of them with an error.
+    private readonly Dictionary<(ContainerId, long), GuestAccessRequest> _open = new();
+    // Request ids start from the clock: replies addressed to an earlier incarnation never match a new request.
+    private long _nextRequest = Environment.TickCount64 << 20;
 
-    private sealed record Vdev(VirtualDevice Device, int TableId, WorkQueueMode[] Modes);
-
-    public VdcmActor(EmulatorContext ctx, HostId host)
+    public VdcmActor(EmulatorContext ctx, HostId host) : base(ctx, EntityAddress.Vdcm(host))
     {
-        _ctx = ctx;
         _host = host;
-        var t = ctx.Scenario.Topology;
-        var containersHere = (t.Containers - host.Value + t.Hosts - 1) / t.Hosts;
-        _composer = new Composer(t.DevicesPerHost, t.AisPerDevice, ctx.Scenario.Composition.ParsedPolicy,
-            (long)containersHere * ctx.Scenario.Composition.AisPerVdev);
+        _state = NewState();
 
-        Receive<ComposeVdev>(Compose);
-        Receive<GuestAccessRequest>(Access);
-        Receive<GetVdev>(m =>
+        Recover<SnapshotOffer>(o =>
         {
-            if (_vdevs.TryGetValue(m.Container, out var v))
+            _state = NewState();
+            VdcmCodec.RestoreSnapshot(_state, (VdcmSnapshot)o.Snapshot);
+        });
+        Recover<VdcmEvent>(e => _state.Apply(e));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            RestoreDevices();
+            Recovered(SnapshotSequenceNr);
+        });
+
+        Command<ComposeVdev>(Compose);
+        Command<GuestAccessRequest>(Access);
+        Command<GetVdev>(m =>
+        {
+            if (_state.Vdevs.TryGetValue(m.Container, out var v))
                 Sender.Tell(new VdevInfo(m.Container, v.Device.Asid, v.TableId, v.Device.Ais, v.Device.Msix.ToList()));
             else Sender.Tell(new Status.Failure(new InvalidOperationException($"no vdev for {m.Container}")));
         });
-        Receive<Iu.EntryProgrammed>(m => Continue(m.RequestId, m));
-        Receive<Iu.ProgramFailed>(m => Continue(m.RequestId, m));
-        Receive<Iu.EntryFreed>(m => Continue(m.RequestId, m));
-        Receive<Hf.InterruptHandleGranted>(m => Continue(m.RequestId, m));
-        Receive<Hf.InterruptHandleRefused>(m => Continue(m.RequestId, m));
-        Receive<Ai.ImsWritten>(m => Continue(m.RequestId, m));
-        Receive<Ai.ImsMaskSet>(m => Continue(m.RequestId, m));
-        Receive<Ai.ImsRevoked>(m => Continue(m.RequestId, m));
-        Receive<Ai.QueueReset>(m => Continue(m.RequestId, m));
+        Command<GetCompositions>(_ => Sender.Tell(new Compositions(_host, VdcmCodec.EncodeSnapshot(_state).Payload)));
+        Command<Iu.AsidBindingDone>(_ => { }); // a failed bind fails the vector programming that follows it
+        Command<Iu.EntryProgrammed>(m => Continue(m.RequestId, m));
+        Command<Iu.ProgramFailed>(m => Continue(m.RequestId, m));
+        Command<Iu.EntryFreed>(m => Continue(m.RequestId, m));
+        Command<Hf.InterruptHandleGranted>(m => Continue(m.RequestId, m));
+        Command<Hf.InterruptHandleRefused>(m => Continue(m.RequestId, m));
+        Command<Ai.ImsWritten>(m => Continue(m.RequestId, m));
+        Command<Ai.ImsMaskSet>(m => Continue(m.RequestId, m));
+        Command<Ai.ImsRevoked>(m => Continue(m.RequestId, m));
+        Command<Ai.QueueReset>(m => Continue(m.RequestId, m));
+    }
+
+    private VdcmCompositions NewState()
+    {
+        var t = Ctx.Scenario.Topology;
+        var containersHere = (t.Containers - _host.Value + t.Hosts - 1) / t.Hosts;
+        var composer = new Composer(t.DevicesPerHost, t.AisPerDevice, Ctx.Scenario.Composition.ParsedPolicy,
+            (long)containersHere * Ctx.Scenario.Composition.AisPerVdev);
+        return new VdcmCompositions(_host, composer, Ctx.Scenario.Composition.AsidsPerInterruptTable);
+    }
+
+    protected override byte[] Encode(VdcmEvent e) => VdcmCodec.Encode(e);
+
+    protected override object TakeSnapshot() => VdcmCodec.EncodeSnapshot(_state);
+
+    /// <summary>
+    /// After recovery: the devices behind the persisted vdevs are fresh, so hand them their state again, before any
+    /// new request can allocate: IMS indices in use, WQ assignments, IMS entries, PASID bindings. All idempotent.
+    /// </summary>
+    private void RestoreDevices()
+    {
+        if (_state.Vdevs.Count == 0) return;
+        var t = Ctx.Scenario.Topology;
+        var claims = new Dictionary<DeviceId, List<ushort>>();
+        foreach (var (container, v) in _state.Vdevs)
+        {
+            var d = v.Device;
+            Ctx.Directory.Tell(new Iu.BindAsid(_host, d.Asid, v.TableId, Ctx.Scenario.Composition.InterruptTableSizeExponent), Self);
+            Ctx.Directory.Tell(new Dmar.BindPasid(_host, d.Asid, container, Ctx.Layout.Regions));
+            for (var i = 0; i < d.Ais.Count; i++)
+                Ctx.Directory.Tell(new Ai.AssignToVdev(d.Ais[i], container, d.Asid, v.Modes[i], t.WorkQueueSize, t.WorkQueueThreshold));
+            foreach (var e in d.Msix)
+            {
+                if (e.AiSlot < 0 || e.ImsIndex is not { } ims || e.InterruptHandle is not { } handle) continue;
+                var ai = d.Ais[e.AiSlot];
+                if (!claims.TryGetValue(ai.Device, out var list)) claims[ai.Device] = list = [];
+                list.Add(ims);
+                var imsEntry = new ImsEntry(RemappableMsi.EncodeAddress((ushort)handle), 0, d.Asid.Value, PasidEnable: true, Ignore: false, Mask: e.Masked);
+                // The answer (ImsWritten) carries a request id nobody waits for; it is dropped.
+                Ctx.Directory.Tell(new Ai.WriteIms(ai, NextId(), ims, imsEntry, null), Self);
+            }
+        }
+        // Sent before any request of this incarnation, so a new allocation cannot take a restored index.
+        foreach (var (device, indices) in claims) Ctx.Directory.Tell(new Hf.ClaimInterruptHandles(device, indices.ToArray()));
+        Ctx.Metrics.VdevsRestored(_state.Vdevs.Count);
     }
 
     private void Compose(ComposeVdev m)
     {
+        if (_state.Vdevs.TryGetValue(m.Container, out var existing))
+        {
+            // A resumed run: the vdev survived; its device state was restored at recovery.
+            Announce(m, existing);
+            return;
+        }
+        if (DeferWhileSnapshotDue()) return;
+        VdevComposed composed;
         try
         {
-            var picks = _composer.Compose(m.AiCount);
-            var asid = EmulatorContext.AsidOf(m.Container);
-            var tableId = _composed++ / _ctx.Scenario.Composition.AsidsPerInterruptTable;
-            var ais = picks.Select(p => Composer.ToAiId(_host, p.Device, p.Ai)).ToArray();
-            var t = _ctx.Scenario.Topology;
-            _ctx.Directory.Tell(new Iu.BindAsid(_host, asid, tableId, _ctx.Scenario.Composition.InterruptTableSizeExponent));
-            _ctx.Directory.Tell(new Dmar.BindPasid(_host, asid, m.Container, _ctx.Layout.Regions));
-            for (var i = 0; i < ais.Length; i++)
-                _ctx.Directory.Tell(new Ai.AssignToVdev(ais[i], m.Container, asid, picks[i].Mode, t.WorkQueueSize, t.WorkQueueThreshold));
-            var device = new VirtualDevice(new VdevId(m.Container.Value), m.Container, asid, ais);
-            _vdevs[m.Container] = new Vdev(device, tableId, picks.Select(p => p.Mode).ToArray());
-            if (!_tables.TryGetValue(tableId, out var members)) _tables[tableId] = members = [];
-            members.Add(m.Container);
-            _ctx.Directory.Tell(new ContainerProtocol.VdevComposed(m.Container, _host, asid, ais, picks.Select(p => p.Mode).ToArray(), m.ReplyTo));
+            composed = _state.DecideCompose(m.Container, EmulatorContext.AsidOf(m.Container), m.AiCount);
         }
         catch (SivActors.Model.SivInputException e)
         {
             m.ReplyTo.Tell(new ContainerProtocol.ContainerFailed(m.Container, e.Message));
+            return;
         }
+        _state.Apply(composed);
+        var v = _state.Vdevs[m.Container];
+        Commit(composed, () =>
+        {
+            var t = Ctx.Scenario.Topology;
+            Ctx.Directory.Tell(new Iu.BindAsid(_host, composed.Asid, composed.TableId, Ctx.Scenario.Composition.InterruptTableSizeExponent), Self);
+            Ctx.Directory.Tell(new Dmar.BindPasid(_host, composed.Asid, m.Container, Ctx.Layout.Regions));
+            for (var i = 0; i < v.Device.Ais.Count; i++)
+                Ctx.Directory.Tell(new Ai.AssignToVdev(v.Device.Ais[i], m.Container, composed.Asid, v.Modes[i], t.WorkQueueSize, t.WorkQueueThreshold));
+            Announce(m, v);
+        }, reason => m.ReplyTo.Tell(new ContainerProtocol.ContainerFailed(m.Container, $"composition not persisted: {reason}")));
     }
+
+    private void Announce(ComposeVdev m, ComposedVdev v) =>
+        Ctx.Directory.Tell(new ContainerProtocol.VdevComposed(m.Container, _host, v.Device.Asid, v.Device.Ais.ToArray(), v.Modes, m.ReplyTo));
 
     private void Access(GuestAccessRequest m)
     {
-        if (!_vdevs.TryGetValue(m.From, out var v))
+        _open[(m.From, m.RequestId)] = m;
+        if (!_state.Vdevs.TryGetValue(m.From, out var v))
         {
             Reply(m, 0, $"{m.From} has no vdev on this VDCM");
             return;
@@ -99,11 +167,11 @@ public sealed class VdcmActor : ReceiveActor
         if (path == DataPath.Fast)
         {
             // Counted so the report proves it stays 0: the fast path must never reach the VDCM.
-            _ctx.Metrics.VdcmMessageOnFastPath();
+            Ctx.Metrics.VdcmMessageOnFastPath();
             Reply(m, 0, "fast-path access sent to the VDCM");
             return;
         }
-        var modeled = m.ModeledNs + (long)_ctx.Cost.VdcmTrapNs;
+        var modeled = m.ModeledNs + (long)Ctx.Cost.VdcmTrapNs;
         var a = m.Access;
         try
         {
@@ -143,7 +211,7 @@ public sealed class VdcmActor : ReceiveActor
         }
     }
 
-    private void MsixWrite(GuestAccessRequest m, Vdev v, long modeled)
+    private void MsixWrite(GuestAccessRequest m, ComposedVdev v, long modeled)
     {
         var (entry, field) = VirtualDevice.MsixSlot(m.Access.Offset);
         if (entry >= v.Device.Msix.Count)
@@ -155,35 +223,30 @@ public sealed class VdcmActor : ReceiveActor
         switch (field)
         {
             case 0:
-                v.Device.SetMsix(entry, current with { Address = (current.Address & ~0xFFFF_FFFFul) | m.Access.Value });
-                Complete(m, OperationType.MsixTableWrite, 0, modeled);
+                Persisted(m, entry, current with { Address = (current.Address & ~0xFFFF_FFFFul) | m.Access.Value }, modeled, Done(m, 0, modeled));
                 return;
             case 4:
-                v.Device.SetMsix(entry, current with { Address = (current.Address & 0xFFFF_FFFFul) | ((ulong)m.Access.Value << 32) });
-                Complete(m, OperationType.MsixTableWrite, 0, modeled);
+                Persisted(m, entry, current with { Address = (current.Address & 0xFFFF_FFFFul) | ((ulong)m.Access.Value << 32) }, modeled, Done(m, 0, modeled));
                 return;
             case 8:
-                v.Device.SetMsix(entry, current with { Data = m.Access.Value });
-                if (!current.Masked && current.InterruptHandle is not null)
-                    ProgramVector(m, v, entry, modeled); // live entry: the new vector goes into the interrupt entry
-                else Complete(m, OperationType.MsixTableWrite, 0, modeled);
+                // A live entry: the new vector goes into the interrupt entry once the data write is durable.
+                Persisted(m, entry, current with { Data = m.Access.Value }, modeled,
+                    !current.Masked && current.InterruptHandle is not null ? () => ProgramVector(m, v, entry, modeled) : Done(m, 0, modeled));
                 return;
         }
         var mask = (m.Access.Value & 1) != 0;
         if (entry == 0 || current.AiSlot < 0)
         {
             // Entry 0 is the VDCM's own (errors, admin completions): emulated in software, no IMS behind it.
-            v.Device.SetMsix(entry, current with { Masked = mask });
-            Complete(m, OperationType.MsixTableWrite, 0, modeled);
+            Persisted(m, entry, current with { Masked = mask }, modeled, Done(m, 0, modeled));
             return;
         }
         if (mask)
         {
-            v.Device.SetMsix(entry, current with { Masked = true });
-            if (current.ImsIndex is { } ims)
-                Request(new Ai.SetImsMask(v.Device.Ais[current.AiSlot], NextId(), ims, true),
-                    _ => Complete(m, OperationType.MsixTableWrite, ims, modeled + (long)_ctx.Cost.VdcmTableProgramNs));
-            else Complete(m, OperationType.MsixTableWrite, 0, modeled);
+            Persisted(m, entry, current with { Masked = true }, modeled, current.ImsIndex is { } ims
+                ? () => Request(new Ai.SetImsMask(v.Device.Ais[current.AiSlot], NextId(), ims, true),
+                    _ => Complete(m, OperationType.MsixTableWrite, ims, modeled + (long)Ctx.Cost.VdcmTableProgramNs))
+                : Done(m, 0, modeled));
             return;
         }
         ProgramVector(m, v, entry, modeled);
@@ -194,11 +257,11 @@ public sealed class VdcmActor : ReceiveActor
     /// entry (posted or remapped, owned by the tenant's ASID), write the IMS entry with that handle and the tenant's
     /// PASID. Answers the guest with the IMS index, its Completion Interrupt Handle.
     /// </summary>
-    private void ProgramVector(GuestAccessRequest m, Vdev v, int entry, long modeled)
+    private void ProgramVector(GuestAccessRequest m, ComposedVdev v, int entry, long modeled)
     {
         var current = v.Device.Msix[entry];
         var ai = v.Device.Ais[current.AiSlot];
-        var step = (long)_ctx.Cost.VdcmTableProgramNs;
+        var step = (long)Ctx.Cost.VdcmTableProgramNs;
 
         void WithImsIndex(ushort ims)
         {
@@ -216,8 +279,8 @@ public sealed class VdcmActor : ReceiveActor
                 Request(new Ai.WriteIms(ai, NextId(), ims, imsEntry, HintFor(v, ai, programmed.TableSize)), _ =>
                 {
                     // Read the entry again: the data (vector) may have changed while this ran.
-                    v.Device.SetMsix(entry, v.Device.Msix[entry] with { Masked = false, InterruptHandle = programmed.Handle, ImsIndex = ims });
-                    Complete(m, OperationType.MsixTableWrite, ims, modeled + 3 * step);
+                    Persisted(m, entry, v.Device.Msix[entry] with { Masked = false, InterruptHandle = programmed.Handle, ImsIndex = ims },
+                        modeled + 3 * step, Done(m, ims, modeled + 3 * step));
                 });
             });
         }
@@ -234,10 +297,10 @@ public sealed class VdcmActor : ReceiveActor
         });
     }
 
-    private InterruptEntry BuildEntry(Vdev v, int entry, AiId ai)
+    private InterruptEntry BuildEntry(ComposedVdev v, int entry, AiId ai)
     {
         var msix = v.Device.Msix[entry];
-        var posted = EmulatorContext.Mix32((uint)v.Device.Owner.Value * 31u + (uint)entry) / (double)uint.MaxValue < _ctx.Scenario.Composition.PostedShare;
+        var posted = EmulatorContext.Mix32((uint)v.Device.Owner.Value * 31u + (uint)entry) / (double)uint.MaxValue < Ctx.Scenario.Composition.PostedShare;
         return new InterruptEntry
         {
             Present = true,
@@ -256,14 +319,14 @@ public sealed class VdcmActor : ReceiveActor
     /// For rogue AIs only: a peer tenant in the same interrupt table, for the fault injector. A peer whose live entry
     /// names the same device (requester id) is preferred, so a forged foreign handle reaches the ASID check.
     /// </summary>
-    private ForgeryHint? HintFor(Vdev v, AiId ai, int tableSize)
+    private ForgeryHint? HintFor(ComposedVdev v, AiId ai, int tableSize)
     {
-        if (!_ctx.IsRogue(ai)) return null;
+        if (!Ctx.IsRogue(ai)) return null;
         Asid? peerAsid = null;
         (Asid Asid, ushort Handle, bool Same)? best = null;
-        foreach (var peer in _tables[v.TableId])
+        foreach (var peer in _state.MembersOf(v.TableId))
         {
-            if (peer == v.Device.Owner || !_vdevs.TryGetValue(peer, out var pv)) continue;
+            if (peer == v.Device.Owner || !_state.Vdevs.TryGetValue(peer, out var pv)) continue;
             peerAsid ??= pv.Device.Asid;
             foreach (var e in pv.Device.Msix)
             {
@@ -278,7 +341,7 @@ public sealed class VdcmActor : ReceiveActor
             : new ForgeryHint(peerAsid, null, false, tableSize);
     }
 
-    private void AdminCommand(GuestAccessRequest m, Vdev v, long modeled)
+    private void AdminCommand(GuestAccessRequest m, ComposedVdev v, long modeled)
     {
         var code = (m.Access.Value >> 20) & 0x1F;
         var operand = (int)(m.Access.Value & 0xFFFF);
@@ -304,7 +367,7 @@ public sealed class VdcmActor : ReceiveActor
                 Request(new Ai.ResetQueue(v.Device.Ais[operand], NextId(), v.Device.Asid), reply =>
                 {
                     v.Device.WriteBar0(VirtualLayout.CmdStatus, 0);
-                    Complete(m, OperationType.AdminCommand, (uint)((Ai.QueueReset)reply).Aborted, modeled + (long)_ctx.Cost.VdcmTableProgramNs);
+                    Complete(m, OperationType.AdminCommand, (uint)((Ai.QueueReset)reply).Aborted, modeled + (long)Ctx.Cost.VdcmTableProgramNs);
                 });
                 return;
             }
@@ -320,30 +383,74 @@ public sealed class VdcmActor : ReceiveActor
     /// at the device and release its index, then reset the emulated state. Freeing at the IOMMU first closes the
     /// window in which a device that kept the handle could still be delivered to.
     /// </summary>
-    private void Reset(GuestAccessRequest m, Vdev v, long modeled)
+    private void Reset(GuestAccessRequest m, ComposedVdev v, long modeled)
     {
         var backed = v.Device.Msix.Where(e => e.ImsIndex is not null && e.AiSlot >= 0).ToList();
         var remaining = backed.Count;
-        var step = (long)_ctx.Cost.VdcmTableProgramNs;
+        var step = (long)Ctx.Cost.VdcmTableProgramNs;
         if (remaining == 0)
         {
-            v.Device.Reset();
-            Complete(m, OperationType.VdevReset, 0, modeled);
+            ResetPersisted(m, modeled);
             return;
         }
         foreach (var e in backed)
         {
             var ai = v.Device.Ais[e.AiSlot];
             var ims = e.ImsIndex!.Value;
-            Request(new Iu.FreeEntry(_host, NextId(), v.Device.Asid, e.InterruptHandle!.Value), _ =>
+            Request(new Iu.FreeEntry(_host, NextId(), v.Device.Asid, e.InterruptHandle!.Value), freed =>
+            {
+                if (((Iu.EntryFreed)freed).Error is { } error)
+                {
+                    // The entry stays as it was; the reset fails (once) and the guest may retry it.
+                    if (remaining > 0) Fail(m, OperationType.VdevReset, $"interrupt entry not freed: {error}", modeled);
+                    remaining = 0;
+                    return;
+                }
                 Request(new Ai.RevokeIms(ai, NextId(), ims), _ =>
                 {
-                    _ctx.Directory.Tell(new Hf.ReleaseInterruptHandle(ai.Device, ims));
-                    if (--remaining > 0) return;
-                    v.Device.Reset();
-                    Complete(m, OperationType.VdevReset, 0, modeled + 2 * step * backed.Count);
-                }));
+                    Ctx.Directory.Tell(new Hf.ReleaseInterruptHandle(ai.Device, ims));
+                    if (--remaining != 0) return;
+                    ResetPersisted(m, modeled + 2 * step * backed.Count);
+                });
+            });
         }
+    }
+
+    /// <summary>Applies a virtual MSI-X change, persists it, and runs <paramref name="then"/> once it is durable.</summary>
+    private void Persisted(GuestAccessRequest m, int entry, VirtualMsixEntry value, long modeled, Action then)
+    {
+        var e = new MsixEntrySet(m.From, entry, value);
+        _state.Apply(e);
+        Commit(e, then, reason => Fail(m, OperationType.MsixTableWrite, reason, modeled));
+    }
+
+    /// <summary>FLR of the emulated state, answered once durable.</summary>
+    private void ResetPersisted(GuestAccessRequest m, long modeled)
+    {
+        var e = new VdevReset(m.From);
+        _state.Apply(e);
+        Commit(e, () => Complete(m, OperationType.VdevReset, 0, modeled), reason => Fail(m, OperationType.VdevReset, reason, modeled));
+    }
+
+    private Action Done(GuestAccessRequest m, uint value, long modeled) => () => Complete(m, OperationType.MsixTableWrite, value, modeled);
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        base.OnPersistFailure(cause, @event, sequenceNr);
+        AnswerOpenRequests($"journal write failed: {cause.GetBaseException().Message}");
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        base.OnPersistRejected(cause, @event, sequenceNr);
+        AnswerOpenRequests($"journal rejected the write: {cause.GetBaseException().Message}");
+    }
+
+    /// <summary>This incarnation stops: every guest request still open is answered, none is left waiting.</summary>
+    private void AnswerOpenRequests(string reason)
+    {
+        foreach (var m in _open.Values.ToList()) Reply(m, 0, reason);
+        _pending.Clear();
     }
 
     private long NextId() => ++_nextRequest;
@@ -362,7 +469,7 @@ public sealed class VdcmActor : ReceiveActor
             _ => throw new ArgumentException($"{message.GetType().Name} carries no request id", nameof(message)),
         };
         _pending[id] = continuation;
-        _ctx.Directory.Tell(message, Self);
+        Ctx.Directory.Tell(message, Self);
     }
 
     private void Continue(long requestId, object reply)
@@ -372,19 +479,23 @@ public sealed class VdcmActor : ReceiveActor
 
     private void Complete(GuestAccessRequest m, OperationType op, uint value, long modeled)
     {
-        _ctx.Metrics.SlowPath(op, failed: false);
+        Ctx.Metrics.SlowPath(op, failed: false);
         Reply(m, value, null, modeled);
     }
 
     private void Fail(GuestAccessRequest m, OperationType op, string error, long modeled)
     {
-        _ctx.Metrics.SlowPath(op, failed: true);
+        Ctx.Metrics.SlowPath(op, failed: true);
         Reply(m, 0, error, modeled);
     }
 
-    private void Reply(GuestAccessRequest m, uint value, string? error, long? modeled = null) =>
-        _ctx.Directory.Tell(new ContainerProtocol.GuestAccessCompleted(m.From, _ctx.HostOf(m.From), m.RequestId, value, error,
+    private void Reply(GuestAccessRequest m, uint value, string? error, long? modeled = null)
+    {
+        // Each guest request is answered exactly once, even when a failure races its normal completion.
+        if (!_open.Remove((m.From, m.RequestId))) return;
+        Ctx.Directory.Tell(new ContainerProtocol.GuestAccessCompleted(m.From, Ctx.HostOf(m.From), m.RequestId, value, error,
             modeled ?? m.ModeledNs, m.WallStartTicks));
+    }
 
     public static Props Props(EmulatorContext ctx, HostId host) => Akka.Actor.Props.Create(() => new VdcmActor(ctx, host));
 }

@@ -22,5 +22,10 @@ public static class VdcmProtocol
 
     public sealed record GetVdev(HostId Host, ContainerId Container) : Command(Host);
 
+    /// <summary>Reads the compositions as a snapshot payload (for digests and dumps).</summary>
+    public sealed record GetCompositions(HostId Host) : Command(Host);
+
+    public sealed record Compositions(HostId Host, byte[] Snapshot);
+
     public sealed record VdevInfo(ContainerId Container, Asid Asid, int TableId, IReadOnlyList<AiId> Ais, IReadOnlyList<VirtualMsixEntry> Msix);
 }

@@ -23,7 +23,8 @@ public sealed class RunMetrics
         InterruptsRaised_ = 4, RemappedDelivered = 5, Posted = 6, Coalesced = 7, PassedThrough = 8, Lost = 9, Misdelivered = 10,
         Notifications = 11, Harvested = 12, DmaIssued_ = 13, DmaApplied_ = 14, VdcmOnFastPath = 15, FaultsRecorded = 16,
         FaultsDroppedOverflow = 17, FaultsDroppedCompressed = 18, FaultsSuppressedFpd = 19, FaultEvents = 20, IecHits = 21,
-        IecMisses = 22, Retries = 23, Outstanding_ = 24, EntityFailures_ = 25, Scalars = 26;
+        IecMisses = 22, Retries = 23, Outstanding_ = 24, EntityFailures_ = 25, TableWrites_ = 26, TableBatches_ = 27,
+        TableWriteFailures_ = 28, OwnerRestarts_ = 29, VdevsRestored_ = 30, Scalars = 31;
     private const int DescriptorsRejectedBase = Scalars, InterruptFaultsBase = DescriptorsRejectedBase + 256, DmaFaultsBase = InterruptFaultsBase + 256;
     private static readonly int FastBase = DmaFaultsBase + 256, SlowBase = FastBase + Ops, SlowErrorsBase = SlowBase + Ops,
         RogueForgedBase = SlowErrorsBase + Ops, RogueAsExpectedBase = RogueForgedBase + Kinds, RogueUnexpectedBase = RogueAsExpectedBase + Kinds,
@@ -123,6 +124,26 @@ public sealed class RunMetrics
     }
 
     public long EntityFailures => _c.Sum(EntityFailures_);
+
+    /// <summary>A table owner made <paramref name="events"/> changes durable in one atomic batch.</summary>
+    public void TableBatchDurable(int events)
+    {
+        _c.Add(TableWrites_, events);
+        _c.Add(TableBatches_);
+    }
+
+    /// <summary>A table change was answered with an error because its journal write failed or was rejected.</summary>
+    public void TableWriteFailed(long changes = 1) => _c.Add(TableWriteFailures_, changes);
+
+    /// <summary>A table owner stopped (journal or recovery failure) and its parent restarted it from the journal.</summary>
+    public void TableOwnerRestarted() => _c.Add(OwnerRestarts_);
+
+    /// <summary>A VDCM recovered vdevs from the journal and re-established their device state.</summary>
+    public void VdevsRestored(int count) => _c.Add(VdevsRestored_, count);
+
+    public long RestoredVdevs => _c.Sum(VdevsRestored_);
+
+    public TablesCounters Tables => new(_c.Sum(TableWrites_), _c.Sum(TableBatches_), _c.Sum(TableWriteFailures_), _c.Sum(OwnerRestarts_));
     public string? FirstEntityFailure => Volatile.Read(ref _firstEntityFailure);
 
     public void InterruptEntryCache(bool hit) => _c.Add(hit ? IecHits : IecMisses);
@@ -158,6 +179,9 @@ public sealed class RunMetrics
 
     public static string Camel(string s) => char.ToLowerInvariant(s[0]) + s[1..];
 }
+
+/// <summary>Durable table changes, batches, changes refused because the journal failed, and owner restarts.</summary>
+public sealed record TablesCounters(long DurableChanges, long Batches, long WriteFailures, long OwnerRestarts);
 
 /// <summary>Plain numbers; summed across nodes and turned into the report.</summary>
 public sealed record MetricsSnapshot(

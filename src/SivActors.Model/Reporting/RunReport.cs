@@ -14,7 +14,17 @@ public sealed record RunReport(
     RogueSection Rogue,
     FaultLogSection FaultLog,
     CacheSection InterruptEntryCache,
-    InvariantsSection Invariants);
+    InvariantsSection Invariants)
+{
+    /// <summary>Where the remapping tables persist and what this run wrote; null for runs without persistence.</summary>
+    public TablesSection? Tables { get; init; }
+}
+
+/// <summary>
+/// The persisted tables: the store, whether this run resumed tables an earlier run left, and the durable writes.
+/// <paramref name="WriteFailures"/> are guest requests answered with an error because the journal failed.
+/// </summary>
+public sealed record TablesSection(string Store, bool Resumed, long DurableChanges, long Batches, long WriteFailures, long OwnerRestarts);
 
 public sealed record ScenarioSummary(string Name, string Source, int Seed, double DurationSeconds, int Hosts, int Devices, int Ais, int Containers, string CompositionPolicy);
 

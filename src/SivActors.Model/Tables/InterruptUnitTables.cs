@@ -36,6 +36,8 @@ public sealed class InterruptUnitTables
         if (sizeExponent is < 0 or > 15) return TableDecision<InterruptUnitEvent>.Reject($"size exponent {sizeExponent} is out of range (0..15)");
         if (Asids.Tables.TryGetValue(tableId, out var existing) && existing.SizeExponent != sizeExponent)
             return TableDecision<InterruptUnitEvent>.Reject($"interrupt table {tableId} exists with S={existing.SizeExponent}, not {sizeExponent}");
+        // Already bound there (a resumed run binds again): nothing to change, nothing to persist.
+        if (Asids.Lookup(asid) is { } bound && bound.Id == tableId) return default;
         return TableDecision<InterruptUnitEvent>.Accept(new AsidBound(asid, tableId, sizeExponent));
     }
 
@@ -83,4 +85,15 @@ public sealed class InterruptUnitTables
 
     private InterruptTable Table(int id) =>
         Asids.Tables.TryGetValue(id, out var t) ? t : throw new InvalidOperationException($"event names interrupt table {id}, which does not exist");
+}
+
+/// <summary>
+/// A snapshot of <see cref="InterruptUnitTables"/>, encoded when it is taken: the tables keep changing while the
+/// snapshot store writes, so the snapshot carries bytes, never a reference to the live tables.
+/// </summary>
+public sealed record InterruptUnitSnapshot(byte[] Payload)
+{
+    public static InterruptUnitSnapshot Of(InterruptUnitTables tables) => new(TableCodec.EncodeSnapshot(tables));
+
+    public InterruptUnitTables Decode() => TableCodec.DecodeSnapshot(Payload);
 }

@@ -48,8 +48,16 @@ public sealed class Composer
 
     public WorkQueueMode? ModeOf(int device, int ai) => _modes[device * _aisPerDevice + ai];
 
-    /// <summary>Chooses <paramref name="count"/> AIs; returns (device, ai, mode) or throws when the policy cannot be met.</summary>
+    /// <summary>Chooses <paramref name="count"/> AIs and takes them; throws when the policy cannot be met.</summary>
     public IReadOnlyList<(int Device, int Ai, WorkQueueMode Mode)> Compose(int count)
+    {
+        var picks = Plan(count);
+        Claim(picks);
+        return picks;
+    }
+
+    /// <summary>The AIs the next vdev of <paramref name="count"/> AIs would get, without taking them.</summary>
+    public IReadOnlyList<(int Device, int Ai, WorkQueueMode Mode)> Plan(int count)
     {
         if (count < 1 || count > _users.Length)
             throw new SivInputException($"a vdev needs 1..{_users.Length} AIs (got {count})");
@@ -60,23 +68,25 @@ public sealed class Composer
             throw new SivInputException($"composition policy \"dedicated\" ran out of AIs: {_users.Length} AIs cannot give {count} more dedicated WQs");
         for (var i = 0; i < count; i++)
         {
-            int flat;
-            WorkQueueMode mode;
-            if (useDedicated)
-            {
-                flat = Interleave(_nextDedicated++);
-                mode = WorkQueueMode.Dedicated;
-            }
-            else
-            {
-                flat = Interleave(_nextShared++ % _users.Length);
-                mode = WorkQueueMode.Shared;
-            }
-            _users[flat]++;
-            _modes[flat] = mode;
-            result.Add((flat / _aisPerDevice, flat % _aisPerDevice, mode));
+            var flat = useDedicated ? Interleave(_nextDedicated + i) : Interleave((_nextShared + i) % _users.Length);
+            result.Add((flat / _aisPerDevice, flat % _aisPerDevice, useDedicated ? WorkQueueMode.Dedicated : WorkQueueMode.Shared));
         }
         return result;
+    }
+
+    /// <summary>Takes AIs chosen by <see cref="Plan"/> (or replayed from the journal, which recorded a plan).</summary>
+    public void Claim(IEnumerable<(int Device, int Ai, WorkQueueMode Mode)> picks)
+    {
+        foreach (var (device, ai, mode) in picks)
+        {
+            if (device < 0 || device >= _devices || ai < 0 || ai >= _aisPerDevice)
+                throw new InvalidOperationException($"composition names device {device} AI {ai}, beyond this host's {_devices}x{_aisPerDevice} AIs");
+            var flat = device * _aisPerDevice + ai;
+            _users[flat]++;
+            _modes[flat] = mode;
+            if (mode == WorkQueueMode.Dedicated) _nextDedicated++;
+            else _nextShared++;
+        }
     }
 
     /// <summary>Order AIs device-interleaved: AI 0 of every device, then AI 1 of every device, ...</summary>

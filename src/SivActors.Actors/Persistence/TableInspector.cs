@@ -1,0 +1,80 @@
+using Akka.Actor;
+using SivActors.Actors.Infrastructure;
+using SivActors.Model.Identity;
+using SivActors.Model.Scenarios;
+using SivActors.Model.Tables;
+using SivActors.Model.Vdcm;
+
+namespace SivActors.Actors.Persistence;
+
+/// <summary>One host's persisted tables as replayed from the journal.</summary>
+public sealed record PersistedHost(int Host, InterruptUnitTables InterruptUnit, TableRead InterruptUnitRead, VdcmCompositions Vdcm, TableRead VdcmRead);
+
+/// <summary>
+/// Reads persisted tables without starting any emulated entity: the recorded topology first, then each host's
+/// interrupt unit and VDCM through <see cref="TableReader"/>. Used by `siv tables`, the tests and the benchmark.
+/// </summary>
+public static class TableInspector
+{
+    public static async Task<TopologyRecorded?> ReadTopologyAsync(ActorSystem system, TimeSpan timeout)
+    {
+        TopologyRecorded? topology = null;
+        await Read(system, TopologyActor.Id, e => { if (e is TopologyRecorded t) topology = t; return true; }, () => topology!, false, timeout);
+        return topology;
+    }
+
+    public static async Task<PersistedHost> ReadHostAsync(ActorSystem system, TopologyRecorded topology, int host, bool fromEvents, TimeSpan timeout)
+    {
+        var iu = new InterruptUnitTables();
+        var iuRead = await Read(system, TableOwner<object>.PersistenceIdOf(EntityAddress.InterruptUnit(new HostId(host))), e =>
+        {
+            switch (e)
+            {
+                case InterruptUnitSnapshot s: iu = s.Decode(); break;
+                case InterruptUnitEvent ev: iu.Apply(ev); break;
+            }
+            return true;
+        }, () => iu, fromEvents, timeout);
+
+        var d = topology.Document;
+        VdcmCompositions NewVdcm() => new(new HostId(host),
+            new Composer(d.Topology.DevicesPerHost, d.Topology.AisPerDevice, d.Composition.ParsedPolicy,
+                (long)((d.Topology.Containers - host + d.Topology.Hosts - 1) / d.Topology.Hosts) * d.Composition.AisPerVdev),
+            d.Composition.AsidsPerInterruptTable);
+        var vdcm = NewVdcm();
+        var vdcmRead = await Read(system, TableOwner<object>.PersistenceIdOf(EntityAddress.Vdcm(new HostId(host))), e =>
+        {
+            switch (e)
+            {
+                case VdcmSnapshot s:
+                    vdcm = NewVdcm();
+                    VdcmCodec.RestoreSnapshot(vdcm, s);
+                    break;
+                case VdcmEvent ev: vdcm.Apply(ev); break;
+            }
+            return true;
+        }, () => vdcm, fromEvents, timeout);
+        return new PersistedHost(host, iu, iuRead, vdcm, vdcmRead);
+    }
+
+    /// <summary>Stable digests of every persisted table, keyed "interrupt-unit-H/interrupt-table/T", "vdcm-H/compositions", ...</summary>
+    public static SortedDictionary<string, string> Digests(IEnumerable<PersistedHost> hosts)
+    {
+        var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var h in hosts)
+        {
+            foreach (var (name, digest) in TableCodec.Digests(h.InterruptUnit)) result[$"{h.InterruptUnitRead.PersistenceId}/{name}"] = digest;
+            result[$"{h.VdcmRead.PersistenceId}/compositions"] = VdcmCodec.Digest(h.Vdcm);
+        }
+        return result;
+    }
+
+    private static async Task<TableRead> Read(ActorSystem system, string persistenceId, Func<object, bool> apply, Func<object> result, bool fromEvents, TimeSpan timeout)
+    {
+        var done = new TaskCompletionSource<TableRead>(TaskCreationOptions.RunContinuationsAsynchronously);
+        system.ActorOf(TableReader.Props(persistenceId, done, apply, result, fromEvents));
+        var finished = await Task.WhenAny(done.Task, Task.Delay(timeout));
+        if (finished != done.Task) throw new TimeoutException($"reading {persistenceId} took longer than {timeout.TotalSeconds:0} s");
+        return await done.Task;
+    }
+}

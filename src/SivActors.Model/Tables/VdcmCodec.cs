@@ -1,0 +1,160 @@
+using System.Security.Cryptography;
+using SivActors.Model.Device;
+using SivActors.Model.Identity;
+using SivActors.Model.Vdcm;
+
+namespace SivActors.Model.Tables;
+
+/// <summary>
+/// Compact, versioned binary encoding of a VDCM's compositions: events, snapshots and a content digest. Every
+/// payload starts with a format version byte; a reader refuses versions it does not know.
+/// </summary>
+public static class VdcmCodec
+{
+    public const byte Version = 1;
+    private const byte TagComposed = 1, TagMsixSet = 2, TagReset = 3;
+
+    public static byte[] Encode(VdcmEvent e)
+    {
+        using var ms = new MemoryStream(48);
+        using var w = new BinaryWriter(ms);
+        w.Write(Version);
+        switch (e)
+        {
+            case VdevComposed c:
+                w.Write(TagComposed);
+                WriteComposed(w, c);
+                break;
+            case MsixEntrySet m:
+                w.Write(TagMsixSet);
+                w.Write7BitEncodedInt(m.Container.Value);
+                w.Write7BitEncodedInt(m.Entry);
+                WriteMsix(w, m.Value);
+                break;
+            case VdevReset r:
+                w.Write(TagReset);
+                w.Write7BitEncodedInt(r.Container.Value);
+                break;
+            default:
+                throw new ArgumentException($"unknown VDCM event {e.GetType().Name}", nameof(e));
+        }
+        w.Flush();
+        return ms.ToArray();
+    }
+
+    public static VdcmEvent DecodeEvent(byte[] bytes)
+    {
+        using var r = Reader(bytes, "VDCM event");
+        var tag = r.ReadByte();
+        return tag switch
+        {
+            TagComposed => ReadComposed(r),
+            TagMsixSet => new MsixEntrySet(new ContainerId(r.Read7BitEncodedInt()), r.Read7BitEncodedInt(), ReadMsix(r)),
+            TagReset => new VdevReset(new ContainerId(r.Read7BitEncodedInt())),
+            _ => throw new InvalidDataException($"unknown VDCM event tag {tag}"),
+        };
+    }
+
+    /// <summary>Every composition with its MSI-X entries, in container order.</summary>
+    public static VdcmSnapshot EncodeSnapshot(VdcmCompositions state)
+    {
+        using var ms = new MemoryStream();
+        using var w = new BinaryWriter(ms);
+        w.Write(Version);
+        WriteCanonical(w, state);
+        w.Flush();
+        return new VdcmSnapshot(ms.ToArray());
+    }
+
+    /// <summary>Loads a snapshot into an empty state (built for the same host and scenario).</summary>
+    public static void RestoreSnapshot(VdcmCompositions empty, VdcmSnapshot snapshot)
+    {
+        if (empty.Vdevs.Count > 0) throw new InvalidOperationException("a VDCM snapshot loads only into an empty state");
+        using var r = Reader(snapshot.Payload, "VDCM snapshot");
+        var count = r.Read7BitEncodedInt();
+        for (var i = 0; i < count; i++)
+        {
+            var composed = ReadComposed(r);
+            empty.Apply(composed);
+            var entries = r.Read7BitEncodedInt();
+            for (var e = 0; e < entries; e++) empty.Apply(new MsixEntrySet(composed.Container, e, ReadMsix(r)));
+        }
+    }
+
+    /// <summary>SHA-256 over the canonical encoding of every composition and MSI-X entry.</summary>
+    public static string Digest(VdcmCompositions state)
+    {
+        using var ms = new MemoryStream();
+        using var w = new BinaryWriter(ms);
+        WriteCanonical(w, state);
+        w.Flush();
+        return Convert.ToHexStringLower(SHA256.HashData(ms.ToArray()));
+    }
+
+    private static void WriteCanonical(BinaryWriter w, VdcmCompositions state)
+    {
+        var vdevs = state.Vdevs.OrderBy(kv => kv.Key.Value).ToList();
+        w.Write7BitEncodedInt(vdevs.Count);
+        foreach (var (container, v) in vdevs)
+        {
+            WriteComposed(w, new VdevComposed(container, v.Device.Asid, v.TableId, v.Picks));
+            w.Write7BitEncodedInt(v.Device.Msix.Count);
+            foreach (var e in v.Device.Msix) WriteMsix(w, e);
+        }
+    }
+
+    private static void WriteComposed(BinaryWriter w, VdevComposed c)
+    {
+        w.Write7BitEncodedInt(c.Container.Value);
+        w.Write7BitEncodedInt((int)c.Asid.Value);
+        w.Write7BitEncodedInt(c.TableId);
+        w.Write7BitEncodedInt(c.Ais.Count);
+        foreach (var a in c.Ais)
+        {
+            w.Write7BitEncodedInt(a.Device);
+            w.Write7BitEncodedInt(a.Ai);
+            w.Write((byte)a.Mode);
+        }
+    }
+
+    private static VdevComposed ReadComposed(BinaryReader r)
+    {
+        var container = new ContainerId(r.Read7BitEncodedInt());
+        var asid = Asid.FromMasked((uint)r.Read7BitEncodedInt());
+        var table = r.Read7BitEncodedInt();
+        var n = r.Read7BitEncodedInt();
+        var ais = new ComposedAi[n];
+        for (var i = 0; i < n; i++) ais[i] = new ComposedAi(r.Read7BitEncodedInt(), r.Read7BitEncodedInt(), (WorkQueueMode)r.ReadByte());
+        return new VdevComposed(container, asid, table, ais);
+    }
+
+    private static void WriteMsix(BinaryWriter w, VirtualMsixEntry e)
+    {
+        w.Write(e.Address);
+        w.Write(e.Data);
+        w.Write((byte)((e.Masked ? 1 : 0) | (e.InterruptHandle is null ? 0 : 2) | (e.ImsIndex is null ? 0 : 4)));
+        w.Write7BitEncodedInt(e.AiSlot + 1);
+        if (e.InterruptHandle is { } h) w.Write7BitEncodedInt(h);
+        if (e.ImsIndex is { } ims) w.Write(ims);
+    }
+
+    private static VirtualMsixEntry ReadMsix(BinaryReader r)
+    {
+        var address = r.ReadUInt64();
+        var data = r.ReadUInt32();
+        var flags = r.ReadByte();
+        var slot = r.Read7BitEncodedInt() - 1;
+        int? handle = (flags & 2) != 0 ? r.Read7BitEncodedInt() : null;
+        ushort? ims = (flags & 4) != 0 ? r.ReadUInt16() : null;
+        return new VirtualMsixEntry(address, data, (flags & 1) != 0) { AiSlot = slot, InterruptHandle = handle, ImsIndex = ims };
+    }
+
+    private static BinaryReader Reader(byte[] bytes, string what)
+    {
+        if (bytes.Length == 0) throw new InvalidDataException($"empty {what}");
+        var r = new BinaryReader(new MemoryStream(bytes, writable: false));
+        var version = r.ReadByte();
+        if (version != Version) throw new InvalidDataException($"{what} has format version {version}; this build reads version {Version}");
+        return r;
+    }
+}

@@ -1,0 +1,82 @@
+using SivActors.Model.Device;
+using SivActors.Model.Identity;
+using SivActors.Model.Vdcm;
+
+namespace SivActors.Model.Tables;
+
+/// <summary>Changes to a VDCM's compositions and their virtual MSI-X state: what gets persisted.</summary>
+public abstract record VdcmEvent;
+
+/// <summary>One AI of a composition: device, AI index on it, and the WQ mode it was composed in.</summary>
+public readonly record struct ComposedAi(int Device, int Ai, WorkQueueMode Mode);
+
+/// <summary>A vdev was composed for <paramref name="Container"/> from <paramref name="Ais"/>.</summary>
+public sealed record VdevComposed(ContainerId Container, Asid Asid, int TableId, IReadOnlyList<ComposedAi> Ais) : VdcmEvent;
+
+/// <summary>A virtual MSI-X entry now holds <paramref name="Value"/> (data, mask, and the handle and IMS index behind it).</summary>
+public sealed record MsixEntrySet(ContainerId Container, int Entry, VirtualMsixEntry Value) : VdcmEvent;
+
+/// <summary>The vdev went through FLR: emulated state back to power-on values, every MSI-X entry masked and unbacked.</summary>
+public sealed record VdevReset(ContainerId Container) : VdcmEvent;
+
+/// <summary>A snapshot of <see cref="VdcmCompositions"/>, encoded when taken (the live state keeps changing).</summary>
+public sealed record VdcmSnapshot(byte[] Payload);
+
+/// <summary>One composed vdev: the device model, its interrupt table and what it was composed from.</summary>
+public sealed record ComposedVdev(VirtualDevice Device, int TableId, IReadOnlyList<ComposedAi> Picks)
+{
+    public WorkQueueMode[] Modes { get; } = Picks.Select(p => p.Mode).ToArray();
+}
+
+/// <summary>
+/// The VDCM's durable state: which AIs each vdev is composed of, which interrupt table its ASID uses, and each
+/// virtual MSI-X entry with the interrupt handle and IMS index behind it. Emulated config space and control
+/// registers are not part of it: after a restart they read as after FLR, as a device model restored from its
+/// saved composition would.
+/// </summary>
+public sealed class VdcmCompositions(HostId host, Composer composer, int asidsPerInterruptTable)
+{
+    private readonly Dictionary<ContainerId, ComposedVdev> _vdevs = new();
+    private readonly Dictionary<int, List<ContainerId>> _tableMembers = new();
+    private int _composed;
+
+    public HostId Host { get; } = host;
+    public IReadOnlyDictionary<ContainerId, ComposedVdev> Vdevs => _vdevs;
+    public IReadOnlyList<ContainerId> MembersOf(int tableId) => _tableMembers.TryGetValue(tableId, out var m) ? m : [];
+
+    /// <summary>Decides a new composition; throws <see cref="SivInputException"/> when the policy cannot be met.</summary>
+    public VdevComposed DecideCompose(ContainerId container, Asid asid, int aiCount)
+    {
+        if (_vdevs.ContainsKey(container)) throw new SivInputException($"{container} already has a vdev on this VDCM");
+        var picks = composer.Plan(aiCount).Select(p => new ComposedAi(p.Device, p.Ai, p.Mode)).ToList();
+        return new VdevComposed(container, asid, _composed / asidsPerInterruptTable, picks);
+    }
+
+    public void Apply(VdcmEvent e)
+    {
+        switch (e)
+        {
+            case VdevComposed c:
+            {
+                composer.Claim(c.Ais.Select(a => (a.Device, a.Ai, a.Mode)));
+                var ais = c.Ais.Select(a => Composer.ToAiId(Host, a.Device, a.Ai)).ToArray();
+                _vdevs[c.Container] = new ComposedVdev(new VirtualDevice(new VdevId(c.Container.Value), c.Container, c.Asid, ais), c.TableId, c.Ais);
+                if (!_tableMembers.TryGetValue(c.TableId, out var members)) _tableMembers[c.TableId] = members = [];
+                members.Add(c.Container);
+                _composed++;
+                break;
+            }
+            case MsixEntrySet m:
+                Vdev(m.Container).Device.SetMsix(m.Entry, m.Value);
+                break;
+            case VdevReset r:
+                Vdev(r.Container).Device.Reset();
+                break;
+            default:
+                throw new ArgumentException($"unknown VDCM event {e.GetType().Name}", nameof(e));
+        }
+    }
+
+    private ComposedVdev Vdev(ContainerId c) =>
+        _vdevs.TryGetValue(c, out var v) ? v : throw new InvalidOperationException($"event names {c}, which has no vdev");
+}
