@@ -34,7 +34,7 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
 
         Recover<SnapshotOffer>(o => _tables = ((InterruptUnitSnapshot)o.Snapshot).Decode());
         Recover<InterruptUnitEvent>(e => _tables.Apply(e));
-        Recover<RecoveryCompleted>(_ => Recovered(SnapshotSequenceNr));
+        Recover<RecoveryCompleted>(_ => Recovered(LastSequenceNr));
 
         Command<RaiseInterrupt>(Raise);
         Command<BindAsid>(Bind);

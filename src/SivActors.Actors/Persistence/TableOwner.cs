@@ -76,9 +76,10 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor where TEvent :
     /// <summary>Apply first (later decisions build on it), then persist; <paramref name="onDurable"/> answers.</summary>
     protected void Commit(TEvent e, Action? onDurable, Action<string>? onFailed) => _commit.Add(e, onDurable, onFailed);
 
-    protected void Recovered(long lastSnapshotSequenceNr)
+    /// <summary>Call on RecoveryCompleted: the next snapshot is due <c>SnapshotEvery</c> events after the recovered state.</summary>
+    protected void Recovered(long recoveredSequenceNr)
     {
-        _snapshotAt = lastSnapshotSequenceNr;
+        _snapshotAt = recoveredSequenceNr;
         Context.Parent.Tell(new TableOwnerRecovered(_address));
     }
 

@@ -13,15 +13,20 @@ public sealed class TableReader : ReceivePersistentActor
     private readonly string _persistenceId;
     private readonly bool _fromEvents;
     private long _events;
+    private long _snapshotAt;
 
     public TableReader(string persistenceId, TaskCompletionSource<TableRead> done, Func<object, bool> apply, Func<object> result, bool fromEvents)
     {
         _persistenceId = persistenceId;
         _fromEvents = fromEvents;
-        Recover<SnapshotOffer>(o => apply(o.Snapshot));
+        Recover<SnapshotOffer>(o =>
+        {
+            _snapshotAt = o.Metadata.SequenceNr;
+            apply(o.Snapshot);
+        });
         Recover<RecoveryCompleted>(_ =>
         {
-            done.TrySetResult(new TableRead(persistenceId, LastSequenceNr, _events, SnapshotSequenceNr, result()));
+            done.TrySetResult(new TableRead(persistenceId, LastSequenceNr, _events, _snapshotAt, result()));
             Context.Stop(Self);
         });
         RecoverAny(e =>

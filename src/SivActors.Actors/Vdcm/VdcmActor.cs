@@ -50,7 +50,7 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
         Recover<RecoveryCompleted>(_ =>
         {
             RestoreDevices();
-            Recovered(SnapshotSequenceNr);
+            Recovered(LastSequenceNr);
         });
 
         Command<ComposeVdev>(Compose);
