@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
+using Akka.Event;
 
 namespace SivActors.Actors.Infrastructure;
 
@@ -69,6 +70,7 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
     private readonly Dictionary<EntityAddress, List<(object Message, IActorRef Sender)>> _waiting = new();
     private readonly Dictionary<EntityAddress, int> _failures = new();
     private readonly HashSet<EntityAddress> _givenUp = [];
+    private readonly Dictionary<IActorRef, EntityAddress> _stopped = new();
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -86,9 +88,20 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
             Sender.Tell(new EntityEnsured(m.Address));
         });
         Receive<Persistence.TableOwnerRecovered>(m => _failures.Remove(m.Address));
+        // Messages already in a stopping entity's mailbox (or sent to its cached reference) become dead letters;
+        // those of our own children wait here for the restarted entity instead of being lost.
+        Receive<DeadLetter>(d =>
+        {
+            if (!_addresses.TryGetValue(d.Recipient, out var address) && !_stopped.TryGetValue(d.Recipient, out address)) return;
+            if (_givenUp.Contains(address)) return;
+            if (!_waiting.TryGetValue(address, out var waiting)) _waiting[address] = waiting = [];
+            if (waiting.Count < MaxBuffered) waiting.Add((d.Message, d.Sender));
+        });
         Receive<Terminated>(t =>
         {
             if (!_addresses.Remove(t.ActorRef, out var address)) return;
+            _stopped[t.ActorRef] = address;
+            if (_stopped.Count > 1_000) _stopped.Clear(); // only recent ones can still produce dead letters
             _children.Remove(address);
             _directory.Unregister(address);
             var attempt = _failures.GetValueOrDefault(address) + 1;
@@ -107,6 +120,7 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
         });
         Receive<RestartEntity>(m =>
         {
+            if (_givenUp.Contains(m.Address)) return;
             var child = GetOrCreate(m.Address);
             if (_waiting.Remove(m.Address, out var waiting))
                 foreach (var (message, sender) in waiting) child.Tell(message, sender);
@@ -133,6 +147,10 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
             GetOrCreate(address).Forward(inner);
         });
     }
+
+    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
+
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
 
     /// <summary>Restart a failed entity, but never silently: the failure is counted and fails the run's invariants.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(Decider.From(e =>

@@ -75,6 +75,13 @@ public static class SivEmulatorHosting
         return parent;
     }
 
+    /// <summary>
+    /// True for a table owner's path: its parent re-routes dead letters to the restarted owner, so they are not
+    /// lost (see <see cref="EntityParent"/>).
+    /// </summary>
+    public static bool IsRestartedOnFailure(ActorPath path) =>
+        path.Parent.Name == ParentName(EntityKind.InterruptUnit) || path.Parent.Name == ParentName(EntityKind.Vdcm);
+
     private static string ParentName(EntityKind kind) => kind switch
     {
         EntityKind.InterruptUnit => "interrupt-units",

@@ -14,7 +14,11 @@ public sealed class LostMessageListener : ReceiveActor
 {
     public LostMessageListener(RunMetrics metrics)
     {
-        Receive<DeadLetter>(d => Count(d.Message, metrics));
+        Receive<DeadLetter>(d =>
+        {
+            // A table owner's dead letters wait at its parent for the restarted owner: delayed, not lost.
+            if (!Infrastructure.SivEmulatorHosting.IsRestartedOnFailure(d.Recipient.Path)) Count(d.Message, metrics);
+        });
         Receive<Dropped>(d => Count(d.Message, metrics));
     }
 

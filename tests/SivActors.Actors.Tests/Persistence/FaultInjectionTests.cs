@@ -1,0 +1,193 @@
+using Akka.Actor;
+using Akka.Persistence.TestKit;
+using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Persistence;
+using SivActors.Model.Identity;
+using SivActors.Model.Interrupts;
+using SivActors.Model.Tables;
+using Iu = SivActors.Actors.InterruptUnit.InterruptUnitProtocol;
+using VdcmMsg = SivActors.Actors.Vdcm.VdcmProtocol;
+using ContainerMsg = SivActors.Actors.Container.ContainerProtocol;
+
+namespace SivActors.Actors.Tests.Persistence;
+
+/// <summary>
+/// Journal and snapshot-store faults injected with Akka.Persistence.TestKit: the owner answers the guest with an
+/// error, restarts with back-off from the journal, and its tables are never half-applied.
+/// </summary>
+public sealed class FaultInjectionTests : Akka.TestKit.Xunit2.TestKit
+{
+    private const string Config = """
+        akka.loglevel = ERROR
+        akka.persistence.journal.plugin = "akka.persistence.journal.test"
+        akka.persistence.journal.test.class = "Akka.Persistence.TestKit.TestJournal, Akka.Persistence.TestKit"
+        akka.persistence.journal.test.plugin-dispatcher = "akka.actor.default-dispatcher"
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.test"
+        akka.persistence.snapshot-store.test.class = "Akka.Persistence.TestKit.TestSnapshotStore, Akka.Persistence.TestKit"
+        akka.persistence.snapshot-store.test.plugin-dispatcher = "akka.actor.default-dispatcher"
+        """;
+
+    private static readonly HostId Host0 = new(0);
+    private static readonly Asid Tenant = Asid.Create(1);
+    private readonly EmulatorContext _ctx;
+    private readonly ITestJournal _journal;
+    private readonly ITestSnapshotStore _snapshots;
+    private long _request;
+
+    public FaultInjectionTests() : base(Config)
+    {
+        var store = Actors.Persistence.TableStore.InMemory with
+        {
+            SnapshotEvery = 25,
+            Restart = new EntityRestartPolicy(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(200), 10),
+        };
+        _ctx = new EmulatorContext(TestScenarios.Small(), store: store);
+        SivEmulatorHosting.StartEntityParents(Sys, _ctx);
+        var persistence = Akka.Persistence.Persistence.Instance.Apply(Sys);
+        _journal = TestJournal.FromRef(persistence.JournalFor(null));
+        _snapshots = TestSnapshotStore.FromRef(persistence.SnapshotStoreFor(null));
+    }
+
+    private void Send(IEntityMessage m) => _ctx.Directory.Parent(m.Target.Kind).Tell(m, TestActor);
+
+    private static InterruptEntry Entry(int n) => new()
+    {
+        Present = true, Mode = InterruptMode.Remapped, Vector = (byte)(0x40 + n), Destination = 1, Sid = 0x6A00,
+        Svt = SourceValidation.RequesterId, Asid = Tenant, Target = new ContainerId(0),
+    };
+
+    private Iu.EntryProgrammed ProgramOk(int n)
+    {
+        Send(new Iu.ProgramEntry(Host0, ++_request, Tenant, null, Entry(n)));
+        return ExpectMsg<Iu.EntryProgrammed>(TimeSpan.FromSeconds(5));
+    }
+
+    private SortedDictionary<string, string> Digests()
+    {
+        Send(new Iu.GetTables(Host0));
+        return TableCodec.Digests(TableCodec.DecodeSnapshot(ExpectMsg<Iu.Tables>(TimeSpan.FromSeconds(5)).Snapshot));
+    }
+
+    private void BindAndProgram(int entries)
+    {
+        Send(new Iu.BindAsid(Host0, Tenant, 0, 10));
+        Assert.Null(ExpectMsg<Iu.AsidBindingDone>().Error);
+        for (var i = 0; i < entries; i++) ProgramOk(i);
+    }
+
+    [Fact]
+    public async Task A_failed_journal_write_answers_the_guest_with_an_error_and_leaves_the_table_as_it_was()
+    {
+        BindAndProgram(10);
+        var before = Digests();
+
+        await _journal.OnWrite.Fail();
+        Send(new Iu.ProgramEntry(Host0, ++_request, Tenant, null, Entry(99)));
+        Assert.Contains("journal write failed", ExpectMsg<Iu.ProgramFailed>().Reason);
+        await _journal.OnWrite.Pass();
+
+        // The owner restarts with back-off and recovers from the journal: the refused entry is not there.
+        Assert.Equal(before, Digests());
+        Assert.Equal(1, _ctx.Metrics.Tables.WriteFailures);
+        Assert.Equal(1, _ctx.Metrics.Tables.OwnerRestarts);
+        Assert.Equal(0, _ctx.Metrics.EntityFailures);
+        // And it takes changes again.
+        ProgramOk(100);
+        Assert.NotEqual(before, Digests());
+    }
+
+    [Fact]
+    public async Task A_rejected_write_is_answered_and_dropped_and_the_owner_goes_on()
+    {
+        BindAndProgram(5);
+        var handle = ProgramOk(5).Handle;
+        var before = Digests();
+
+        await _journal.OnWrite.Reject();
+        Send(new Iu.FreeEntry(Host0, ++_request, Tenant, handle));
+        Assert.Contains("rejected", ExpectMsg<Iu.EntryFreed>().Error);
+        await _journal.OnWrite.Pass();
+
+        Assert.Equal(before, Digests()); // the free was applied in memory, then dropped with the restart
+        Assert.Equal(1, _ctx.Metrics.Tables.WriteFailures);
+        Send(new Iu.FreeEntry(Host0, ++_request, Tenant, handle));
+        Assert.Null(ExpectMsg<Iu.EntryFreed>().Error);
+    }
+
+    [Fact]
+    public async Task Messages_sent_while_the_owner_restarts_wait_for_it_and_are_all_answered()
+    {
+        BindAndProgram(3);
+        await _journal.OnWrite.FailWithDelay(TimeSpan.FromMilliseconds(100));
+        // A burst: the first batch fails; everything behind it is answered with an error or, once the
+        // restarted owner serves it, with success. Nothing goes unanswered.
+        for (var i = 0; i < 50; i++) Send(new Iu.ProgramEntry(Host0, ++_request, Tenant, null, Entry(i)));
+        var failed = ExpectMsg<Iu.ProgramFailed>(TimeSpan.FromSeconds(5));
+        Assert.Contains("journal write failed", failed.Reason);
+        await _journal.OnWrite.Pass();
+        var answers = ReceiveN(49, TimeSpan.FromSeconds(10));
+        var ok = answers.OfType<Iu.EntryProgrammed>().Count();
+        Assert.Equal(49, ok + answers.OfType<Iu.ProgramFailed>().Count());
+        Send(new Iu.GetState(Host0));
+        Assert.Equal(3 + ok, ExpectMsg<Iu.State>().Entries);
+    }
+
+    [Fact]
+    public async Task A_recovery_failure_is_retried_with_back_off_until_the_journal_answers()
+    {
+        BindAndProgram(8);
+        var before = Digests();
+        await _journal.OnRecovery.Fail();
+        // Stop the owner; every recovery attempt now fails and is retried.
+        Sys.ActorSelection("/user/interrupt-units/*").Tell(PoisonPill.Instance);
+        AwaitCondition(() => _ctx.Metrics.Tables.OwnerRestarts >= 3, TimeSpan.FromSeconds(5));
+        await _journal.OnRecovery.Pass();
+        Assert.Equal(before, Digests());
+        Assert.Equal(0, _ctx.Metrics.EntityFailures);
+    }
+
+    [Fact]
+    public async Task Snapshot_save_and_load_failures_cost_replay_time_never_table_content()
+    {
+        await _snapshots.OnSave.Fail();
+        BindAndProgram(60); // > 2 snapshot intervals: every save fails, every guest is answered
+        var before = Digests();
+        await _snapshots.OnSave.Pass();
+        ProgramOk(60); // this batch crosses the interval again and the save succeeds
+        var withSnapshot = Digests();
+        Assert.NotEqual(before, withSnapshot);
+
+        await _snapshots.OnLoad.Fail();
+        Sys.ActorSelection("/user/interrupt-units/*").Tell(PoisonPill.Instance);
+        AwaitCondition(() => _ctx.Metrics.Tables.OwnerRestarts >= 2, TimeSpan.FromSeconds(5));
+        await _snapshots.OnLoad.Pass();
+        Assert.Equal(withSnapshot, Digests());
+    }
+
+    [Fact]
+    public async Task A_vdcm_whose_journal_fails_answers_the_guest_with_an_error_and_keeps_its_composition()
+    {
+        var container = new ContainerId(0);
+        Send(new VdcmMsg.ComposeVdev(Host0, container, 1, TestActor));
+        // The container entity is created and told; it programs its vectors and reports ready to us.
+        ExpectMsg<ContainerMsg.ContainerReady>(TimeSpan.FromSeconds(10));
+        Send(new VdcmMsg.GetVdev(Host0, container));
+        var vdev = ExpectMsg<VdcmMsg.VdevInfo>();
+
+        await _journal.OnWrite.Fail();
+        // An MSI-X data write on entry 1 (a live entry): trapped, persisted, refused.
+        Send(new VdcmMsg.GuestAccessRequest(Host0, container, 999_999, new SivActors.Model.Vdcm.GuestAccess(
+            SivActors.Model.Vdcm.AccessKind.Bar0Write, SivActors.Model.Vdcm.VirtualLayout.MsixTable + 16 + 8, Value: 0x77), 0, 0));
+        // The guest's answer goes to the container; the count shows the write was refused.
+        AwaitAssert(() => Assert.Equal(1, _ctx.Metrics.Tables.WriteFailures), TimeSpan.FromSeconds(5));
+        await _journal.OnWrite.Pass();
+        // ... and the guest was answered with an error (counted per operation).
+        AwaitAssert(() => Assert.Equal(1, _ctx.Metrics.Snapshot().SlowPathErrors.GetValueOrDefault("msixTableWrite")), TimeSpan.FromSeconds(5));
+
+        Send(new VdcmMsg.GetVdev(Host0, container));
+        var after = ExpectMsg<VdcmMsg.VdevInfo>(TimeSpan.FromSeconds(5));
+        Assert.Equal(vdev.Ais, after.Ais);
+        Assert.Equal(vdev.Msix, after.Msix); // the refused vector change is not there
+        Assert.Equal(0, _ctx.Metrics.EntityFailures);
+    }
+}
