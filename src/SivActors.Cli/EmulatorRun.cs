@@ -75,6 +75,12 @@ public static class EmulatorRun
             var report = RunReportBuilder.Build(summary, snapshot, ctx.Metrics, timings, memory, ctx.Metrics.Outstanding,
                 SivActors.Actors.Container.RejectCodes.Name);
             var tables = ctx.Metrics.Tables;
+            if (tables.WriteFailures > 0)
+            {
+                // Guests were answered correctly, but the run did not persist what it changed: not a passing run.
+                report.Invariants.Violations.Add($"{tables.WriteFailures} table change(s) refused because the journal failed ({store.Display})");
+                report = report with { Invariants = report.Invariants with { Passed = false } };
+            }
             report = report with
             {
                 Tables = new TablesSection(store.Display, topology == TopologyVerdict.Resumed, tables.DurableChanges, tables.Batches,

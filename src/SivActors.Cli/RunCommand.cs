@@ -21,6 +21,9 @@ public static class RunCommand
     public static async Task<int> ExecuteAsync(RunRequest request, TextWriter output, TextWriter error, RunOptions hooks, CancellationToken ct)
     {
         var scenario = Resolve(request);
+        // A database that cannot be used is bad input like any other: refused before anything is written.
+        // (--fresh discards it first, so a damaged file can be replaced.)
+        if (request.Store is { } toCheck && !request.Fresh) await toCheck.CheckAsync(ct);
         var outDir = PrepareOutDirectory(request.OutDirectory);
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
         var interactive = hooks.Interactive ?? (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected);

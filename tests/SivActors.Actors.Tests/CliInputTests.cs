@@ -9,7 +9,12 @@ public sealed class CliInputTests
     {
         var dir = Directory.CreateTempSubdirectory("siv-cli").FullName;
         var outDir = Path.Combine(dir, "out");
-        var all = args.Select(a => a.Replace("{dir}", dir)).Concat(args.Length > 0 && args[0] == "run" ? ["--out", outDir] : []).ToArray();
+        var run = args.Length > 0 && args[0] == "run";
+        var storeGiven = args.Contains("--db") || args.Contains("--postgres");
+        var all = args.Select(a => a.Replace("{dir}", dir))
+            .Concat(run ? ["--out", outDir] : [])
+            .Concat(run && !storeGiven ? ["--db", Path.Combine(dir, "siv.db")] : [])
+            .ToArray();
         var o = new StringWriter();
         var e = new StringWriter();
         var code = await SivCli.InvokeAsync(all, o, e, new RunOptions { Interactive = false });
@@ -123,5 +128,110 @@ public sealed class CliInputTests
         Assert.Equal("blocked", json.RootElement.GetProperty("outcome").GetString());
         Assert.Equal("0xA1", json.RootElement.GetProperty("faultCode").GetString());
         Assert.Contains("message ASID 0x00011 != entry ASID 0x00012", r.Out);
+    }
+
+    [Fact]
+    public async Task A_malformed_postgres_connection_string() =>
+        AssertBadInput(await Siv("run", "--postgres", "Host=;Port=not-a-port"), "PostgreSQL connection string is not valid");
+
+    [Fact]
+    public async Task An_unreachable_postgres_server()
+    {
+        // A port on loopback that nothing listens on: taken from the kernel, then released.
+        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        AssertBadInput(await Siv("run", "--postgres", $"Host=127.0.0.1;Port={port};Username=siv;Timeout=3"), $"PostgreSQL 127.0.0.1:{port}/ is not usable");
+    }
+
+    [Fact]
+    public async Task A_corrupt_database_is_refused_and_left_untouched()
+    {
+        var dir = Directory.CreateTempSubdirectory("siv-corrupt").FullName;
+        var db = Path.Combine(dir, "siv.db");
+        var garbage = new byte[8192];
+        new Random(5).NextBytes(garbage);
+        File.WriteAllBytes(db, garbage);
+        var r = await Siv("run", "--db", db);
+        AssertBadInput(r, "is not a SQLite database or is corrupt");
+        Assert.Equal(garbage, File.ReadAllBytes(db));
+        Assert.False(File.Exists(db + "-wal"));
+        AssertBadInput(await Siv("tables", "digest", "--db", db), "is not a SQLite database or is corrupt");
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task A_read_only_database_is_refused_and_left_untouched()
+    {
+        var dir = Directory.CreateTempSubdirectory("siv-ro").FullName;
+        var db = Path.Combine(dir, "siv.db");
+        var first = await Siv("run", "--db", db, "--containers", "20", "--duration", "0.5");
+        Assert.Equal(SivCli.Ok, first.Code);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var before = File.ReadAllBytes(db);
+        using var readOnly = ReadOnlyView.Of(dir);
+        var r = await Siv("run", "--db", Path.Combine(readOnly.Path, "siv.db"), "--containers", "20", "--duration", "0.5");
+        AssertBadInput(r, "is read-only");
+        Assert.Equal(before, File.ReadAllBytes(db));
+    }
+
+    [Fact]
+    public async Task Tables_of_an_empty_or_missing_database()
+    {
+        AssertBadInput(await Siv("tables", "digest", "--db", "{dir}/none.db"), "does not exist; `siv run` creates it");
+        AssertBadInput(await Siv("tables", "dump", "--db", "{dir}/none.db", "--asid", "0x100000"), "is not a 20-bit ASID");
+    }
+}
+
+/// <summary>
+/// A read-only view of a directory: a read-only bind mount when running as root (root ignores file modes),
+/// otherwise the directory's write permission removed. Undone on dispose.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+internal sealed class ReadOnlyView : IDisposable
+{
+    private readonly string _dir;
+    private readonly bool _mounted;
+
+    private ReadOnlyView(string dir, string path, bool mounted)
+    {
+        _dir = dir;
+        Path = path;
+        _mounted = mounted;
+    }
+
+    public string Path { get; }
+
+    public static ReadOnlyView Of(string dir)
+    {
+        if (Environment.UserName != "root")
+        {
+            foreach (var f in Directory.GetFiles(dir)) File.SetUnixFileMode(f, UnixFileMode.UserRead);
+            File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+            return new ReadOnlyView(dir, dir, mounted: false);
+        }
+        var view = Directory.CreateTempSubdirectory("siv-ro-view").FullName;
+        Run("mount", "-o", "bind,ro", dir, view);
+        return new ReadOnlyView(dir, view, mounted: true);
+    }
+
+    public void Dispose()
+    {
+        if (_mounted)
+        {
+            Run("umount", Path);
+            Directory.Delete(Path);
+            return;
+        }
+        File.SetUnixFileMode(_dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    private static void Run(string file, params string[] args)
+    {
+        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(file, args) { RedirectStandardError = true })!;
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed: {err}");
     }
 }

@@ -41,7 +41,7 @@ public sealed class TableTests
             for (var t = 0; t < tenants; t++)
                 Commit(state.DecideProgram(Asid.Create(t + 1), null, Entry(i * tenants + t) with { Asid = Asid.Create(t + 1) }).Event!);
         // Free every third entry of tenant 1, then reprogram one in place.
-        foreach (var (handle, _) in state.Asids.Lookup(Asid.Create(1))!.Entries.Where(kv => kv.Key % 3 == 0).ToList())
+        foreach (var (handle, _) in state.Asids.Lookup(Asid.Create(1))!.Entries.Where(kv => kv.Key % 3 == 0 && kv.Value.Asid == Asid.Create(1)).ToList())
             Commit(state.DecideFree(Asid.Create(1), handle)!);
         Commit(state.DecideProgram(Asid.Create(2), 1, Entry(5)).Event!);
         return events;
@@ -145,5 +145,45 @@ public sealed class TableTests
         bytes[0] = 9;
         var e = Assert.Throws<InvalidDataException>(() => TableCodec.DecodeEvent(bytes));
         Assert.Contains("format version 9", e.Message);
+    }
+
+    [Fact]
+    public void A_tenant_cannot_program_a_handle_another_tenant_holds()
+    {
+        var state = new InterruptUnitTables();
+        state.Apply(state.DecideBind(Asid.Create(1), 0, 4).Event!);
+        state.Apply(state.DecideBind(Asid.Create(2), 0, 4).Event!);
+        var mine = (EntryWritten)state.DecideProgram(Asid.Create(1), null, Entry(1) with { Asid = Asid.Create(1) }).Event!;
+        state.Apply(mine);
+        var d = state.DecideProgram(Asid.Create(2), mine.Handle, Entry(2) with { Asid = Asid.Create(2) });
+        Assert.Null(d.Event);
+        Assert.Equal($"handle {mine.Handle} of interrupt table 0 belongs to ASID 0x00001, not 0x00002", d.Error);
+        Assert.NotNull(state.DecideProgram(Asid.Create(1), mine.Handle, Entry(3) with { Asid = Asid.Create(1) }).Event);
+    }
+
+    [Fact]
+    public void Reconciling_frees_exactly_the_entries_a_tenant_no_longer_holds()
+    {
+        var state = new InterruptUnitTables();
+        Program(state, tenants: 4, entriesPerTenant: 6);
+        var tenant = Asid.Create(3);
+        var held = state.Asids.Lookup(tenant)!.Entries.Where(kv => kv.Value.Asid == tenant).Select(kv => kv.Key).ToList();
+        var keep = held.Take(2).ToHashSet();
+        var freed = state.DecideReconcile(tenant, keep);
+        Assert.Equal(held.Skip(2).Order(), freed.Select(f => f.Handle));
+        foreach (var f in freed) state.Apply(f);
+        Assert.Equal(keep.Order(), state.Asids.Lookup(tenant)!.Entries.Where(kv => kv.Value.Asid == tenant).Select(kv => kv.Key).Order());
+        Assert.Equal(6, state.Asids.Lookup(Asid.Create(4))!.Entries.Count(kv => kv.Value.Asid == Asid.Create(4)));
+        Assert.Empty(state.DecideReconcile(tenant, keep));
+    }
+
+    [Fact]
+    public void Rebinding_an_asid_to_its_table_changes_nothing()
+    {
+        var state = new InterruptUnitTables();
+        state.Apply(state.DecideBind(Asid.Create(1), 0, 4).Event!);
+        var again = state.DecideBind(Asid.Create(1), 0, 4);
+        Assert.Null(again.Event);
+        Assert.Null(again.Error);
     }
 }

@@ -40,6 +40,7 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
         Command<BindAsid>(Bind);
         Command<ProgramEntry>(Program);
         Command<FreeEntry>(Free);
+        Command<ReconcileAsid>(Reconcile);
         Command<FlushFrom>(m => m.ReplyTo.Tell(new UpstreamFlushed(m.Ai, EntityKind.InterruptUnit)));
         Command<ServiceFaultLog>(_ =>
         {
@@ -89,6 +90,18 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
         var size = _tables.Asids.Tables[written.TableId].Size;
         Commit(written, () => sender.Tell(new EntryProgrammed(m.RequestId, written.Handle, written.TableId, size)),
             reason => sender.Tell(new ProgramFailed(m.RequestId, reason)));
+    }
+
+    private void Reconcile(ReconcileAsid m)
+    {
+        if (DeferWhileSnapshotDue()) return;
+        foreach (var orphan in _tables.DecideReconcile(m.Asid, m.Keep.ToHashSet()))
+        {
+            _tables.Apply(orphan);
+            _cache.Invalidate(orphan.TableId, orphan.Handle);
+            Commit(orphan, null, null);
+            Ctx.Metrics.OrphanEntryFreed();
+        }
     }
 
     private void Free(FreeEntry m)

@@ -51,6 +51,12 @@ public static class InterruptUnitProtocol
     /// <summary>Reads the unit's tables and fault log, for reports and tests.</summary>
     public sealed record GetState(HostId Host) : Command(Host);
 
+    /// <summary>
+    /// Sent by a recovered VDCM for each vdev: frees the ASID's entries whose handles it does not hold (orphans of
+    /// a crash between the two owners' writes). Not answered.
+    /// </summary>
+    public sealed record ReconcileAsid(HostId Host, Asid Asid, int[] Keep) : Command(Host);
+
     /// <summary>Reads the tables as a snapshot payload (for digests and dumps).</summary>
     public sealed record GetTables(HostId Host) : Command(Host);
 

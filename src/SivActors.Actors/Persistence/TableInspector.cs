@@ -19,21 +19,20 @@ public static class TableInspector
     public static async Task<TopologyRecorded?> ReadTopologyAsync(ActorSystem system, TimeSpan timeout)
     {
         TopologyRecorded? topology = null;
-        await Read(system, TopologyActor.Id, e => { if (e is TopologyRecorded t) topology = t; return true; }, () => topology!, false, timeout);
+        await Read(system, TopologyActor.Id, (e, _) => { if (e is TopologyRecorded t) topology = t; }, () => topology!, false, timeout);
         return topology;
     }
 
     public static async Task<PersistedHost> ReadHostAsync(ActorSystem system, TopologyRecorded topology, int host, bool fromEvents, TimeSpan timeout)
     {
         var iu = new InterruptUnitTables();
-        var iuRead = await Read(system, TableOwner<object>.PersistenceIdOf(EntityAddress.InterruptUnit(new HostId(host))), e =>
+        var iuRead = await Read(system, TableOwner<object>.PersistenceIdOf(EntityAddress.InterruptUnit(new HostId(host))), (e, _) =>
         {
             switch (e)
             {
                 case InterruptUnitSnapshot s: iu = s.Decode(); break;
                 case InterruptUnitEvent ev: iu.Apply(ev); break;
             }
-            return true;
         }, () => iu, fromEvents, timeout);
 
         var d = topology.Document;
@@ -42,7 +41,7 @@ public static class TableInspector
                 (long)((d.Topology.Containers - host + d.Topology.Hosts - 1) / d.Topology.Hosts) * d.Composition.AisPerVdev),
             d.Composition.AsidsPerInterruptTable);
         var vdcm = NewVdcm();
-        var vdcmRead = await Read(system, TableOwner<object>.PersistenceIdOf(EntityAddress.Vdcm(new HostId(host))), e =>
+        var vdcmRead = await Read(system, TableOwner<object>.PersistenceIdOf(EntityAddress.Vdcm(new HostId(host))), (e, _) =>
         {
             switch (e)
             {
@@ -52,7 +51,6 @@ public static class TableInspector
                     break;
                 case VdcmEvent ev: vdcm.Apply(ev); break;
             }
-            return true;
         }, () => vdcm, fromEvents, timeout);
         return new PersistedHost(host, iu, iuRead, vdcm, vdcmRead);
     }
@@ -69,7 +67,15 @@ public static class TableInspector
         return result;
     }
 
-    private static async Task<TableRead> Read(ActorSystem system, string persistenceId, Func<object, bool> apply, Func<object> result, bool fromEvents, TimeSpan timeout)
+    /// <summary>Every event of <paramref name="persistenceId"/> with its sequence number, snapshots ignored.</summary>
+    public static async Task<IReadOnlyList<(long SequenceNr, object Event)>> ReadEventsAsync(ActorSystem system, string persistenceId, TimeSpan timeout)
+    {
+        var events = new List<(long, object)>();
+        await Read(system, persistenceId, (e, seq) => events.Add((seq, e)), () => events, fromEvents: true, timeout);
+        return events;
+    }
+
+    private static async Task<TableRead> Read(ActorSystem system, string persistenceId, Action<object, long> apply, Func<object> result, bool fromEvents, TimeSpan timeout)
     {
         var done = new TaskCompletionSource<TableRead>(TaskCreationOptions.RunContinuationsAsynchronously);
         system.ActorOf(TableReader.Props(persistenceId, done, apply, result, fromEvents));

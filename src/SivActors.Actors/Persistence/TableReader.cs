@@ -15,14 +15,14 @@ public sealed class TableReader : ReceivePersistentActor
     private long _events;
     private long _snapshotAt;
 
-    public TableReader(string persistenceId, TaskCompletionSource<TableRead> done, Func<object, bool> apply, Func<object> result, bool fromEvents)
+    public TableReader(string persistenceId, TaskCompletionSource<TableRead> done, Action<object, long> apply, Func<object> result, bool fromEvents)
     {
         _persistenceId = persistenceId;
         _fromEvents = fromEvents;
         Recover<SnapshotOffer>(o =>
         {
             _snapshotAt = o.Metadata.SequenceNr;
-            apply(o.Snapshot);
+            apply(o.Snapshot, o.Metadata.SequenceNr);
         });
         Recover<RecoveryCompleted>(_ =>
         {
@@ -32,7 +32,7 @@ public sealed class TableReader : ReceivePersistentActor
         RecoverAny(e =>
         {
             _events++;
-            apply(e);
+            apply(e, LastSequenceNr);
         });
         CommandAny(_ => { });
         _done = done;
@@ -50,7 +50,7 @@ public sealed class TableReader : ReceivePersistentActor
 
     public override Recovery Recovery => _fromEvents ? new Recovery(SnapshotSelectionCriteria.None) : base.Recovery;
 
-    public static Props Props(string persistenceId, TaskCompletionSource<TableRead> done, Func<object, bool> apply, Func<object> result, bool fromEvents) =>
+    public static Props Props(string persistenceId, TaskCompletionSource<TableRead> done, Action<object, long> apply, Func<object> result, bool fromEvents) =>
         Akka.Actor.Props.Create(() => new TableReader(persistenceId, done, apply, result, fromEvents));
 }
 

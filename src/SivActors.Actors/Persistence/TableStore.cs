@@ -24,6 +24,7 @@ public sealed record TableStore(TableStoreKind Kind, string ConnectionString, st
     public const string DefaultSqlitePath = "data/siv.db";
     public const string DbEnvironmentVariable = "SIV_DB";
     public const string PostgresEnvironmentVariable = "SIV_POSTGRES";
+    public const string SnapshotEveryEnvironmentVariable = "SIV_SNAPSHOT_EVERY";
 
     /// <summary>Events between snapshots of one table owner.</summary>
     public int SnapshotEvery { get; init; } = 10_000;
@@ -68,9 +69,14 @@ public sealed record TableStore(TableStoreKind Kind, string ConnectionString, st
         env ??= Environment.GetEnvironmentVariable;
         if (dbFlag is not null && postgresFlag is not null) throw new SivInputException("give either --db (SQLite) or --postgres, not both");
         var pg = postgresFlag ?? (dbFlag is null ? env(PostgresEnvironmentVariable) : null);
-        if (!string.IsNullOrWhiteSpace(pg)) return Postgres(pg);
         var path = dbFlag ?? env(DbEnvironmentVariable);
-        return Sqlite(string.IsNullOrWhiteSpace(path) ? DefaultSqlitePath : path);
+        var store = !string.IsNullOrWhiteSpace(pg) ? Postgres(pg) : Sqlite(string.IsNullOrWhiteSpace(path) ? DefaultSqlitePath : path);
+        if (env(SnapshotEveryEnvironmentVariable) is { Length: > 0 } every)
+        {
+            if (!int.TryParse(every, out var n) || n < 1) throw new SivInputException($"{SnapshotEveryEnvironmentVariable}={every} is not a positive number of events");
+            store = store with { SnapshotEvery = n };
+        }
+        return store;
     }
 
     public string ProviderName => Kind switch
@@ -143,6 +149,19 @@ public sealed record TableStore(TableStoreKind Kind, string ConnectionString, st
             throw new SivInputException($"database directory {dir} cannot be created: {e.Message}");
         }
         if (Directory.Exists(cs.DataSource)) throw new SivInputException($"database {cs.DataSource} is a directory, not a file");
+        // Opening for writing changes nothing and catches what SQLite may only report at the first real write
+        // (a read-only file or file system); the directory must take the -wal and -shm files too.
+        try
+        {
+            if (File.Exists(cs.DataSource)) new FileStream(cs.DataSource, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite).Dispose();
+            var probe = Path.Combine(string.IsNullOrEmpty(dir) ? "." : dir, $".siv-probe-{Environment.ProcessId}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SivInputException($"database {cs.DataSource} is read-only ({FirstLine(e.Message)}); make it writable or choose another --db");
+        }
         try
         {
             using var c = new SqliteConnection(ConnectionString);

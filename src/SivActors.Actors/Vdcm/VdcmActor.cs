@@ -100,6 +100,8 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
         {
             var d = v.Device;
             Ctx.Directory.Tell(new Iu.BindAsid(_host, d.Asid, v.TableId, Ctx.Scenario.Composition.InterruptTableSizeExponent), Self);
+            Ctx.Directory.Tell(new Iu.ReconcileAsid(_host, d.Asid,
+                d.Msix.Where(e => e.InterruptHandle is not null).Select(e => e.InterruptHandle!.Value).ToArray()));
             Ctx.Directory.Tell(new Dmar.BindPasid(_host, d.Asid, container, Ctx.Layout.Regions));
             for (var i = 0; i < d.Ais.Count; i++)
                 Ctx.Directory.Tell(new Ai.AssignToVdev(d.Ais[i], container, d.Asid, v.Modes[i], t.WorkQueueSize, t.WorkQueueThreshold));

@@ -24,7 +24,7 @@ public sealed class RunMetrics
         Notifications = 11, Harvested = 12, DmaIssued_ = 13, DmaApplied_ = 14, VdcmOnFastPath = 15, FaultsRecorded = 16,
         FaultsDroppedOverflow = 17, FaultsDroppedCompressed = 18, FaultsSuppressedFpd = 19, FaultEvents = 20, IecHits = 21,
         IecMisses = 22, Retries = 23, Outstanding_ = 24, EntityFailures_ = 25, TableWrites_ = 26, TableBatches_ = 27,
-        TableWriteFailures_ = 28, OwnerRestarts_ = 29, VdevsRestored_ = 30, Scalars = 31;
+        TableWriteFailures_ = 28, OwnerRestarts_ = 29, VdevsRestored_ = 30, OrphansFreed_ = 31, Scalars = 32;
     private const int DescriptorsRejectedBase = Scalars, InterruptFaultsBase = DescriptorsRejectedBase + 256, DmaFaultsBase = InterruptFaultsBase + 256;
     private static readonly int FastBase = DmaFaultsBase + 256, SlowBase = FastBase + Ops, SlowErrorsBase = SlowBase + Ops,
         RogueForgedBase = SlowErrorsBase + Ops, RogueAsExpectedBase = RogueForgedBase + Kinds, RogueUnexpectedBase = RogueAsExpectedBase + Kinds,
@@ -142,6 +142,11 @@ public sealed class RunMetrics
     public void VdevsRestored(int count) => _c.Add(VdevsRestored_, count);
 
     public long RestoredVdevs => _c.Sum(VdevsRestored_);
+
+    /// <summary>An interrupt entry no vdev held (left by a crash between two owners' writes) was freed on recovery.</summary>
+    public void OrphanEntryFreed() => _c.Add(OrphansFreed_);
+
+    public long OrphansFreed => _c.Sum(OrphansFreed_);
 
     public TablesCounters Tables => new(_c.Sum(TableWrites_), _c.Sum(TableBatches_), _c.Sum(TableWriteFailures_), _c.Sum(OwnerRestarts_));
     public string? FirstEntityFailure => Volatile.Read(ref _firstEntityFailure);

@@ -48,8 +48,10 @@ public sealed class InterruptUnitTables
         if (table is null) return TableDecision<InterruptUnitEvent>.Reject($"ASID {asid} has no interrupt table");
         if (handle is { } h)
         {
-            return h < 0 || h >= table.Size
-                ? TableDecision<InterruptUnitEvent>.Reject($"handle {h} is beyond table size {table.Size}")
+            if (h < 0 || h >= table.Size) return TableDecision<InterruptUnitEvent>.Reject($"handle {h} is beyond table size {table.Size}");
+            // A tenant rewrites its own entry (or takes back a free one); another tenant's entry is never overwritten.
+            return table.Get(h) is { } existing && existing.Asid != asid
+                ? TableDecision<InterruptUnitEvent>.Reject($"handle {h} of interrupt table {table.Id} belongs to ASID {existing.Asid}, not {asid}")
                 : TableDecision<InterruptUnitEvent>.Accept(new EntryWritten(table.Id, h, entry, Allocated: false));
         }
         return table.NextFree() is { } free
@@ -57,9 +59,23 @@ public sealed class InterruptUnitTables
             : TableDecision<InterruptUnitEvent>.Reject($"interrupt table {table.Id} is full ({table.Size} entries)");
     }
 
-    /// <summary>Free <paramref name="asid"/>'s entry at <paramref name="handle"/>; null when there is nothing to free.</summary>
+    /// <summary>
+    /// Free <paramref name="asid"/>'s entry at <paramref name="handle"/>; null when there is nothing of that tenant's
+    /// to free (another tenant's entry at that handle is left alone).
+    /// </summary>
     public EntryFreed? DecideFree(Asid asid, int handle) =>
-        Asids.Lookup(asid) is { } table && table.Get(handle) is not null ? new EntryFreed(table.Id, handle) : null;
+        Asids.Lookup(asid) is { } table && table.Get(handle) is { } entry && entry.Asid == asid ? new EntryFreed(table.Id, handle) : null;
+
+    /// <summary>
+    /// Frees every entry of <paramref name="asid"/> whose handle is not in <paramref name="keep"/>: entries a
+    /// crash left behind (durable here, while the VDCM's record of them was not yet written).
+    /// </summary>
+    public IReadOnlyList<EntryFreed> DecideReconcile(Asid asid, IReadOnlySet<int> keep)
+    {
+        if (Asids.Lookup(asid) is not { } table) return [];
+        return table.Entries.Where(kv => kv.Value.Asid == asid && !keep.Contains(kv.Key))
+            .Select(kv => new EntryFreed(table.Id, kv.Key)).OrderBy(f => f.Handle).ToList();
+    }
 
     public void Apply(InterruptUnitEvent e)
     {

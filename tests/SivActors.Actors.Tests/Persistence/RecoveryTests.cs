@@ -138,13 +138,17 @@ public sealed class RecoveryTests
         foreach (var h in r.Hosts)
         {
             var held = h.Vdcm.Vdevs.Values
-                .SelectMany(v => v.Device.Msix.Where(e => e.InterruptHandle is not null).Select(e => (v.TableId, Handle: e.InterruptHandle!.Value, v.Device.Asid)))
-                .Order().ToList();
+                .SelectMany(v => v.Device.Msix.Select((e, i) => (e, i)).Where(x => x.e.InterruptHandle is not null)
+                    .Select(x => (Key: $"table {v.TableId} handle {x.e.InterruptHandle} {v.Device.Asid}", Slot: $"table {v.TableId} handle {x.e.InterruptHandle}",
+                        Who: $"{v.Device.Owner} entry {x.i}")))
+                .ToList();
+            var shared = held.GroupBy(x => x.Slot).Where(g => g.Count() > 1).Select(g => $"{g.Key}: {string.Join(", ", g.Select(x => x.Who))}").ToList();
+            Assert.True(shared.Count == 0, "handles held twice: " + string.Join("; ", shared));
             var present = h.InterruptUnit.Asids.Tables.Values
-                .SelectMany(t => t.Entries.Select(kv => (TableId: t.Id, Handle: kv.Key, kv.Value.Asid)))
-                .Order().ToList();
+                .SelectMany(t => t.Entries.Select(kv => $"table {t.Id} handle {kv.Key} {kv.Value.Asid}"))
+                .Order(StringComparer.Ordinal).ToList();
+            Assert.Equal(held.Select(x => x.Key).Order(StringComparer.Ordinal).ToList(), present);
             Assert.NotEmpty(held);
-            Assert.Equal(held, present);
         }
     }
 }
