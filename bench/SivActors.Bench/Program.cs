@@ -19,7 +19,34 @@ fastpath.SetAction(async (p, ct) =>
     return await FastPathBench.RunAsync(settings, Console.Out, ct);
 });
 
-var root = new RootCommand("SivActors benchmarks; each prints its result as the last line") { fastpath };
+var tRounds = new Option<int>("--rounds") { Description = "Measured rounds per side (after one warm-up round each)", DefaultValueFactory = _ => 5 };
+var tSeconds = new Option<double>("--seconds") { Description = "Measurement window per round", DefaultValueFactory = _ => 3 };
+var owners = new Option<int>("--owners") { Description = "Table owners (interrupt units; raw: persistent actors) written concurrently", DefaultValueFactory = _ => 4 };
+var window = new Option<int>("--window") { Description = "Table writes in flight per owner", DefaultValueFactory = _ => 256 };
+var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string (default: $SIV_POSTGRES, then $SIV_TEST_POSTGRES); its tables are dropped" };
+var tables = new Command("tables", "Durable table updates per second on SQLite (and PostgreSQL) against raw Akka.Persistence.Sql; recovery of a 65,536-entry table")
+    { tRounds, tSeconds, owners, window, postgres };
+tables.SetAction(async (p, ct) =>
+{
+    var pg = p.GetValue(postgres) ?? Environment.GetEnvironmentVariable("SIV_POSTGRES") ?? Environment.GetEnvironmentVariable("SIV_TEST_POSTGRES");
+    var settings = new TablesSettings(p.GetValue(tRounds), p.GetValue(tSeconds), p.GetValue(owners), p.GetValue(window), string.IsNullOrWhiteSpace(pg) ? null : pg);
+    if (settings.Validate() is { } problem)
+    {
+        Console.Error.WriteLine($"bench: {problem}");
+        return 2;
+    }
+    try
+    {
+        return await TablesBench.RunAsync(settings, Console.Out, ct);
+    }
+    catch (SivActors.Model.SivInputException e)
+    {
+        Console.Error.WriteLine($"bench: {e.Message}");
+        return 2;
+    }
+});
+
+var root = new RootCommand("SivActors benchmarks; each prints its result as the last line") { fastpath, tables };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {
