@@ -158,6 +158,9 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
 
     private void Access(GuestAccessRequest m)
     {
+        // While a snapshot waits for a quiet moment, new guest requests wait too (operations already started
+        // finish), so snapshots are taken even under constant slow-path load.
+        if (DeferWhileSnapshotDue()) return;
         _open[(m.From, m.RequestId)] = m;
         if (!_state.Vdevs.TryGetValue(m.From, out var v))
         {
