@@ -18,6 +18,12 @@ if [[ -z "$PGBIN" ]]; then
   apt-get update -qq >/dev/null
   apt-get install -y -qq --no-install-recommends postgresql >/dev/null
   PGBIN="$(find_bin)"
+  # The package may start its default cluster; this script only wants its own server.
+  if command -v pg_lsclusters >/dev/null 2>&1; then
+    pg_lsclusters --no-header 2>/dev/null | awk '$4 == "online" { print $1, $2 }' | while read -r v c; do
+      pg_ctlcluster "$v" "$c" stop || true
+    done
+  fi
 fi
 
 # initdb and postgres refuse to run as root: use the package's postgres account then.
@@ -28,8 +34,13 @@ DIR="$(mktemp -d /tmp/siv-pg.XXXXXX)"
 chmod 755 "$DIR"
 if [[ $(id -u) -eq 0 ]]; then chown postgres "$DIR"; fi
 
-# A free port on loopback, chosen by the kernel.
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
+# A free port on loopback: nothing answers a connection to it.
+PORT=""
+for _ in $(seq 1 50); do
+  candidate=$((20000 + RANDOM % 40000))
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then PORT=$candidate; break; fi
+done
+if [[ -z "$PORT" ]]; then echo "pg-temp: no free port found on 127.0.0.1" >&2; exit 1; fi
 
 stop() {
   "${RUN[@]}" "$PGBIN/pg_ctl" -D "$DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
