@@ -36,7 +36,7 @@ public static class EmulatorRun
     /// <see cref="SivInputException"/> unless <paramref name="fresh"/> discards the stored tables first.
     /// </summary>
     public static async Task<RunOutcome> RunAsync(ResolvedScenario scenario, RunProgress progress, CancellationToken ct = default,
-        TableStore? store = null, bool fresh = false, ITableAudit? audit = null)
+        TableStore? store = null, bool fresh = false, ITableAudit? audit = null, string? extraHocon = null)
     {
         store ??= TableStore.InMemory;
         if (fresh) await store.WipeAsync(ct);
@@ -46,7 +46,7 @@ public static class EmulatorRun
         var builder = new HostBuilder()
             .ConfigureLogging(l => l.ClearProviders())
             .ConfigureServices(services => services.AddAkka("siv", (b, _) => b
-                .AddHocon(AkkaConfig, HoconAddMode.Prepend)
+                .AddHocon(extraHocon is null ? AkkaConfig : extraHocon + "\n" + AkkaConfig, HoconAddMode.Prepend)
                 .WithSivPersistence(store)
                 .WithSivEmulator(ctx)));
         using var host = builder.Build();

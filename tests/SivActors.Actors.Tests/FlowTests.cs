@@ -27,7 +27,7 @@ public sealed class FlowTests : TestKit
     private readonly EmulatorContext _ctx = TestScenarios.Context();
     private readonly TestProbe _containers;
 
-    public FlowTests() : base("akka.loglevel = WARNING\n" + SivPersistenceHosting.InMemoryHocon)
+    public FlowTests() : base("akka.loglevel = WARNING\nakka.actor.serialize-messages = on\n" + SivEmulatorHosting.WireFormatHocon + SivPersistenceHosting.InMemoryHocon)
     {
         SivEmulatorHosting.StartEntityParents(Sys, _ctx);
         // No container entity is ever created, so every container-bound message reaches the probe.

@@ -14,7 +14,7 @@ public sealed record ForgeryHint(Asid? PeerAsid, ushort? PeerHandle, bool PeerSa
 /// <summary>Messages of an assignable interface (one DSA work queue).</summary>
 public static class AssignableInterfaceProtocol
 {
-    public abstract record Command(AiId Ai) : IEntityMessage
+    public abstract record Command(AiId Ai) : IEntityMessage, ISivMessage
     {
         public EntityAddress Target => EntityAddress.Of(Ai);
     }
@@ -31,26 +31,26 @@ public static class AssignableInterfaceProtocol
 
     public sealed record WriteIms(AiId Ai, long RequestId, ushort Index, ImsEntry Entry, ForgeryHint? Hint) : Command(Ai);
 
-    public sealed record ImsWritten(long RequestId, bool Accepted);
+    public sealed record ImsWritten(long RequestId, bool Accepted) : ISivMessage;
 
     public sealed record SetImsMask(AiId Ai, long RequestId, ushort Index, bool Mask) : Command(Ai);
 
-    public sealed record ImsMaskSet(long RequestId);
+    public sealed record ImsMaskSet(long RequestId) : ISivMessage;
 
     /// <summary>Revokes an interrupt handle (IMS entry); descriptors naming it complete with 0x19.</summary>
     public sealed record RevokeIms(AiId Ai, long RequestId, ushort Index) : Command(Ai);
 
-    public sealed record ImsRevoked(long RequestId);
+    public sealed record ImsRevoked(long RequestId) : ISivMessage;
 
     /// <summary>Reset WQ (dedicated) or Abort PASID (shared: only the tenant's descriptors).</summary>
     public sealed record ResetQueue(AiId Ai, long RequestId, Asid Pasid) : Command(Ai);
 
-    public sealed record QueueReset(long RequestId, int Aborted);
+    public sealed record QueueReset(long RequestId, int Aborted) : ISivMessage;
 
     /// <summary>Asks the AI to send a flush marker behind its last upstream write to both IOMMU units.</summary>
     public sealed record FlushUpstream(AiId Ai, IActorRef ReplyTo) : Command(Ai);
 
     public sealed record GetState(AiId Ai) : Command(Ai);
 
-    public sealed record State(WorkQueueMode? Mode, int Occupancy, IReadOnlyDictionary<ushort, ImsEntry> Ims, bool Rogue);
+    public sealed record State(WorkQueueMode? Mode, int Occupancy, IReadOnlyDictionary<ushort, ImsEntry> Ims, bool Rogue) : ISivMessage;
 }

@@ -416,7 +416,7 @@ public sealed class ContainerActor : ReceiveActor
     private static long WallMicros(long startTicks) =>
         startTicks == 0 ? 0 : (long)((Stopwatch.GetTimestamp() - startTicks) * 1_000_000.0 / Stopwatch.Frequency);
 
-    private sealed class Harvest
+    private sealed class Harvest : INoSerializationVerificationNeeded
     {
         public static readonly Harvest Instance = new();
     }

@@ -9,7 +9,7 @@ namespace SivActors.Actors.Container;
 /// <summary>Messages of an application container (the tenant and its memory).</summary>
 public static class ContainerProtocol
 {
-    public abstract record Command(ContainerId Container, HostId Host) : IEntityMessage
+    public abstract record Command(ContainerId Container, HostId Host) : IEntityMessage, ISivMessage
     {
         public EntityAddress Target => EntityAddress.Of(Container, Host);
     }
@@ -52,13 +52,13 @@ public static class ContainerProtocol
 
     public sealed record GetState(ContainerId Container, HostId Host) : Command(Container, Host);
 
-    public sealed record State(Asid Asid, int OutstandingDescriptors, IReadOnlyList<ushort?> CompletionHandles, IReadOnlyList<byte> Vectors, bool Running);
+    public sealed record State(Asid Asid, int OutstandingDescriptors, IReadOnlyList<ushort?> CompletionHandles, IReadOnlyList<byte> Vectors, bool Running) : ISivMessage;
 
-    public sealed record ContainerReady(ContainerId Container);
+    public sealed record ContainerReady(ContainerId Container) : ISivMessage;
 
-    public sealed record ContainerDrained(ContainerId Container);
+    public sealed record ContainerDrained(ContainerId Container) : ISivMessage;
 
-    public sealed record ContainerFlushed(ContainerId Container);
+    public sealed record ContainerFlushed(ContainerId Container) : ISivMessage;
 
-    public sealed record ContainerFailed(ContainerId Container, string Reason);
+    public sealed record ContainerFailed(ContainerId Container, string Reason) : ISivMessage;
 }

@@ -12,7 +12,7 @@ public readonly record struct DmaWriteOp(ulong Address, byte[] Data);
 /// <summary>Messages of the DMA-remapping unit (one per host).</summary>
 public static class DmaRemappingProtocol
 {
-    public abstract record Command(HostId Host) : IEntityMessage
+    public abstract record Command(HostId Host) : IEntityMessage, ISivMessage
     {
         public EntityAddress Target => EntityAddress.DmaRemapping(Host);
     }

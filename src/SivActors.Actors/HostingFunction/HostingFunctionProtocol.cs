@@ -6,7 +6,7 @@ namespace SivActors.Actors.HostingFunction;
 /// <summary>Messages of a hosting function (physical device): its admin commands.</summary>
 public static class HostingFunctionProtocol
 {
-    public abstract record Command(DeviceId Device) : IEntityMessage
+    public abstract record Command(DeviceId Device) : IEntityMessage, ISivMessage
     {
         public EntityAddress Target => EntityAddress.Of(Device);
     }
@@ -14,10 +14,10 @@ public static class HostingFunctionProtocol
     /// <summary>Admin command 13, IMS flavour: allocates an IMS entry and returns its index as the handle.</summary>
     public sealed record RequestInterruptHandle(DeviceId Device, long RequestId) : Command(Device);
 
-    public sealed record InterruptHandleGranted(long RequestId, ushort Index);
+    public sealed record InterruptHandleGranted(long RequestId, ushort Index) : ISivMessage;
 
     /// <summary>CMDSTATUS 0x42: no handle available.</summary>
-    public sealed record InterruptHandleRefused(long RequestId, byte Error);
+    public sealed record InterruptHandleRefused(long RequestId, byte Error) : ISivMessage;
 
     /// <summary>Admin command 14.</summary>
     public sealed record ReleaseInterruptHandle(DeviceId Device, ushort Index) : Command(Device);
@@ -30,5 +30,5 @@ public static class HostingFunctionProtocol
 
     public sealed record GetState(DeviceId Device) : Command(Device);
 
-    public sealed record State(int ImsInUse, int ImsSize);
+    public sealed record State(int ImsInUse, int ImsSize) : ISivMessage;
 }

@@ -177,10 +177,10 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
         EntityRestartPolicy? policy = null, Action? onRestart = null) =>
         Akka.Actor.Props.Create(() => new EntityParent(directory, props, onFailure, policy, onRestart));
 
-    private sealed record RestartEntity(EntityAddress Address);
+    private sealed record RestartEntity(EntityAddress Address) : INoSerializationVerificationNeeded;
 }
 
 /// <summary>Creates the entity if needed and answers <see cref="EntityEnsured"/>; used to deploy before traffic starts.</summary>
-public sealed record EnsureEntity(EntityAddress Address);
+public sealed record EnsureEntity(EntityAddress Address) : ISivMessage;
 
-public sealed record EntityEnsured(EntityAddress Address);
+public sealed record EntityEnsured(EntityAddress Address) : ISivMessage;

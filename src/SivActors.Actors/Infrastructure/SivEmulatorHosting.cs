@@ -42,7 +42,19 @@ public static class SivEmulatorHosting
     public static AkkaConfigurationBuilder WithContainers(this AkkaConfigurationBuilder b, EmulatorContext ctx) =>
         b.WithEntityParent<ContainerParent>(ctx, EntityKind.Container);
 
+    /// <summary>Binds every <see cref="ISivMessage"/> to the binary wire serializer.</summary>
+    public static AkkaConfigurationBuilder WithSivWireFormat(this AkkaConfigurationBuilder b) =>
+        b.WithCustomSerializer("siv-wire", [typeof(ISivMessage)], system => new Wire.WireSerializer(system));
+
+    /// <summary>The same binding as HOCON, for TestKit tests that own their ActorSystem.</summary>
+    public const string WireFormatHocon = """
+        akka.actor.serializers.siv-wire = "SivActors.Actors.Infrastructure.Wire.WireSerializer, SivActors.Actors"
+        akka.actor.serialization-bindings { "SivActors.Actors.Infrastructure.ISivMessage, SivActors.Actors" = siv-wire }
+        akka.actor.serialization-identifiers { "SivActors.Actors.Infrastructure.Wire.WireSerializer, SivActors.Actors" = 7302 }
+        """;
+
     public static AkkaConfigurationBuilder WithSivEmulator(this AkkaConfigurationBuilder b, EmulatorContext ctx) => b
+        .WithSivWireFormat()
         .WithInterruptUnits(ctx).WithDmaRemapping(ctx).WithVdcms(ctx)
         .WithHostingFunctions(ctx).WithAssignableInterfaces(ctx).WithContainers(ctx);
 

@@ -176,7 +176,7 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
         }
     }
 
-    private sealed class ServiceFaultLog
+    private sealed class ServiceFaultLog : INoSerializationVerificationNeeded
     {
         public static readonly ServiceFaultLog Instance = new();
     }

@@ -9,7 +9,7 @@ namespace SivActors.Actors.InterruptUnit;
 /// <summary>Messages of the interrupt managing unit (one per host).</summary>
 public static class InterruptUnitProtocol
 {
-    public abstract record Command(HostId Host) : IEntityMessage
+    public abstract record Command(HostId Host) : IEntityMessage, ISivMessage
     {
         public EntityAddress Target => EntityAddress.InterruptUnit(Host);
     }
@@ -21,20 +21,20 @@ public static class InterruptUnitProtocol
     public sealed record BindAsid(HostId Host, Asid Asid, int TableId, int SizeExponent) : Command(Host);
 
     /// <summary><paramref name="Error"/> is null when the binding holds (now or already).</summary>
-    public sealed record AsidBindingDone(Asid Asid, int TableId, string? Error);
+    public sealed record AsidBindingDone(Asid Asid, int TableId, string? Error) : ISivMessage;
 
     /// <summary>Writes an interrupt entry: at <paramref name="Handle"/>, or at a newly allocated handle when null.</summary>
     public sealed record ProgramEntry(HostId Host, long RequestId, Asid Asid, int? Handle, InterruptEntry Entry) : Command(Host);
 
-    public sealed record EntryProgrammed(long RequestId, int Handle, int TableId, int TableSize);
+    public sealed record EntryProgrammed(long RequestId, int Handle, int TableId, int TableSize) : ISivMessage;
 
-    public sealed record ProgramFailed(long RequestId, string Reason);
+    public sealed record ProgramFailed(long RequestId, string Reason) : ISivMessage;
 
     /// <summary>Clears the entry (P=0) and invalidates it in the interrupt entry cache.</summary>
     public sealed record FreeEntry(HostId Host, long RequestId, Asid Asid, int Handle) : Command(Host);
 
     /// <summary><paramref name="Error"/> is set when the free could not be made durable (the entry stays as it was).</summary>
-    public sealed record EntryFreed(long RequestId, string? Error);
+    public sealed record EntryFreed(long RequestId, string? Error) : ISivMessage;
 
     /// <summary>
     /// An interrupt-flagged upstream write from an AI. <paramref name="Origin"/> is the physical sender (not
@@ -46,7 +46,7 @@ public static class InterruptUnitProtocol
     /// <summary>Sent by an AI after its last upstream write; answered to <paramref name="ReplyTo"/> with <see cref="UpstreamFlushed"/>.</summary>
     public sealed record FlushFrom(HostId Host, AiId Ai, IActorRef ReplyTo) : Command(Host);
 
-    public sealed record UpstreamFlushed(AiId Ai, EntityKind Unit);
+    public sealed record UpstreamFlushed(AiId Ai, EntityKind Unit) : ISivMessage;
 
     /// <summary>Reads the unit's tables and fault log, for reports and tests.</summary>
     public sealed record GetState(HostId Host) : Command(Host);
@@ -60,7 +60,7 @@ public static class InterruptUnitProtocol
     /// <summary>Reads the tables as a snapshot payload (for digests and dumps).</summary>
     public sealed record GetTables(HostId Host) : Command(Host);
 
-    public sealed record Tables(HostId Host, byte[] Snapshot);
+    public sealed record Tables(HostId Host, byte[] Snapshot) : ISivMessage;
 
-    public sealed record State(int BoundAsids, int Tables, int Entries, IReadOnlyList<FaultRecord> PendingFaults, long FaultEvents, bool Overflow);
+    public sealed record State(int BoundAsids, int Tables, int Entries, IReadOnlyList<FaultRecord> PendingFaults, long FaultEvents, bool Overflow) : ISivMessage;
 }

@@ -9,7 +9,7 @@ namespace SivActors.Actors.Persistence;
 /// <summary>
 /// Told to the entity parent when a table owner finished recovery, so its restart back-off starts over.
 /// </summary>
-public sealed record TableOwnerRecovered(EntityAddress Address);
+public sealed record TableOwnerRecovered(EntityAddress Address) : ISivMessage;
 
 /// <summary>Receives every table change once it is durable: (persistence id, sequence number, encoded event).</summary>
 public interface ITableAudit

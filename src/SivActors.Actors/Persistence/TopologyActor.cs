@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Persistence;
+using SivActors.Actors.Infrastructure;
 using SivActors.Model.Tables;
 
 namespace SivActors.Actors.Persistence;
@@ -50,16 +51,16 @@ public sealed class TopologyActor : ReceivePersistentActor
     }
 }
 
-public sealed record CheckTopology(TopologyRecorded Topology);
+public sealed record CheckTopology(TopologyRecorded Topology) : ISivMessage;
 
 public enum TopologyVerdict : byte { Fresh, Resumed, Mismatch }
 
 /// <summary><paramref name="Stored"/> is what the database holds (the run's own topology when fresh).</summary>
-public sealed record TopologyChecked(TopologyVerdict Verdict, TopologyRecorded Stored);
+public sealed record TopologyChecked(TopologyVerdict Verdict, TopologyRecorded Stored) : ISivMessage;
 
-public sealed record ReadTopology
+public sealed record ReadTopology : ISivMessage
 {
     public static readonly ReadTopology Instance = new();
 }
 
-public sealed record TopologyRead(TopologyRecorded? Topology);
+public sealed record TopologyRead(TopologyRecorded? Topology) : ISivMessage;

@@ -1,17 +1,19 @@
 using Akka.Actor;
 
+using SivActors.Actors.Infrastructure;
+
 namespace SivActors.Actors.Run;
 
 /// <summary>Messages of the scenario runner.</summary>
 public static class RunProtocol
 {
     /// <summary>Deploy, run for the scenario's duration, drain, flush; answered with <see cref="RunFinished"/> or <see cref="RunFailed"/>.</summary>
-    public sealed record RunScenario(IActorRef ReplyTo);
+    public sealed record RunScenario(IActorRef ReplyTo) : ISivMessage;
 
     public sealed record RunFinished(long StartTicks, long StopTicks, long OperationsAtStart, long InterruptsAtStart, long OperationsAtStop, long InterruptsAtStop,
-        int Containers, int Ais);
+        int Containers, int Ais) : ISivMessage;
 
-    public sealed record RunFailed(string Reason);
+    public sealed record RunFailed(string Reason) : ISivMessage;
 }
 
 public enum RunPhase

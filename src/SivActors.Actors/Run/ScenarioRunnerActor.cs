@@ -196,9 +196,9 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
 
     private void ArmTimeout(string what) => Timers.StartSingleTimer("timeout", new PhaseTimedOut(what), _phaseTimeout);
 
-    private sealed record PhaseTimedOut(string What);
+    private sealed record PhaseTimedOut(string What) : INoSerializationVerificationNeeded;
 
-    private sealed class DurationElapsed
+    private sealed class DurationElapsed : INoSerializationVerificationNeeded
     {
         public static readonly DurationElapsed Instance = new();
     }

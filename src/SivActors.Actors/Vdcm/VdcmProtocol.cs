@@ -8,7 +8,7 @@ namespace SivActors.Actors.Vdcm;
 /// <summary>Messages of the VDCM (one per host).</summary>
 public static class VdcmProtocol
 {
-    public abstract record Command(HostId Host) : IEntityMessage
+    public abstract record Command(HostId Host) : IEntityMessage, ISivMessage
     {
         public EntityAddress Target => EntityAddress.Vdcm(Host);
     }
@@ -25,7 +25,7 @@ public static class VdcmProtocol
     /// <summary>Reads the compositions as a snapshot payload (for digests and dumps).</summary>
     public sealed record GetCompositions(HostId Host) : Command(Host);
 
-    public sealed record Compositions(HostId Host, byte[] Snapshot);
+    public sealed record Compositions(HostId Host, byte[] Snapshot) : ISivMessage;
 
-    public sealed record VdevInfo(ContainerId Container, Asid Asid, int TableId, IReadOnlyList<AiId> Ais, IReadOnlyList<VirtualMsixEntry> Msix);
+    public sealed record VdevInfo(ContainerId Container, Asid Asid, int TableId, IReadOnlyList<AiId> Ais, IReadOnlyList<VirtualMsixEntry> Msix) : ISivMessage;
 }
