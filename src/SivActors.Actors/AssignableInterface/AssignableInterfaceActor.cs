@@ -45,6 +45,7 @@ public sealed class AssignableInterfaceActor : ReceiveActor
         _source = id.Device.SourceId;
         _rogue = ctx.IsRogue(id);
 
+        Receive<EnsureEntity>(m => Sender.Tell(new EntityEnsured(m.Address)));
         Receive<PortalWrite>(Submit);
         Receive<MemoryReadData>(m =>
         {

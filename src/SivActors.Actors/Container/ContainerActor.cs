@@ -67,6 +67,7 @@ public sealed class ContainerActor : ReceiveActor
         _slots = new Slot?[_layout.QueueDepth];
         _waitingForRoom = new bool[_layout.QueueDepth];
 
+        Receive<EnsureEntity>(m => Sender.Tell(new EntityEnsured(m.Address)));
         Receive<VdevComposed>(Composed);
         Receive<GuestAccessCompleted>(SlowCompleted);
         Receive<MemoryRead>(Read);

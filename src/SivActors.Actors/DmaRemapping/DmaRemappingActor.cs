@@ -21,6 +21,7 @@ public sealed class DmaRemappingActor : ReceiveActor
     public DmaRemappingActor(EmulatorContext ctx, HostId host)
     {
         _ctx = ctx;
+        Receive<EnsureEntity>(m => Sender.Tell(new EntityEnsured(m.Address)));
         Receive<BindPasid>(m => _pasids.Bind(new PasidBinding(m.Pasid, m.Owner, new AddressSpace(m.Regions))));
         Receive<DmaRead>(Read);
         Receive<DmaWrite>(Write);

@@ -19,6 +19,7 @@ public sealed class HostingFunctionActor : ReceiveActor
     public HostingFunctionActor(EmulatorContext ctx, DeviceId id)
     {
         _inUse = new bool[ctx.Scenario.Topology.ImsEntriesPerDevice];
+        Receive<EnsureEntity>(m => Sender.Tell(new EntityEnsured(m.Address)));
         Receive<RequestInterruptHandle>(m =>
         {
             if (Allocate() is { } index) Sender.Tell(new InterruptHandleGranted(m.RequestId, index));

@@ -43,9 +43,45 @@ public readonly record struct EntityAddress(EntityKind Kind, long Key, int Host)
         EntityKind.InterruptUnit => "iu-h" + Host.ToString(CultureInfo.InvariantCulture),
         EntityKind.DmaRemapping => "dmar-h" + Host.ToString(CultureInfo.InvariantCulture),
         EntityKind.Vdcm => "vdcm-h" + Host.ToString(CultureInfo.InvariantCulture),
-        EntityKind.Container => "c" + Key.ToString(CultureInfo.InvariantCulture),
+        EntityKind.Container => "c" + Key.ToString(CultureInfo.InvariantCulture) + "-h" + Host.ToString(CultureInfo.InvariantCulture),
         _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, null),
     };
+
+    /// <summary>The inverse of <see cref="EntityId"/> (a shard creates entities from the id alone).</summary>
+    public static EntityAddress Parse(string entityId)
+    {
+        static int Num(string s) => int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture);
+        try
+        {
+            var dash = entityId.IndexOf('-');
+            var prefix = entityId[..dash];
+            var rest = entityId[(dash + 1)..];
+            switch (prefix)
+            {
+                case "iu": return InterruptUnit(new HostId(Num(rest[1..])));
+                case "dmar": return DmaRemapping(new HostId(Num(rest[1..])));
+                case "vdcm": return Vdcm(new HostId(Num(rest[1..])));
+                case "hf":
+                {
+                    var p = rest.Split('/');
+                    return Of(new DeviceId(new HostId(Num(p[0][1..])), Num(p[1][1..])));
+                }
+                case "ai":
+                {
+                    var p = rest.Split('/');
+                    return Of(new AiId(new DeviceId(new HostId(Num(p[0][1..])), Num(p[1][1..])), Num(p[2][2..])));
+                }
+                default:
+                    if (prefix.StartsWith('c')) return Of(new ContainerId(Num(prefix[1..])), new HostId(Num(rest[1..])));
+                    break;
+            }
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or ArgumentOutOfRangeException or IndexOutOfRangeException)
+        {
+            throw new FormatException($"\"{entityId}\" is not an entity id", e);
+        }
+        throw new FormatException($"\"{entityId}\" is not an entity id");
+    }
 
     public string ShardId => "h" + Host.ToString(CultureInfo.InvariantCulture);
 

@@ -82,11 +82,6 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
         _onFailure = onFailure;
         _onRestart = onRestart;
         _policy = policy ?? EntityRestartPolicy.Default;
-        Receive<EnsureEntity>(m =>
-        {
-            if (!_waiting.ContainsKey(m.Address)) GetOrCreate(m.Address);
-            Sender.Tell(new EntityEnsured(m.Address));
-        });
         Receive<Persistence.TableOwnerRecovered>(m => _failures.Remove(m.Address));
         // Messages already in a stopping entity's mailbox (or sent to its cached reference) become dead letters;
         // those of our own children wait here for the restarted entity instead of being lost.
@@ -180,7 +175,14 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
     private sealed record RestartEntity(EntityAddress Address) : INoSerializationVerificationNeeded;
 }
 
-/// <summary>Creates the entity if needed and answers <see cref="EntityEnsured"/>; used to deploy before traffic starts.</summary>
-public sealed record EnsureEntity(EntityAddress Address) : ISivMessage;
+
+/// <summary>
+/// Sent to an entity (through its parent or its shard region) before traffic starts; the entity answers
+/// <see cref="EntityEnsured"/> once it runs, which for a table owner means once its tables are recovered.
+/// </summary>
+public sealed record EnsureEntity(EntityAddress Address) : IEntityMessage, ISivMessage
+{
+    public EntityAddress Target => Address;
+}
 
 public sealed record EntityEnsured(EntityAddress Address) : ISivMessage;

@@ -68,7 +68,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
         entities.AddRange(_ais);
         entities.AddRange(_containers);
         _pending = entities.Count;
-        foreach (var e in entities) _ctx.Directory.Parent(e.Kind).Tell(new EnsureEntity(e));
+        foreach (var e in entities) _ctx.Directory.Tell(new EnsureEntity(e), Self);
         Become(Deploying);
         ArmTimeout("deploying entities");
     }
