@@ -36,19 +36,19 @@ public static class EmulatorRun
     /// <see cref="SivInputException"/> unless <paramref name="fresh"/> discards the stored tables first.
     /// </summary>
     public static async Task<RunOutcome> RunAsync(ResolvedScenario scenario, RunProgress progress, CancellationToken ct = default,
-        TableStore? store = null, bool fresh = false, ITableAudit? audit = null, string? extraHocon = null)
+        TableStore? store = null, bool fresh = false, ITableAudit? audit = null, string? extraHocon = null, ShardingSettings? sharding = null)
     {
         store ??= TableStore.InMemory;
         if (fresh) await store.WipeAsync(ct);
         await store.CheckAsync(ct);
-        var ctx = new EmulatorContext(scenario, store: store) { Audit = audit };
+        var ctx = new EmulatorContext(scenario, store: store) { Audit = audit, Sharded = sharding is not null };
         // A bare HostBuilder: no appsettings files and so no file watchers polling beside the emulator.
         var builder = new HostBuilder()
             .ConfigureLogging(l => l.ClearProviders())
             .ConfigureServices(services => services.AddAkka("siv", (b, _) => b
                 .AddHocon(extraHocon is null ? AkkaConfig : extraHocon + "\n" + AkkaConfig, HoconAddMode.Prepend)
                 .WithSivPersistence(store)
-                .WithSivEmulator(ctx)));
+                .WithEntities(ctx, sharding)));
         using var host = builder.Build();
         await host.StartAsync(ct);
         try
@@ -93,6 +93,12 @@ public static class EmulatorRun
             await host.StopAsync(CancellationToken.None);
         }
     }
+
+    /// <summary>Local entity parents, or (with <paramref name="sharding"/>) shard regions in a one-node cluster.</summary>
+    private static AkkaConfigurationBuilder WithEntities(this AkkaConfigurationBuilder b, EmulatorContext ctx, ShardingSettings? sharding) =>
+        sharding is null
+            ? b.WithSivEmulator(ctx)
+            : b.WithSivWireFormat().WithSingleNodeCluster().WithSivShardRegions(ctx, sharding);
 
     private static async Task<TopologyVerdict> CheckTopologyAsync(ActorSystem system, ResolvedScenario scenario, TableStore store, CancellationToken ct)
     {

@@ -33,7 +33,7 @@ public static class RunCommand
                            $"{t.Containers:N0} containers, {scenario.Scenario.DurationSeconds} s, seed {scenario.Scenario.Seed}");
         if (request.Store is { } store) console.MarkupLine($"tables: [bold]{Markup.Escape(store.Display)}[/]{(request.Fresh ? " (fresh)" : "")}");
         using var audit = request.AckLog is { } ackPath ? new FileTableAudit(ackPath) : null;
-        var run = EmulatorRun.RunAsync(scenario, progress, ct, request.Store, request.Fresh, audit);
+        var run = EmulatorRun.RunAsync(scenario, progress, ct, request.Store, request.Fresh, audit, sharding: request.Sharding);
         await ShowProgress(console, interactive, run, progress, scenario);
         var outcome = await run;
         if (outcome.Report is null)

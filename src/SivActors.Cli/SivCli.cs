@@ -48,14 +48,16 @@ public static class SivCli
         var postgres = PostgresOption();
         var fresh = new Option<bool>("--fresh") { Description = "Discard the tables stored in the database before running" };
         var ackLog = new Option<string?>("--ack-log") { Description = "Append one line per durable table change (persistence id, sequence number, SHA-256 of the event) to FILE", Hidden = true };
+        var sharded = new Option<bool>("--sharded") { Description = "Run the entities in Cluster.Sharding regions of a one-node cluster on 127.0.0.1", Hidden = true };
         var run = new Command("run", "Run a scenario on one node and print the report; tables persist in the database and the next run resumes them")
-            { scenario, duration, containers, seed, outDir, db, postgres, fresh, ackLog };
+            { scenario, duration, containers, seed, outDir, db, postgres, fresh, ackLog, sharded };
         run.SetAction((p, ct) => RunCommand.ExecuteAsync(
             new RunRequest(p.GetValue(scenario), p.GetValue(duration), p.GetValue(containers), p.GetValue(seed), p.GetValue(outDir)!)
             {
                 Store = TableStore.Resolve(p.GetValue(db), p.GetValue(postgres)),
                 Fresh = p.GetValue(fresh),
                 AckLog = p.GetValue(ackLog),
+                Sharding = p.GetValue(sharded) ? new SivActors.Actors.Infrastructure.ShardingSettings() : null,
             },
             output, error, hooks, ct));
         root.Add(run);
@@ -101,6 +103,7 @@ public sealed record RunRequest(string? Scenario, double? Duration, int? Contain
     public TableStore? Store { get; init; }
     public bool Fresh { get; init; }
     public string? AckLog { get; init; }
+    public SivActors.Actors.Infrastructure.ShardingSettings? Sharding { get; init; }
 }
 
 /// <summary>Knobs for tests and benchmarks that drive the CLI in-process.</summary>

@@ -70,3 +70,35 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
 
     private static string RunMetricsName(RogueKind k) => SivActors.Model.Reporting.RunMetrics.Camel(k.ToString());
 }
+
+/// <summary>The same scenario through Cluster.Sharding regions (a one-node cluster on loopback).</summary>
+public sealed class ShardedRunTests
+{
+    [Fact]
+    public async Task A_scenario_runs_through_shard_regions_with_every_message_serialized()
+    {
+        var outcome = await EmulatorRun.RunAsync(TestScenarios.Small(s => s with { DurationSeconds = 1.5 }), new RunProgress(),
+            extraHocon: "akka.actor.serialize-messages = on", sharding: new ShardingSettings());
+        Assert.Null(outcome.Failure);
+        var r = outcome.Report!;
+        Assert.True(r.Invariants.Passed, string.Join("; ", r.Invariants.Violations));
+        Assert.True(r.Throughput.Operations > 0);
+        Assert.Equal(0, r.Ledger.Interrupts.Misdelivered);
+    }
+
+    [Theory]
+    [MemberData(nameof(Persistence.TestStores.Kinds), MemberType = typeof(Persistence.TestStores))]
+    public async Task Sharded_table_owners_persist_and_a_second_sharded_run_resumes(string kind)
+    {
+        await using var db = await Persistence.TestStores.CreateAsync(kind);
+        var scenario = TestScenarios.Small();
+        var first = await EmulatorRun.RunAsync(scenario, new RunProgress(), store: db.Store, sharding: new ShardingSettings(ShardsPerHost: 2));
+        Assert.Null(first.Failure);
+        Assert.True(first.Report!.Invariants.Passed, string.Join("; ", first.Report.Invariants.Violations));
+        var second = await EmulatorRun.RunAsync(scenario, new RunProgress(), store: db.Store, sharding: new ShardingSettings());
+        Assert.Null(second.Failure);
+        Assert.True(second.Report!.Invariants.Passed, string.Join("; ", second.Report.Invariants.Violations));
+        Assert.True(second.Report.Tables!.Resumed);
+        Persistence.RecoveryTests.AssertTablesAgree(await TablesCommand.ReadAsync(db.Store, null, fromEvents: false, CancellationToken.None));
+    }
+}

@@ -28,6 +28,9 @@ public sealed class EmulatorContext
     /// <summary>Where table owners persist, and their batch and snapshot settings.</summary>
     public TableStore Store { get; }
 
+    /// <summary>True when entities live in Cluster.Sharding regions rather than local entity parents.</summary>
+    public bool Sharded { get; init; }
+
     /// <summary>Told about every durable table change (the crash test's acknowledgement log); null when unused.</summary>
     public ITableAudit? Audit { get; init; }
     public EntityDirectory Directory { get; } = new();

@@ -80,7 +80,8 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor where TEvent :
     protected void Recovered(long recoveredSequenceNr)
     {
         _snapshotAt = recoveredSequenceNr;
-        Context.Parent.Tell(new TableOwnerRecovered(_address));
+        // Local entity parents reset their restart back-off on this; a shard handles restarts itself.
+        if (!Ctx.Sharded) Context.Parent.Tell(new TableOwnerRecovered(_address));
     }
 
     private void BatchDurable(int events)
