@@ -63,6 +63,28 @@ public static class SivCli
         root.Add(run);
         root.Add(TablesCommand.Build(output, DbOption, PostgresOption));
 
+        var nodeHost = new Option<string>("--host") { Description = "Host name or address other nodes reach this node at ($SIV_HOST)", DefaultValueFactory = _ => Env("SIV_HOST") ?? "127.0.0.1" };
+        var nodePort = new Option<int>("--port") { Description = "Port of this node ($SIV_PORT)", DefaultValueFactory = _ => int.TryParse(Env("SIV_PORT"), out var p) ? p : 4053 };
+        var nodeBind = new Option<string?>("--bind") { Description = "Address to listen on ($SIV_BIND; default: the --host address, 0.0.0.0 for a name)" };
+        var nodeSeeds = new Option<string?>("--seeds") { Description = "Seed nodes, host:port[,host:port] ($SIV_SEEDS); this node's own address starts a new cluster" };
+        var nodeRoles = new Option<string>("--roles") { Description = "Cluster roles, comma separated ($SIV_ROLES)", DefaultValueFactory = _ => Env("SIV_ROLES") ?? "worker" };
+        var joinTimeout = new Option<double>("--join-timeout") { Description = "Seconds to wait to be Up before giving up", DefaultValueFactory = _ => 30 };
+        var nodeDb = DbOption();
+        var nodePostgres = PostgresOption();
+        var node = new Command("node", "Start a cluster member; SIGTERM or Ctrl-C leaves the cluster gracefully")
+            { nodeHost, nodePort, nodeBind, nodeSeeds, nodeRoles, joinTimeout, nodeDb, nodePostgres };
+        node.SetAction((p, ct) =>
+        {
+            var hostName = p.GetValue(nodeHost)!;
+            var bind = p.GetValue(nodeBind) ?? Env("SIV_BIND") ?? (System.Net.IPAddress.TryParse(hostName, out _) ? hostName : "0.0.0.0");
+            var seeds = (p.GetValue(nodeSeeds) ?? Env("SIV_SEEDS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var settings = new NodeSettings(hostName, p.GetValue(nodePort), bind, seeds,
+                p.GetValue(nodeRoles)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                TableStore.Resolve(p.GetValue(nodeDb), p.GetValue(nodePostgres)), TimeSpan.FromSeconds(p.GetValue(joinTimeout)));
+            return NodeCommand.RunAsync(settings, output, error, ct);
+        });
+        root.Add(node);
+
         var file = new Argument<string>("FILE") { Description = "Scenario file" };
         var validate = new Command("validate", "Check a scenario file without running it") { file };
         validate.SetAction(p =>
@@ -85,6 +107,8 @@ public static class SivCli
         root.Add(irq);
         return root;
     }
+
+    private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
 
     private static Option<string?> DbOption() => new("--db")
     {

@@ -1,0 +1,188 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
+using Akka.Event;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Persistence;
+using SivActors.Model;
+
+namespace SivActors.Cli;
+
+/// <summary>How a node joins: its own endpoint, the seeds, its roles and its table store.</summary>
+public sealed record NodeSettings(string PublicHost, int Port, string BindHost, IReadOnlyList<string> Seeds, IReadOnlyList<string> Roles,
+    TableStore Store, TimeSpan JoinTimeout)
+{
+    public const string SystemName = "siv";
+
+    public string SelfAddress => $"akka.tcp://{SystemName}@{PublicHost}:{Port}";
+
+    /// <summary>"host:port" or a full akka.tcp address; anything else is bad input, named.</summary>
+    public static string SeedAddress(string seed)
+    {
+        var s = seed.Trim();
+        if (s.StartsWith("akka.tcp://", StringComparison.Ordinal))
+        {
+            var at = s.IndexOf('@');
+            if (at < 0 || !s[..at].Equals($"akka.tcp://{SystemName}", StringComparison.Ordinal))
+                throw new SivInputException($"seed \"{seed}\" must name actor system \"{SystemName}\" (akka.tcp://{SystemName}@host:port)");
+            s = s[(at + 1)..];
+        }
+        var colon = s.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(s[(colon + 1)..], out var port) || port is < 1 or > 65535 || Uri.CheckHostName(s[..colon]) == UriHostNameType.Unknown)
+            throw new SivInputException($"seed \"{seed}\" is not host:port");
+        return $"akka.tcp://{SystemName}@{s[..colon]}:{port}";
+    }
+
+    public string? Validate()
+    {
+        if (Port is < 1 or > 65535) return $"--port {Port} is out of range (1..65535)";
+        if (Uri.CheckHostName(PublicHost) == UriHostNameType.Unknown) return $"--host \"{PublicHost}\" is not a host name or address";
+        if (!IPAddress.TryParse(BindHost, out _)) return $"--bind \"{BindHost}\" is not an IP address";
+        if (Seeds.Count == 0) return "no seeds: give --seeds host:port[,host:port] (this node's own address to start a new cluster)";
+        if (JoinTimeout <= TimeSpan.Zero) return "--join-timeout must be positive";
+        return null;
+    }
+}
+
+/// <summary>
+/// `siv node`: a cluster member. Everything is checked before it joins (seed syntax, the port is free, the table
+/// store opens); then it joins and waits to be Up, or gives up after the join timeout. SIGTERM or Ctrl-C leaves the
+/// cluster gracefully (coordinated shutdown: shards hand off, then the node leaves).
+/// </summary>
+public static class NodeCommand
+{
+    public const string Hocon = """
+        # Errors only: membership changes and unreachable members are printed by siv node itself, one line each,
+        # so a node that cannot join says so in one line instead of a stream of association warnings.
+        akka.loglevel = ERROR
+        akka.stdout-loglevel = ERROR
+        akka.log-dead-letters = off
+        akka.log-dead-letters-during-shutdown = off
+        akka.actor.default-dispatcher.throughput = 64
+        # Split brain resolver: keep-majority, deciding after the membership has been stable for 7 s; a node that
+        # cannot reach the cluster when it should join gives up (siv node's --join-timeout) instead of waiting.
+        akka.cluster.split-brain-resolver.stable-after = 7s
+        akka.cluster.down-removal-margin = 7s
+        akka.cluster.shutdown-after-unsuccessful-join-seed-nodes = off
+        akka.coordinated-shutdown.exit-clr = off
+        """;
+
+    public static async Task<int> RunAsync(NodeSettings s, TextWriter output, TextWriter error, CancellationToken ct)
+    {
+        if (s.Validate() is { } problem) throw new SivInputException(problem);
+        var seeds = s.Seeds.Select(NodeSettings.SeedAddress).ToList();
+        EnsurePortFree(s.BindHost, s.Port);
+        await s.Store.CheckAsync(ct);
+
+        output = TextWriter.Synchronized(output);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var host = new HostBuilder()
+            .ConfigureLogging(l => l.ClearProviders())
+            .ConfigureServices(services => services.AddAkka(NodeSettings.SystemName, (b, _) => b
+                .AddHocon(Hocon, HoconAddMode.Prepend)
+                .WithRemoting(new RemoteOptions { HostName = s.BindHost, PublicHostName = s.PublicHost, Port = s.Port })
+                .WithClustering(new ClusterOptions
+                {
+                    SeedNodes = seeds.ToArray(),
+                    Roles = s.Roles.ToArray(),
+                    SplitBrainResolver = new KeepMajorityOption(),
+                })
+                .WithSivPersistence(s.Store)
+                .WithSivWireFormat()
+                .WithActors((system, _) =>
+                {
+                    system.ActorOf(Props.Create(() => new MembershipPrinter(output)), "membership");
+                    Cluster.Get(system).RegisterOnMemberUp(() => up.TrySetResult());
+                })))
+            .Build();
+        await host.StartAsync(CancellationToken.None);
+        var system = host.Services.GetRequiredService<ActorSystem>();
+        var joined = await Task.WhenAny(up.Task, Task.Delay(s.JoinTimeout, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default));
+        if (joined != up.Task)
+        {
+            await host.StopAsync(CancellationToken.None);
+            if (stop.IsCancellationRequested) return SivCli.Ok;
+            error.WriteLine($"siv: {s.SelfAddress} could not join the cluster through {string.Join(", ", seeds)} within {s.JoinTimeout.TotalSeconds:0} s; check --seeds and that a seed is running");
+            return SivCli.InvariantFailed;
+        }
+        output.WriteLine($"siv node {s.SelfAddress} is up (roles: {string.Join(",", s.Roles)}; tables: {s.Store.Display})");
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        output.WriteLine($"siv node {s.SelfAddress} leaving");
+        // This node's own view empties as it shuts down; those removals are not news for the operator.
+        await system.ActorSelection("/user/membership").Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(5))
+            .ContinueWith(t => t.IsCompletedSuccessfully && t.Result.Subject is { } printer ? printer.GracefulStop(TimeSpan.FromSeconds(5)) : Task.FromResult(true),
+                TaskScheduler.Default).Unwrap();
+        await host.StopAsync(CancellationToken.None);
+        await system.WhenTerminated;
+        output.WriteLine($"siv node {s.SelfAddress} left");
+        return SivCli.Ok;
+    }
+
+    private static void EnsurePortFree(string bind, int port)
+    {
+        var listener = new TcpListener(IPAddress.Parse(bind), port);
+        try
+        {
+            listener.Start();
+        }
+        catch (SocketException e)
+        {
+            throw new SivInputException($"port {port} on {bind} is not available ({e.SocketErrorCode}); choose another --port");
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
+    /// <summary>Prints one line per membership change and the count of members that are Up.</summary>
+    private sealed class MembershipPrinter : ReceiveActor
+    {
+        private readonly HashSet<Address> _up = [];
+
+        public MembershipPrinter(TextWriter output)
+        {
+            Receive<ClusterEvent.CurrentClusterState>(s =>
+            {
+                foreach (var m in s.Members.Where(m => m.Status == MemberStatus.Up)) _up.Add(m.Address);
+            });
+            Receive<ClusterEvent.MemberUp>(m =>
+            {
+                _up.Add(m.Member.Address);
+                output.WriteLine($"member up: {m.Member.Address} (roles: {string.Join(",", m.Member.Roles)}); members: {_up.Count}");
+            });
+            Receive<ClusterEvent.MemberRemoved>(m =>
+            {
+                _up.Remove(m.Member.Address);
+                output.WriteLine($"member removed: {m.Member.Address}; members: {_up.Count}");
+            });
+            Receive<ClusterEvent.UnreachableMember>(m => output.WriteLine($"member unreachable: {m.Member.Address}"));
+            Receive<ClusterEvent.IMemberEvent>(_ => { });
+        }
+
+        protected override void PreStart() =>
+            Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot,
+                typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.UnreachableMember));
+
+        protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);
+    }
+}
