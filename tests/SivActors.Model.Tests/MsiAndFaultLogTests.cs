@@ -156,3 +156,35 @@ public class InterruptEntryCacheTests
         Assert.False(iec.Access(0, 0));
     }
 }
+
+public sealed class MetricsMergeTests
+{
+    [Fact]
+    public void Two_nodes_figures_merge_into_the_same_report_one_node_would_give()
+    {
+        var single = new SivActors.Model.Reporting.RunMetrics();
+        var a = new SivActors.Model.Reporting.RunMetrics();
+        var b = new SivActors.Model.Reporting.RunMetrics();
+        for (var i = 0; i < 1000; i++)
+        {
+            var node = i % 3 == 0 ? a : b;
+            foreach (var m in new[] { single, node })
+            {
+                m.DescriptorSubmitted();
+                m.DescriptorCompleted(verified: true);
+                m.InterruptRaised();
+                m.InterruptFaulted(FaultReason.AsidMismatch);
+                m.Record(SivActors.Model.Reporting.RunMetrics.ModeledFastNs, 1000 + i);
+            }
+        }
+        b.EntityFailed("x: boom");
+        var merged = new SivActors.Model.Reporting.RunMetrics();
+        merged.Import(a.Export());
+        merged.Import(b.Export());
+        Assert.Equal(single.Snapshot().DescriptorsCompleted, merged.Snapshot().DescriptorsCompleted);
+        Assert.Equal(single.Snapshot().InterruptsFaulted, merged.Snapshot().InterruptsFaulted);
+        Assert.Equal(single.Histogram(0).TotalCount, merged.Histogram(0).TotalCount);
+        Assert.Equal(single.Histogram(0).GetValueAtPercentile(99), merged.Histogram(0).GetValueAtPercentile(99));
+        Assert.Equal("x: boom", merged.FirstEntityFailure);
+    }
+}

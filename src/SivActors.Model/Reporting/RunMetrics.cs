@@ -45,6 +45,33 @@ public sealed class RunMetrics
     /// <summary>Every thread's samples of one histogram, added up. Call once the run has drained.</summary>
     public HdrHistogram.HistogramBase Histogram(int histogram) => _cells.Merged(histogram);
 
+    /// <summary>
+    /// Everything this node counted, as plain numbers: every counter's sum and every histogram as (value, count)
+    /// pairs. Another node's collector <see cref="Import"/>s it to build one report for the cluster.
+    /// </summary>
+    public MetricsExport Export()
+    {
+        var counters = new long[CounterCount];
+        for (var i = 0; i < counters.Length; i++) counters[i] = _c.Sum(i);
+        var histograms = new (long Value, long Count)[6][];
+        for (var h = 0; h < histograms.Length; h++)
+            histograms[h] = Histogram(h).RecordedValues().Select(v => (v.ValueIteratedTo, v.CountAtValueIteratedTo)).ToArray();
+        return new MetricsExport(counters, histograms, Volatile.Read(ref _firstEntityFailure), Volatile.Read(ref _firstRogueSurprise));
+    }
+
+    /// <summary>Adds another node's figures to this one's (on the calling thread's cells).</summary>
+    public void Import(MetricsExport e)
+    {
+        if (e.Counters.Length != CounterCount) throw new InvalidDataException($"metrics from another build: {e.Counters.Length} counters, expected {CounterCount}");
+        for (var i = 0; i < CounterCount; i++) if (e.Counters[i] != 0) _c.Add(i, e.Counters[i]);
+        for (var h = 0; h < e.Histograms.Length && h < 6; h++)
+            foreach (var (value, count) in e.Histograms[h]) _cells.Mine.Record(h, value, count);
+        if (e.FirstEntityFailure is { } f) Interlocked.CompareExchange(ref _firstEntityFailure, f, null);
+        if (e.FirstRogueSurprise is { } r) Interlocked.CompareExchange(ref _firstRogueSurprise, r, null);
+    }
+
+    public static int CounterSlots => CounterCount;
+
     /// <summary>Adds go to the calling thread's cells; sums read every thread's.</summary>
     private readonly struct Counter(ThreadCells cells)
     {
@@ -184,6 +211,9 @@ public sealed class RunMetrics
 
     public static string Camel(string s) => char.ToLowerInvariant(s[0]) + s[1..];
 }
+
+/// <summary>One node's counters (by slot) and histograms (value, count), for merging into a cluster report.</summary>
+public sealed record MetricsExport(long[] Counters, (long Value, long Count)[][] Histograms, string? FirstEntityFailure, string? FirstRogueSurprise);
 
 /// <summary>Durable table changes, batches, changes refused because the journal failed, and owner restarts.</summary>
 public sealed record TablesCounters(long DurableChanges, long Batches, long WriteFailures, long OwnerRestarts);

@@ -58,11 +58,12 @@ public sealed class ThreadCells
         internal LongHistogram? Histogram(int index) => _histograms[index];
 
         /// <summary>Records a value, clamped into the histogram's range (a modeled time can exceed it; a crash cannot).</summary>
-        public void Record(int index, long value)
+        public void Record(int index, long value, long count = 1)
         {
             var (lowest, highest, digits) = _shapes[index];
             var h = _histograms[index] ??= new LongHistogram(lowest, highest, digits);
-            h.RecordValue(Math.Clamp(value, lowest, highest));
+            if (count == 1) h.RecordValue(Math.Clamp(value, lowest, highest));
+            else h.RecordValueWithCount(Math.Clamp(value, lowest, highest), count);
         }
     }
 }
