@@ -64,28 +64,11 @@ public static class EmulatorRun
             var finished = (RunProtocol.RunFinished)answer;
             var managedAfter = GC.GetTotalMemory(forceFullCollection: true);
             var peak = Process.GetCurrentProcess().PeakWorkingSet64;
-            var t = scenario.Scenario.Topology;
-            var summary = new ScenarioSummary(scenario.Scenario.Name, scenario.Source, scenario.Scenario.Seed, scenario.Scenario.DurationSeconds,
-                t.Hosts, t.Hosts * t.DevicesPerHost, finished.Ais, finished.Containers, scenario.Scenario.Composition.Policy);
             var wall = (finished.StopTicks - finished.StartTicks) / (double)Stopwatch.Frequency;
-            var snapshot = ctx.Metrics.Snapshot();
             // Work done between start and stop; what drains afterwards is in the ledger but not in the rate.
             var timings = new RunTimings(wall, finished.OperationsAtStop - finished.OperationsAtStart, finished.InterruptsAtStop - finished.InterruptsAtStart);
             var memory = new MemorySection(peak, Math.Max(0, managedAfter - managedBefore) / Math.Max(1, finished.Containers), managedAfter - managedBefore);
-            var report = RunReportBuilder.Build(summary, snapshot, ctx.Metrics, timings, memory, ctx.Metrics.Outstanding,
-                SivActors.Actors.Container.RejectCodes.Name);
-            var tables = ctx.Metrics.Tables;
-            if (tables.WriteFailures > 0)
-            {
-                // Guests were answered correctly, but the run did not persist what it changed: not a passing run.
-                report.Invariants.Violations.Add($"{tables.WriteFailures} table change(s) refused because the journal failed ({store.Display})");
-                report = report with { Invariants = report.Invariants with { Passed = false } };
-            }
-            report = report with
-            {
-                Tables = new TablesSection(store.Display, topology == TopologyVerdict.Resumed, tables.DurableChanges, tables.Batches,
-                    tables.WriteFailures, tables.OwnerRestarts),
-            };
+            var report = BuildReport(scenario, ctx.Metrics, finished, timings, memory, store, topology);
             return new RunOutcome(report, null);
         }
         finally
@@ -94,13 +77,36 @@ public static class EmulatorRun
         }
     }
 
+    /// <summary>The report from (possibly merged) metrics: the same for one node and for a cluster.</summary>
+    internal static RunReport BuildReport(ResolvedScenario scenario, RunMetrics metrics, RunProtocol.RunFinished finished, RunTimings timings,
+        MemorySection memory, TableStore store, TopologyVerdict topology)
+    {
+        var t = scenario.Scenario.Topology;
+        var summary = new ScenarioSummary(scenario.Scenario.Name, scenario.Source, scenario.Scenario.Seed, scenario.Scenario.DurationSeconds,
+            t.Hosts, t.Hosts * t.DevicesPerHost, finished.Ais, finished.Containers, scenario.Scenario.Composition.Policy);
+        var report = RunReportBuilder.Build(summary, metrics.Snapshot(), metrics, timings, memory, metrics.Outstanding,
+            SivActors.Actors.Container.RejectCodes.Name);
+        var tables = metrics.Tables;
+        if (tables.WriteFailures > 0)
+        {
+            // Guests were answered correctly, but the run did not persist what it changed: not a passing run.
+            report.Invariants.Violations.Add($"{tables.WriteFailures} table change(s) refused because the journal failed ({store.Display})");
+            report = report with { Invariants = report.Invariants with { Passed = false } };
+        }
+        return report with
+        {
+            Tables = new TablesSection(store.Display, topology == TopologyVerdict.Resumed, tables.DurableChanges, tables.Batches,
+                tables.WriteFailures, tables.OwnerRestarts),
+        };
+    }
+
     /// <summary>Local entity parents, or (with <paramref name="sharding"/>) shard regions in a one-node cluster.</summary>
     private static AkkaConfigurationBuilder WithEntities(this AkkaConfigurationBuilder b, EmulatorContext ctx, ShardingSettings? sharding) =>
         sharding is null
             ? b.WithSivEmulator(ctx)
             : b.WithSivWireFormat().WithSingleNodeCluster().WithSivShardRegions(ctx, sharding);
 
-    private static async Task<TopologyVerdict> CheckTopologyAsync(ActorSystem system, ResolvedScenario scenario, TableStore store, CancellationToken ct)
+    internal static async Task<TopologyVerdict> CheckTopologyAsync(ActorSystem system, ResolvedScenario scenario, TableStore store, CancellationToken ct)
     {
         var mine = TopologyRecorded.Of(scenario.Scenario);
         var keeper = system.ActorOf(Akka.Actor.Props.Create(() => new TopologyActor()), "topology");

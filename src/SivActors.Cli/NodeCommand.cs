@@ -11,6 +11,7 @@ using Akka.Remote.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SivActors.Actors.Cluster;
 using SivActors.Actors.Infrastructure;
 using SivActors.Actors.Persistence;
 using SivActors.Model;
@@ -102,6 +103,7 @@ public static class NodeCommand
                 })
                 .WithSivPersistence(s.Store)
                 .WithSivWireFormat()
+                .WithWorker(s)
                 .WithActors((system, _) =>
                 {
                     system.ActorOf(Props.Create(() => new MembershipPrinter(output)), "membership");
@@ -135,6 +137,19 @@ public static class NodeCommand
         await system.WhenTerminated;
         output.WriteLine($"siv node {s.SelfAddress} left");
         return SivCli.Ok;
+    }
+
+    /// <summary>
+    /// A worker hosts the shard regions of every entity kind and the agent that receives a run's scenario; a node
+    /// without the worker role (a run's driver) hosts none.
+    /// </summary>
+    private static AkkaConfigurationBuilder WithWorker(this AkkaConfigurationBuilder b, NodeSettings s)
+    {
+        if (!s.Roles.Contains(SivShardingHosting.WorkerRole)) return b;
+        var holder = new EmulatorContextHolder(new EntityDirectory(), s.Store);
+        return b
+            .WithSivShardRegions(holder.Directory, () => holder.Current, s.Store, new ShardingSettings(), SivShardingHosting.WorkerRole)
+            .WithActors((system, _) => system.ActorOf(NodeAgentActor.Props(holder), SivActors.Actors.Cluster.ClusterProtocol.AgentName));
     }
 
     private static void EnsurePortFree(string bind, int port)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using SivActors.Actors.Persistence;
 using SivActors.Actors.Run;
 using SivActors.Model;
 using SivActors.Model.Reporting;
@@ -33,7 +34,9 @@ public static class RunCommand
                            $"{t.Containers:N0} containers, {scenario.Scenario.DurationSeconds} s, seed {scenario.Scenario.Seed}");
         if (request.Store is { } store) console.MarkupLine($"tables: [bold]{Markup.Escape(store.Display)}[/]{(request.Fresh ? " (fresh)" : "")}");
         using var audit = request.AckLog is { } ackPath ? new FileTableAudit(ackPath) : null;
-        var run = EmulatorRun.RunAsync(scenario, progress, ct, request.Store, request.Fresh, audit, sharding: request.Sharding);
+        var run = request.Cluster is { } cluster
+            ? ClusterRun.RunAsync(scenario, progress, cluster, request.Store ?? TableStore.InMemory, ct)
+            : EmulatorRun.RunAsync(scenario, progress, ct, request.Store, request.Fresh, audit, sharding: request.Sharding);
         await ShowProgress(console, interactive, run, progress, scenario);
         var outcome = await run;
         if (outcome.Report is null)

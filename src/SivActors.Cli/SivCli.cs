@@ -48,9 +48,13 @@ public static class SivCli
         var postgres = PostgresOption();
         var fresh = new Option<bool>("--fresh") { Description = "Discard the tables stored in the database before running" };
         var ackLog = new Option<string?>("--ack-log") { Description = "Append one line per durable table change (persistence id, sequence number, SHA-256 of the event) to FILE", Hidden = true };
+        var clusterSeeds = new Option<string?>("--cluster") { Description = "Run over a cluster of `siv node` workers: their seed nodes, host:port[,host:port]" };
+        var workers = new Option<int>("--workers") { Description = "With --cluster: worker nodes to wait for", DefaultValueFactory = _ => 1 };
+        var driverHost = new Option<string>("--host") { Description = "With --cluster: host name or address the workers reach this driver at", DefaultValueFactory = _ => Env("SIV_HOST") ?? "127.0.0.1" };
+        var driverPort = new Option<int>("--port") { Description = "With --cluster: this driver's port (0: any free port)", DefaultValueFactory = _ => 0 };
         var sharded = new Option<bool>("--sharded") { Description = "Run the entities in Cluster.Sharding regions of a one-node cluster on 127.0.0.1", Hidden = true };
         var run = new Command("run", "Run a scenario on one node and print the report; tables persist in the database and the next run resumes them")
-            { scenario, duration, containers, seed, outDir, db, postgres, fresh, ackLog, sharded };
+            { scenario, duration, containers, seed, outDir, db, postgres, fresh, ackLog, sharded, clusterSeeds, workers, driverHost, driverPort };
         run.SetAction((p, ct) => RunCommand.ExecuteAsync(
             new RunRequest(p.GetValue(scenario), p.GetValue(duration), p.GetValue(containers), p.GetValue(seed), p.GetValue(outDir)!)
             {
@@ -58,6 +62,11 @@ public static class SivCli
                 Fresh = p.GetValue(fresh),
                 AckLog = p.GetValue(ackLog),
                 Sharding = p.GetValue(sharded) ? new SivActors.Actors.Infrastructure.ShardingSettings() : null,
+                Cluster = p.GetValue(clusterSeeds) is { } cs
+                    ? new ClusterRunSettings(cs.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), p.GetValue(driverHost)!,
+                        p.GetValue(driverPort), System.Net.IPAddress.TryParse(p.GetValue(driverHost), out _) ? p.GetValue(driverHost)! : "0.0.0.0",
+                        p.GetValue(workers), TimeSpan.FromSeconds(60))
+                    : null,
             },
             output, error, hooks, ct));
         root.Add(run);
@@ -128,6 +137,7 @@ public sealed record RunRequest(string? Scenario, double? Duration, int? Contain
     public bool Fresh { get; init; }
     public string? AckLog { get; init; }
     public SivActors.Actors.Infrastructure.ShardingSettings? Sharding { get; init; }
+    public ClusterRunSettings? Cluster { get; init; }
 }
 
 /// <summary>Knobs for tests and benchmarks that drive the CLI in-process.</summary>

@@ -11,8 +11,9 @@ namespace SivActors.Actors.Infrastructure;
 /// <summary>What every entity on a node shares: the scenario, its cost model, the metrics sink and the directory.</summary>
 public sealed class EmulatorContext
 {
-    public EmulatorContext(ResolvedScenario scenario, RunMetrics? metrics = null, TableStore? store = null)
+    public EmulatorContext(ResolvedScenario scenario, RunMetrics? metrics = null, TableStore? store = null, EntityDirectory? directory = null)
     {
+        Directory = directory ?? new EntityDirectory();
         Store = store ?? TableStore.InMemory;
         Resolved = scenario;
         Metrics = metrics ?? new RunMetrics();
@@ -33,7 +34,7 @@ public sealed class EmulatorContext
 
     /// <summary>Told about every durable table change (the crash test's acknowledgement log); null when unused.</summary>
     public ITableAudit? Audit { get; init; }
-    public EntityDirectory Directory { get; } = new();
+    public EntityDirectory Directory { get; }
     public WorkloadMix Mix { get; }
     public ContainerLayout Layout { get; }
 

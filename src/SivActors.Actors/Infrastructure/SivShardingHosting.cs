@@ -25,31 +25,56 @@ public static class SivShardingHosting
     public const string ShardingJournalTable = "sharding_journal";
     public const string ShardingSnapshotTable = "sharding_snapshot";
 
-    public static AkkaConfigurationBuilder WithSivShardRegions(this AkkaConfigurationBuilder b, EmulatorContext ctx, ShardingSettings settings)
+    public const string WorkerRole = "worker";
+
+    public static AkkaConfigurationBuilder WithSivShardRegions(this AkkaConfigurationBuilder b, EmulatorContext ctx, ShardingSettings settings) =>
+        b.WithSivShardRegions(ctx.Directory, () => ctx, ctx.Store, settings, role: null);
+
+    /// <summary>
+    /// Shard regions hosting entities on this node. <paramref name="ctx"/> is read when an entity starts: on a
+    /// worker it is the scenario deployed to the node by the run's driver.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithSivShardRegions(this AkkaConfigurationBuilder b, EntityDirectory directory, Func<EmulatorContext> ctx,
+        TableStore store, ShardingSettings settings, string? role)
     {
         var extractor = new SivMessageExtractor(settings.ShardsPerHost);
-        if (RememberStore(ctx.Store) is var (journal, snapshots)) b.WithSqlPersistence(journal, snapshots);
-        Func<string, Props> props = id => SivEmulatorHosting.EntityProps(ctx, EntityAddress.Parse(id));
-        b.WithShardRegion<InterruptUnitParent>("interrupt-unit", props, extractor, Options(ctx.Store, remember: true));
-        b.WithShardRegion<DmaRemappingParent>("dma-remapping", props, extractor, Options(ctx.Store, remember: false));
-        b.WithShardRegion<VdcmParent>("vdcm", props, extractor, Options(ctx.Store, remember: true));
-        b.WithShardRegion<HostingFunctionParent>("hosting-function", props, extractor, Options(ctx.Store, remember: false));
-        b.WithShardRegion<AssignableInterfaceParent>("ai", props, extractor, Options(ctx.Store, remember: false));
-        b.WithShardRegion<ContainerParent>("container", props, extractor, Options(ctx.Store, remember: false));
-        return b.WithActors((_, registry) =>
-        {
-            ctx.Directory.SetParent(EntityKind.InterruptUnit, registry.Get<InterruptUnitParent>());
-            ctx.Directory.SetParent(EntityKind.DmaRemapping, registry.Get<DmaRemappingParent>());
-            ctx.Directory.SetParent(EntityKind.Vdcm, registry.Get<VdcmParent>());
-            ctx.Directory.SetParent(EntityKind.HostingFunction, registry.Get<HostingFunctionParent>());
-            ctx.Directory.SetParent(EntityKind.AssignableInterface, registry.Get<AssignableInterfaceParent>());
-            ctx.Directory.SetParent(EntityKind.Container, registry.Get<ContainerParent>());
-        });
+        if (RememberStore(store) is var (journal, snapshots)) b.WithSqlPersistence(journal, snapshots);
+        Func<string, Props> props = id => SivEmulatorHosting.EntityProps(ctx(), EntityAddress.Parse(id));
+        b.WithShardRegion<InterruptUnitParent>("interrupt-unit", props, extractor, Options(store, remember: true, role));
+        b.WithShardRegion<DmaRemappingParent>("dma-remapping", props, extractor, Options(store, remember: false, role));
+        b.WithShardRegion<VdcmParent>("vdcm", props, extractor, Options(store, remember: true, role));
+        b.WithShardRegion<HostingFunctionParent>("hosting-function", props, extractor, Options(store, remember: false, role));
+        b.WithShardRegion<AssignableInterfaceParent>("ai", props, extractor, Options(store, remember: false, role));
+        b.WithShardRegion<ContainerParent>("container", props, extractor, Options(store, remember: false, role));
+        return b.WithActors((_, registry) => PointAt(directory, registry));
     }
 
-    private static ShardOptions Options(TableStore store, bool remember)
+    /// <summary>Proxies to the workers' regions, for a node that hosts no entities (the run's driver).</summary>
+    public static AkkaConfigurationBuilder WithSivShardProxies(this AkkaConfigurationBuilder b, EntityDirectory directory, ShardingSettings settings)
     {
-        var options = new ShardOptions { StateStoreMode = StateStoreMode.DData };
+        var extractor = new SivMessageExtractor(settings.ShardsPerHost);
+        b.WithShardRegionProxy<InterruptUnitParent>("interrupt-unit", WorkerRole, extractor);
+        b.WithShardRegionProxy<DmaRemappingParent>("dma-remapping", WorkerRole, extractor);
+        b.WithShardRegionProxy<VdcmParent>("vdcm", WorkerRole, extractor);
+        b.WithShardRegionProxy<HostingFunctionParent>("hosting-function", WorkerRole, extractor);
+        b.WithShardRegionProxy<AssignableInterfaceParent>("ai", WorkerRole, extractor);
+        b.WithShardRegionProxy<ContainerParent>("container", WorkerRole, extractor);
+        return b.WithActors((_, registry) => PointAt(directory, registry));
+    }
+
+    private static void PointAt(EntityDirectory directory, IActorRegistry registry)
+    {
+        directory.SetParent(EntityKind.InterruptUnit, registry.Get<InterruptUnitParent>());
+        directory.SetParent(EntityKind.DmaRemapping, registry.Get<DmaRemappingParent>());
+        directory.SetParent(EntityKind.Vdcm, registry.Get<VdcmParent>());
+        directory.SetParent(EntityKind.HostingFunction, registry.Get<HostingFunctionParent>());
+        directory.SetParent(EntityKind.AssignableInterface, registry.Get<AssignableInterfaceParent>());
+        directory.SetParent(EntityKind.Container, registry.Get<ContainerParent>());
+    }
+
+    private static ShardOptions Options(TableStore store, bool remember, string? role)
+    {
+        var options = new ShardOptions { StateStoreMode = StateStoreMode.DData, Role = role };
         if (!remember || RememberStore(store) is not var (journal, snapshots)) return options;
         options.RememberEntities = true;
         options.RememberEntitiesStore = RememberEntitiesStore.Eventsourced;
@@ -89,7 +114,7 @@ public static class SivShardingHosting
         .WithClustering(new ClusterOptions { SplitBrainResolver = new KeepMajorityOption() })
         .WithActors((system, _) =>
         {
-            var cluster = Cluster.Get(system);
+            var cluster = Akka.Cluster.Cluster.Get(system);
             cluster.Join(cluster.SelfAddress);
         });
 }

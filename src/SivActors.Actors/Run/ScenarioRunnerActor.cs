@@ -29,8 +29,12 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public ScenarioRunnerActor(EmulatorContext ctx, RunProgress progress, TimeSpan? phaseTimeout = null)
+    private readonly Action<bool>? _onWindow;
+
+    /// <param name="onWindow">Told when the measured window starts (true) and ends (false); a cluster run marks it on every node.</param>
+    public ScenarioRunnerActor(EmulatorContext ctx, RunProgress progress, TimeSpan? phaseTimeout = null, Action<bool>? onWindow = null)
     {
+        _onWindow = onWindow;
         _ctx = ctx;
         _progress = progress;
         _progress.Metrics = ctx.Metrics;
@@ -99,6 +103,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
             _opsAtStart = _ctx.Metrics.OperationsCompleted;
             _irqAtStart = _ctx.Metrics.InterruptsRaised;
             _startTicks = Stopwatch.GetTimestamp();
+            _onWindow?.Invoke(true);
             _progress.OperationsAtStart = _opsAtStart;
             _progress.RunStartTicks = _startTicks;
             foreach (var c in _containers) _ctx.Directory.Tell(new ContainerProtocol.StartWorkload(new ContainerId((int)c.Key), new HostId(c.Host)));
@@ -114,6 +119,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
         Receive<DurationElapsed>(_ =>
         {
             _stopTicks = Stopwatch.GetTimestamp();
+            _onWindow?.Invoke(false);
             _opsAtStop = _ctx.Metrics.OperationsCompleted;
             _irqAtStop = _ctx.Metrics.InterruptsRaised;
             _progress.Phase = RunPhase.Draining;
@@ -203,6 +209,6 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
         public static readonly DurationElapsed Instance = new();
     }
 
-    public static Props Props(EmulatorContext ctx, RunProgress progress, TimeSpan? phaseTimeout = null) =>
-        Akka.Actor.Props.Create(() => new ScenarioRunnerActor(ctx, progress, phaseTimeout));
+    public static Props Props(EmulatorContext ctx, RunProgress progress, TimeSpan? phaseTimeout = null, Action<bool>? onWindow = null) =>
+        Akka.Actor.Props.Create(() => new ScenarioRunnerActor(ctx, progress, phaseTimeout, onWindow));
 }

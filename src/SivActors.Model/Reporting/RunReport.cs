@@ -18,7 +18,13 @@ public sealed record RunReport(
 {
     /// <summary>Where the remapping tables persist and what this run wrote; null for runs without persistence.</summary>
     public TablesSection? Tables { get; init; }
+
+    /// <summary>Per-node figures of a cluster run (null on one node).</summary>
+    public List<NodeFigures>? Nodes { get; init; }
 }
+
+/// <summary>What one cluster node did: operations and interrupts in the measured window, durable table changes, entity failures.</summary>
+public sealed record NodeFigures(string Node, long Operations, long Interrupts, long DurableChanges, long EntityFailures);
 
 /// <summary>
 /// The persisted tables: the store, whether this run resumed tables an earlier run left, and the durable writes.

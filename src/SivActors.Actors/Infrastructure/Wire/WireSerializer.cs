@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Serialization;
 using SivActors.Actors.AssignableInterface;
+using SivActors.Actors.Cluster;
 using SivActors.Actors.DmaRemapping;
 using SivActors.Actors.Persistence;
 using SivActors.Model.Device;
@@ -342,6 +343,39 @@ public sealed class WireSerializer : SerializerWithStringManifest
         // Entity parents and table owners.
         Add<EnsureEntity>("e.ensure", (w, m) => Address(w, m.Address), r => new EnsureEntity(Address(r)));
         Add<EntityEnsured>("e.ensured", (w, m) => Address(w, m.Address), r => new EntityEnsured(Address(r)));
+        // Cluster runs.
+        Add<ClusterProtocol.DeployScenario>("n.deploy", (w, m) => { w.String(m.RunId); w.String(m.ScenarioJson); w.String(m.CostModelJson); w.String(m.Source); },
+            r => new ClusterProtocol.DeployScenario(r.String(), r.String(), r.String(), r.String()));
+        Add<ClusterProtocol.ScenarioDeployed>("n.deployed", (w, m) => { w.String(m.RunId); w.String(m.Node); w.NullableString(m.Error); },
+            r => new ClusterProtocol.ScenarioDeployed(r.String(), r.String(), r.NullableString()));
+        Add<ClusterProtocol.MarkWindow>("n.window", (w, m) => { w.String(m.RunId); w.Bool(m.Start); }, r => new ClusterProtocol.MarkWindow(r.String(), r.Bool()));
+        Add<ClusterProtocol.CollectMetrics>("n.collect", (w, m) => w.String(m.RunId), r => new ClusterProtocol.CollectMetrics(r.String()));
+        Add<ClusterProtocol.NodeMetrics>("n.metrics", (w, m) =>
+        {
+            w.String(m.RunId); w.String(m.Node); w.Var(m.WindowOperations); w.Var(m.WindowInterrupts);
+            w.VarU((ulong)m.Metrics.Counters.Length);
+            foreach (var c in m.Metrics.Counters) w.Var(c);
+            w.VarU((ulong)m.Metrics.Histograms.Length);
+            foreach (var h in m.Metrics.Histograms)
+            {
+                w.VarU((ulong)h.Length);
+                foreach (var (value, count) in h) { w.Var(value); w.Var(count); }
+            }
+            w.NullableString(m.Metrics.FirstEntityFailure); w.NullableString(m.Metrics.FirstRogueSurprise);
+        }, r =>
+        {
+            var run = r.String(); var node = r.String(); var ops = r.Var(); var irq = r.Var();
+            var counters = new long[r.Length()];
+            for (var i = 0; i < counters.Length; i++) counters[i] = r.Var();
+            var histograms = new (long, long)[r.Length()][];
+            for (var h = 0; h < histograms.Length; h++)
+            {
+                histograms[h] = new (long, long)[r.Length()];
+                for (var i = 0; i < histograms[h].Length; i++) histograms[h][i] = (r.Var(), r.Var());
+            }
+            return new ClusterProtocol.NodeMetrics(run, node, ops, irq,
+                new SivActors.Model.Reporting.MetricsExport(counters, histograms, r.NullableString(), r.NullableString()));
+        });
         Add<TableOwnerRecovered>("e.recovered", (w, m) => Address(w, m.Address), r => new TableOwnerRecovered(Address(r)));
         Add<CheckTopology>("t.check", (w, m) => w.Bytes(m.Topology.Encode()), r => new CheckTopology(TopologyRecorded.Decode(r.Bytes())));
         Add<TopologyChecked>("t.checked", (w, m) => { w.Byte((byte)m.Verdict); w.Bytes(m.Stored.Encode()); },

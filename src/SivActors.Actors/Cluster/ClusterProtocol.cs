@@ -1,0 +1,25 @@
+using SivActors.Actors.Infrastructure;
+using SivActors.Model.Reporting;
+
+namespace SivActors.Actors.Cluster;
+
+/// <summary>Messages between a run's driver and each worker's node agent (/user/siv-agent).</summary>
+public static class ClusterProtocol
+{
+    public const string AgentName = "siv-agent";
+
+    /// <summary>The scenario (and its cost model) as their JSON documents: the workers build the same context.</summary>
+    public sealed record DeployScenario(string RunId, string ScenarioJson, string CostModelJson, string Source) : ISivMessage;
+
+    public sealed record ScenarioDeployed(string RunId, string Node, string? Error) : ISivMessage;
+
+    /// <summary>Marks the start (true) or end (false) of the measured window on every node.</summary>
+    public sealed record MarkWindow(string RunId, bool Start) : ISivMessage;
+
+    public sealed record CollectMetrics(string RunId) : ISivMessage;
+
+    /// <summary>
+    /// One node's figures: operations and interrupts inside the measured window, and all its counters and histograms.
+    /// </summary>
+    public sealed record NodeMetrics(string RunId, string Node, long WindowOperations, long WindowInterrupts, MetricsExport Metrics) : ISivMessage;
+}

@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Cluster;
+using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Persistence;
+using SivActors.Actors.Run;
+using SivActors.Model.Cost;
+using SivActors.Model.Scenarios;
+using static SivActors.Actors.Cluster.ClusterProtocol;
+
+namespace SivActors.Actors.Cluster;
+
+/// <summary>The scenario a worker's entities are created for; set by the run's driver before any entity starts.</summary>
+public sealed class EmulatorContextHolder(EntityDirectory directory, TableStore store)
+{
+    private volatile EmulatorContext? _current;
+
+    public EntityDirectory Directory { get; } = directory;
+    public TableStore Store { get; } = store;
+
+    public EmulatorContext Current => _current ?? throw new InvalidOperationException("no scenario deployed to this node yet");
+
+    public EmulatorContext? TryCurrent => _current;
+
+    public void Deploy(EmulatorContext ctx) => _current = ctx;
+}
+
+/// <summary>
+/// A worker's agent: receives the run's scenario and builds this node's context (metrics, directory, store),
+/// marks the measured window, and hands its figures to the driver at the end.
+/// </summary>
+public sealed class NodeAgentActor : ReceiveActor
+{
+    private long _opsAtStart, _irqAtStart, _opsAtStop, _irqAtStop;
+    private bool _stopped;
+
+    public NodeAgentActor(EmulatorContextHolder holder)
+    {
+        var node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
+        Receive<DeployScenario>(m =>
+        {
+            try
+            {
+                var scenario = JsonSerializer.Deserialize<Scenario>(m.ScenarioJson, ScenarioLoader.StrictJson)!;
+                var cost = JsonSerializer.Deserialize<CostModel>(m.CostModelJson, ScenarioLoader.StrictJson)!;
+                ScenarioLoader.Validate(scenario);
+                // The same scenario again (a second run) keeps the context its entities already use.
+                if (holder.TryCurrent is not { } current || JsonSerializer.Serialize(current.Scenario, ScenarioLoader.StrictJson) != m.ScenarioJson)
+                {
+                    var ctx = new EmulatorContext(new ResolvedScenario(scenario, cost, m.Source), store: holder.Store, directory: holder.Directory) { Sharded = true };
+                    holder.Deploy(ctx);
+                    Context.ActorOf(LostMessageListener.Props(ctx.Metrics));
+                }
+                (_opsAtStart, _irqAtStart, _stopped) = (0, 0, false);
+                Sender.Tell(new ScenarioDeployed(m.RunId, node, null));
+            }
+            catch (Exception e) when (e is JsonException or SivActors.Model.SivInputException)
+            {
+                Sender.Tell(new ScenarioDeployed(m.RunId, node, e.Message));
+            }
+        });
+        Receive<MarkWindow>(m =>
+        {
+            var metrics = holder.Current.Metrics;
+            if (m.Start)
+            {
+                _opsAtStart = metrics.OperationsCompleted;
+                _irqAtStart = metrics.InterruptsRaised;
+                return;
+            }
+            _opsAtStop = metrics.OperationsCompleted;
+            _irqAtStop = metrics.InterruptsRaised;
+            _stopped = true;
+        });
+        Receive<CollectMetrics>(m =>
+        {
+            var metrics = holder.Current.Metrics;
+            var ops = (_stopped ? _opsAtStop : metrics.OperationsCompleted) - _opsAtStart;
+            var irq = (_stopped ? _irqAtStop : metrics.InterruptsRaised) - _irqAtStart;
+            Sender.Tell(new NodeMetrics(m.RunId, node, ops, irq, metrics.Export()));
+        });
+    }
+
+    public static Props Props(EmulatorContextHolder holder) => Akka.Actor.Props.Create(() => new NodeAgentActor(holder));
+}

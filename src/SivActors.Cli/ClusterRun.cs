@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SivActors.Actors.Cluster;
+using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Persistence;
+using SivActors.Actors.Run;
+using SivActors.Model;
+using SivActors.Model.Reporting;
+using SivActors.Model.Scenarios;
+using static SivActors.Actors.Cluster.ClusterProtocol;
+
+namespace SivActors.Cli;
+
+/// <summary>How the driver of a cluster run joins, and how many workers it waits for.</summary>
+public sealed record ClusterRunSettings(IReadOnlyList<string> Seeds, string PublicHost, int Port, string BindHost, int MinWorkers, TimeSpan JoinTimeout);
+
+/// <summary>
+/// `siv run --cluster SEEDS`: joins as a load-driving member (role "driver", hosting no entities), deploys the
+/// scenario to every worker's agent, runs the same scenario runner through shard-region proxies, then collects and
+/// merges every node's counters and histograms into the same report as a single-node run, plus per-node figures.
+/// </summary>
+public static class ClusterRun
+{
+    public const string DriverRole = "driver";
+
+    public static async Task<RunOutcome> RunAsync(ResolvedScenario scenario, RunProgress progress, ClusterRunSettings s, TableStore store, CancellationToken ct)
+    {
+        var seeds = s.Seeds.Select(NodeSettings.SeedAddress).ToList();
+        if (s.MinWorkers < 1) throw new SivInputException("--workers must be at least 1");
+        await store.CheckAsync(ct);
+        var ctx = new EmulatorContext(scenario, store: store) { Sharded = true };
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var host = new HostBuilder()
+            .ConfigureLogging(l => l.ClearProviders())
+            .ConfigureServices(services => services.AddAkka(NodeSettings.SystemName, (b, _) => b
+                .AddHocon(NodeCommand.Hocon, HoconAddMode.Prepend)
+                .WithRemoting(new RemoteOptions { HostName = s.BindHost, PublicHostName = s.PublicHost, Port = s.Port })
+                .WithClustering(new ClusterOptions { SeedNodes = seeds.ToArray(), Roles = [DriverRole], SplitBrainResolver = new KeepMajorityOption() })
+                .WithSivPersistence(store)
+                .WithSivWireFormat()
+                .WithSivShardProxies(ctx.Directory, new ShardingSettings())
+                .WithActors((system, _) => Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => up.TrySetResult()))))
+            .Build();
+        await host.StartAsync(ct);
+        try
+        {
+            var system = host.Services.GetRequiredService<ActorSystem>();
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            if (await Task.WhenAny(up.Task, Task.Delay(s.JoinTimeout, ct)) != up.Task)
+                throw new SivInputException($"could not join the cluster through {string.Join(", ", seeds)} within {s.JoinTimeout.TotalSeconds:0} s; check --cluster");
+            var workers = await WaitForWorkers(cluster, s.MinWorkers, s.JoinTimeout, ct);
+            system.ActorOf(LostMessageListener.Props(ctx.Metrics), "lost-messages");
+            var topology = await EmulatorRun.CheckTopologyAsync(system, scenario, store, ct);
+
+            var runId = Guid.NewGuid().ToString("N");
+            var agents = workers.Select(w => system.ActorSelection(new RootActorPath(w) / "user" / AgentName)).ToList();
+            var deploy = new DeployScenario(runId, JsonSerializer.Serialize(scenario.Scenario, ScenarioLoader.StrictJson),
+                JsonSerializer.Serialize(scenario.Cost, ScenarioLoader.StrictJson), scenario.Source);
+            foreach (var answer in await Task.WhenAll(agents.Select(a => a.Ask<ScenarioDeployed>(deploy, TimeSpan.FromSeconds(30), ct))))
+                if (answer.Error is { } error) throw new SivInputException($"{answer.Node} refused the scenario: {error}");
+
+            var managedBefore = GC.GetTotalMemory(forceFullCollection: true);
+            var runner = system.ActorOf(ScenarioRunnerActor.Props(ctx, progress, onWindow: start =>
+            {
+                foreach (var a in agents) a.Tell(new MarkWindow(runId, start));
+            }), "runner");
+            var answerRun = await runner.Ask<object>(replyTo => new RunProtocol.RunScenario(replyTo), TimeSpan.FromSeconds(scenario.Scenario.DurationSeconds + 600), ct);
+            if (answerRun is RunProtocol.RunFailed failed) return new RunOutcome(null, failed.Reason);
+            var finished = (RunProtocol.RunFinished)answerRun;
+
+            var nodes = await Task.WhenAll(agents.Select(a => a.Ask<NodeMetrics>(new CollectMetrics(runId), TimeSpan.FromSeconds(60), ct)));
+            foreach (var n in nodes) ctx.Metrics.Import(n.Metrics);
+            var managedAfter = GC.GetTotalMemory(forceFullCollection: true);
+            var wall = (finished.StopTicks - finished.StartTicks) / (double)Stopwatch.Frequency;
+            var timings = new RunTimings(wall, nodes.Sum(n => n.WindowOperations), nodes.Sum(n => n.WindowInterrupts));
+            var memory = new MemorySection(Process.GetCurrentProcess().PeakWorkingSet64, 0, managedAfter - managedBefore);
+            var report = EmulatorRun.BuildReport(scenario, ctx.Metrics, finished, timings, memory, store, topology);
+            return new RunOutcome(report with { Nodes = nodes.Select(Figures).OrderBy(f => f.Node, StringComparer.Ordinal).ToList() }, null);
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private static NodeFigures Figures(NodeMetrics n)
+    {
+        var m = new RunMetrics();
+        m.Import(n.Metrics);
+        return new NodeFigures(n.Node, n.WindowOperations, n.WindowInterrupts, m.Tables.DurableChanges, m.EntityFailures);
+    }
+
+    private static async Task<List<Address>> WaitForWorkers(Akka.Cluster.Cluster cluster, int min, TimeSpan timeout, CancellationToken ct)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var workers = cluster.State.Members
+                .Where(m => m.Status == Akka.Cluster.MemberStatus.Up && m.HasRole(SivShardingHosting.WorkerRole))
+                .Select(m => m.Address).ToList();
+            if (workers.Count >= min) return workers;
+            if (deadline.Elapsed > timeout)
+                throw new SivInputException($"only {workers.Count} worker node(s) are up after {timeout.TotalSeconds:0} s; the run needs {min} (--workers)");
+            await Task.Delay(200, ct);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using SivActors.Actors.Run;
+using SivActors.Cli;
+using SivActors.Model.Scenarios;
+
+namespace SivActors.Actors.Tests.Cluster;
+
+/// <summary>A scenario driven over three `siv node` worker processes on 127.0.0.1, reported as one run.</summary>
+public sealed class ClusterRunTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("siv-cluster").FullName;
+    private readonly List<ChildProcess> _nodes = [];
+
+    public void Dispose()
+    {
+        foreach (var p in _nodes) p.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Three_workers_run_a_scenario_with_a_balanced_ledger_and_per_node_figures()
+    {
+        var timeout = TimeSpan.FromSeconds(90);
+        var ports = Enumerable.Range(0, 3).Select(_ => ChildProcess.FreePort()).ToArray();
+        var seed = $"127.0.0.1:{ports[0]}";
+        for (var i = 0; i < 3; i++)
+            _nodes.Add(ChildProcess.Start(_dir, "node", "--port", ports[i].ToString(), "--seeds", seed, "--db", Path.Combine(_dir, $"w{i}.db")));
+        await _nodes[0].WaitForLine(l => l.EndsWith("members: 3", StringComparison.Ordinal), timeout, "three members");
+
+        var scenario = TestScenarios.Small(s => s with { Topology = s.Topology with { Hosts = 3, Containers = 24 }, DurationSeconds = 2 });
+        var outcome = await ClusterRun.RunAsync(scenario, new RunProgress(),
+            new ClusterRunSettings([seed], "127.0.0.1", 0, "127.0.0.1", MinWorkers: 3, JoinTimeout: timeout),
+            Actors.Persistence.TableStore.Sqlite(Path.Combine(_dir, "driver.db")), CancellationToken.None);
+        Assert.Null(outcome.Failure);
+        var r = outcome.Report!;
+        Assert.True(r.Invariants.Passed, string.Join("; ", r.Invariants.Violations));
+        Assert.Equal(0, r.Ledger.Interrupts.Misdelivered);
+        Assert.Equal(0, r.Ledger.Interrupts.Lost);
+        Assert.True(r.Ledger.Descriptors.Balanced);
+        Assert.True(r.Throughput.Operations > 0);
+        Assert.Equal(3, r.Nodes!.Count);
+        Assert.Equal(r.Throughput.Operations, r.Nodes.Sum(n => n.Operations));
+        Assert.Contains(r.Nodes, n => n.DurableChanges > 0);
+
+        foreach (var n in _nodes) n.Terminate();
+        foreach (var n in _nodes) Assert.Equal(SivCli.Ok, await n.WaitForExit(timeout));
+        Assert.All(ports, p => Assert.True(ChildProcess.PortIsFree(p), $"port {p} still in use"));
+    }
+}
