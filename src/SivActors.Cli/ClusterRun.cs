@@ -67,6 +67,8 @@ public static class ClusterRun
             foreach (var answer in await Task.WhenAll(agents.Select(a => a.Ask<ScenarioDeployed>(deploy, TimeSpan.FromSeconds(30), ct))))
                 if (answer.Error is { } error) throw new SivInputException($"{answer.Node} refused the scenario: {error}");
 
+            await WaitForRegions(system, ctx.Directory, workers.Count, s.JoinTimeout, ct);
+
             var managedBefore = GC.GetTotalMemory(forceFullCollection: true);
             var runner = system.ActorOf(ScenarioRunnerActor.Props(ctx, progress, onWindow: start =>
             {
@@ -83,7 +85,12 @@ public static class ClusterRun
             var timings = new RunTimings(wall, nodes.Sum(n => n.WindowOperations), nodes.Sum(n => n.WindowInterrupts));
             var memory = new MemorySection(Process.GetCurrentProcess().PeakWorkingSet64, 0, managedAfter - managedBefore);
             var report = EmulatorRun.BuildReport(scenario, ctx.Metrics, finished, timings, memory, store, topology);
-            return new RunOutcome(report with { Nodes = nodes.Select(Figures).OrderBy(f => f.Node, StringComparer.Ordinal).ToList() }, null);
+            var hops = nodes.Sum(n => n.Hops) + ctx.Directory.Sends;
+            return new RunOutcome(report with
+            {
+                Nodes = nodes.Select(Figures).OrderBy(f => f.Node, StringComparer.Ordinal).ToList(),
+                CrossNodeHopShare = hops == 0 ? 0 : nodes.Sum(n => n.RemoteHops) / (double)hops,
+            }, null);
         }
         finally
         {
@@ -95,7 +102,26 @@ public static class ClusterRun
     {
         var m = new RunMetrics();
         m.Import(n.Metrics);
-        return new NodeFigures(n.Node, n.WindowOperations, n.WindowInterrupts, m.Tables.DurableChanges, m.EntityFailures);
+        return new NodeFigures(n.Node, n.WindowOperations, n.WindowInterrupts, m.Tables.DurableChanges, m.EntityFailures, n.Hops, n.RemoteHops);
+    }
+
+    /// <summary>
+    /// Every kind's coordinator must know every worker's region before the first shard is allocated, or kinds could
+    /// place a host's shards on different nodes.
+    /// </summary>
+    private static async Task WaitForRegions(ActorSystem system, EntityDirectory directory, int workers, TimeSpan timeout, CancellationToken ct)
+    {
+        var deadline = Stopwatch.StartNew();
+        foreach (var kind in Enum.GetValues<EntityKind>())
+        {
+            while (true)
+            {
+                var regions = await directory.Parent(kind).Ask<Akka.Cluster.Sharding.CurrentRegions>(Akka.Cluster.Sharding.GetCurrentRegions.Instance, TimeSpan.FromSeconds(10), ct);
+                if (regions.Regions.Count >= workers) break;
+                if (deadline.Elapsed > timeout) throw new SivInputException($"the {kind} regions of only {regions.Regions.Count} of {workers} workers registered within {timeout.TotalSeconds:0} s");
+                await Task.Delay(100, ct);
+            }
+        }
     }
 
     private static async Task<List<Address>> WaitForWorkers(Akka.Cluster.Cluster cluster, int min, TimeSpan timeout, CancellationToken ct)

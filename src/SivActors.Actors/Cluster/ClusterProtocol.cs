@@ -19,7 +19,9 @@ public static class ClusterProtocol
     public sealed record CollectMetrics(string RunId) : ISivMessage;
 
     /// <summary>
-    /// One node's figures: operations and interrupts inside the measured window, and all its counters and histograms.
+    /// One node's figures: operations and interrupts inside the measured window, messages it sent to entities (hops)
+    /// and messages that reached it from another node, and all its counters and histograms.
     /// </summary>
-    public sealed record NodeMetrics(string RunId, string Node, long WindowOperations, long WindowInterrupts, MetricsExport Metrics) : ISivMessage;
+    public sealed record NodeMetrics(string RunId, string Node, long WindowOperations, long WindowInterrupts, long Hops, long RemoteHops, MetricsExport Metrics)
+        : ISivMessage;
 }

@@ -33,6 +33,7 @@ public sealed class NodeAgentActor : ReceiveActor
 {
     private long _opsAtStart, _irqAtStart, _opsAtStop, _irqAtStop;
     private bool _stopped;
+    private long _sendsAtDeploy, _receivedAtDeploy;
 
     public NodeAgentActor(EmulatorContextHolder holder)
     {
@@ -52,6 +53,8 @@ public sealed class NodeAgentActor : ReceiveActor
                     Context.ActorOf(LostMessageListener.Props(ctx.Metrics));
                 }
                 (_opsAtStart, _irqAtStart, _stopped) = (0, 0, false);
+                _sendsAtDeploy = holder.Directory.Sends;
+                _receivedAtDeploy = (Context.System.Serialization.FindSerializerForType(typeof(ISivMessage)) as Infrastructure.Wire.WireSerializer)?.Deserialized ?? 0;
                 Sender.Tell(new ScenarioDeployed(m.RunId, node, null));
             }
             catch (Exception e) when (e is JsonException or SivActors.Model.SivInputException)
@@ -77,7 +80,8 @@ public sealed class NodeAgentActor : ReceiveActor
             var metrics = holder.Current.Metrics;
             var ops = (_stopped ? _opsAtStop : metrics.OperationsCompleted) - _opsAtStart;
             var irq = (_stopped ? _irqAtStop : metrics.InterruptsRaised) - _irqAtStart;
-            Sender.Tell(new NodeMetrics(m.RunId, node, ops, irq, metrics.Export()));
+            var wire = Context.System.Serialization.FindSerializerForType(typeof(ISivMessage)) as Infrastructure.Wire.WireSerializer;
+            Sender.Tell(new NodeMetrics(m.RunId, node, ops, irq, holder.Directory.Sends - _sendsAtDeploy, (wire?.Deserialized ?? 0) - _receivedAtDeploy, metrics.Export()));
         });
     }
 

@@ -26,8 +26,15 @@ public sealed class EntityDirectory
 
     public int Count => _children.Count;
 
+    // Per-thread counts of sends through the directory (the run's hops), without a shared counter on the hot path.
+    private readonly SivActors.Model.Reporting.ThreadCells _sends = new(1);
+
+    /// <summary>Messages sent to entities through this directory so far.</summary>
+    public long Sends => _sends.Sum(0);
+
     public void Tell(IEntityMessage message, IActorRef? sender = null)
     {
+        _sends.Mine.Counters[0]++;
         var target = message.Target;
         if (_children.TryGetValue(target, out var child)) child.Tell(message, sender ?? ActorRefs.NoSender);
         else Parent(target.Kind).Tell(message, sender ?? ActorRefs.NoSender);

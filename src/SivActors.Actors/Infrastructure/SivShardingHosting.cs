@@ -32,22 +32,44 @@ public static class SivShardingHosting
 
     /// <summary>
     /// Shard regions hosting entities on this node. <paramref name="ctx"/> is read when an entity starts: on a
-    /// worker it is the scenario deployed to the node by the run's driver.
+    /// worker it is the scenario deployed to the node by the run's driver. Regions are started with
+    /// <see cref="HostAffinityAllocation"/>, so every kind places a host's shard on the same node.
     /// </summary>
     public static AkkaConfigurationBuilder WithSivShardRegions(this AkkaConfigurationBuilder b, EntityDirectory directory, Func<EmulatorContext> ctx,
         TableStore store, ShardingSettings settings, string? role)
     {
         var extractor = new SivMessageExtractor(settings.ShardsPerHost);
-        if (RememberStore(store) is var (journal, snapshots)) b.WithSqlPersistence(journal, snapshots);
+        var remember = RememberStore(store);
+        if (remember is var (journal, snapshots)) b.WithSqlPersistence(journal, snapshots);
+        b.AddHocon("""
+            akka.cluster.sharding.state-store-mode = ddata
+            akka.cluster.sharding.remember-entities-store = eventsourced
+            """, HoconAddMode.Prepend);
         Func<string, Props> props = id => SivEmulatorHosting.EntityProps(ctx(), EntityAddress.Parse(id));
-        b.WithShardRegion<InterruptUnitParent>("interrupt-unit", props, extractor, Options(store, remember: true, role));
-        b.WithShardRegion<DmaRemappingParent>("dma-remapping", props, extractor, Options(store, remember: false, role));
-        b.WithShardRegion<VdcmParent>("vdcm", props, extractor, Options(store, remember: true, role));
-        b.WithShardRegion<HostingFunctionParent>("hosting-function", props, extractor, Options(store, remember: false, role));
-        b.WithShardRegion<AssignableInterfaceParent>("ai", props, extractor, Options(store, remember: false, role));
-        b.WithShardRegion<ContainerParent>("container", props, extractor, Options(store, remember: false, role));
-        return b.WithActors((_, registry) => PointAt(directory, registry));
+        return b.WithActors((system, registry) =>
+        {
+            var sharding = ClusterSharding.Get(system);
+            IActorRef Start(string typeName, bool owner)
+            {
+                var s = ClusterShardingSettings.Create(system);
+                if (role is not null) s = s.WithRole(role);
+                if (owner && remember is not null)
+                    s = s.WithRememberEntities(true).WithJournalPluginId("akka.persistence.journal.sharding").WithSnapshotPluginId("akka.persistence.snapshot-store.sharding");
+                else s = s.WithRememberEntities(false);
+                return sharding.Start(typeName, props, s, extractor, new HostAffinityAllocation(system, settings.ShardsPerHost), PoisonPill.Instance);
+            }
+            registry.Register<InterruptUnitParent>(Start("interrupt-unit", owner: true));
+            registry.Register<DmaRemappingParent>(Start("dma-remapping", owner: false));
+            registry.Register<VdcmParent>(Start("vdcm", owner: true));
+            registry.Register<HostingFunctionParent>(Start("hosting-function", owner: false));
+            registry.Register<AssignableInterfaceParent>(Start("ai", owner: false));
+            registry.Register<ContainerParent>(Start("container", owner: false));
+            PointAt(directory, registry);
+        });
     }
+
+    /// <summary>The shard region type names, one per entity kind.</summary>
+    public static readonly string[] TypeNames = ["interrupt-unit", "dma-remapping", "vdcm", "hosting-function", "ai", "container"];
 
     /// <summary>Proxies to the workers' regions, for a node that hosts no entities (the run's driver).</summary>
     public static AkkaConfigurationBuilder WithSivShardProxies(this AkkaConfigurationBuilder b, EntityDirectory directory, ShardingSettings settings)
@@ -70,17 +92,6 @@ public static class SivShardingHosting
         directory.SetParent(EntityKind.HostingFunction, registry.Get<HostingFunctionParent>());
         directory.SetParent(EntityKind.AssignableInterface, registry.Get<AssignableInterfaceParent>());
         directory.SetParent(EntityKind.Container, registry.Get<ContainerParent>());
-    }
-
-    private static ShardOptions Options(TableStore store, bool remember, string? role)
-    {
-        var options = new ShardOptions { StateStoreMode = StateStoreMode.DData, Role = role };
-        if (!remember || RememberStore(store) is not var (journal, snapshots)) return options;
-        options.RememberEntities = true;
-        options.RememberEntitiesStore = RememberEntitiesStore.Eventsourced;
-        options.JournalOptions = journal;
-        options.SnapshotOptions = snapshots;
-        return options;
     }
 
     /// <summary>The remember-entities store: the table store's database, in its own journal and snapshot tables.</summary>

@@ -21,10 +21,16 @@ public sealed record RunReport(
 
     /// <summary>Per-node figures of a cluster run (null on one node).</summary>
     public List<NodeFigures>? Nodes { get; init; }
+
+    /// <summary>Share of entity messages (hops) that arrived from another node, over the whole run (null on one node).</summary>
+    public double? CrossNodeHopShare { get; init; }
 }
 
-/// <summary>What one cluster node did: operations and interrupts in the measured window, durable table changes, entity failures.</summary>
-public sealed record NodeFigures(string Node, long Operations, long Interrupts, long DurableChanges, long EntityFailures);
+/// <summary>
+/// What one cluster node did: operations and interrupts in the measured window, durable table changes, entity
+/// failures, messages it sent to entities and messages that reached it from another node.
+/// </summary>
+public sealed record NodeFigures(string Node, long Operations, long Interrupts, long DurableChanges, long EntityFailures, long Hops, long CrossNodeHops);
 
 /// <summary>
 /// The persisted tables: the store, whether this run resumed tables an earlier run left, and the durable writes.

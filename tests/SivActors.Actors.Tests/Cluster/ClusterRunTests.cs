@@ -41,6 +41,10 @@ public sealed class ClusterRunTests : IDisposable
         Assert.Equal(3, r.Nodes!.Count);
         Assert.Equal(r.Throughput.Operations, r.Nodes.Sum(n => n.Operations));
         Assert.Contains(r.Nodes, n => n.DurableChanges > 0);
+        // Three hosts on three workers: each node runs one host's whole hot path, so almost nothing crosses nodes
+        // (only the driver's control messages and the answers to them).
+        Assert.All(r.Nodes, n => Assert.True(n.Operations > 0 && n.Interrupts > 0, $"{n.Node} ran no host: {n}"));
+        Assert.True(r.CrossNodeHopShare < 0.05, $"{r.CrossNodeHopShare:P2} of hops crossed nodes");
 
         foreach (var n in _nodes) n.Terminate();
         foreach (var n in _nodes) Assert.Equal(SivCli.Ok, await n.WaitForExit(timeout));

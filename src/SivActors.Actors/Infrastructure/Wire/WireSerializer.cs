@@ -53,8 +53,14 @@ public sealed class WireSerializer : SerializerWithStringManifest
         return writer.ToArray();
     }
 
+    private long _deserialized;
+
+    /// <summary>Messages this node received from another node (or, under serialize-messages, every message).</summary>
+    public long Deserialized => Interlocked.Read(ref _deserialized);
+
     public override object FromBinary(byte[] bytes, string manifest)
     {
+        Interlocked.Increment(ref _deserialized);
         if (!Readers.TryGetValue(manifest, out var read))
             throw new System.Runtime.Serialization.SerializationException($"unknown wire manifest \"{manifest}\"");
         var reader = new WireReader(bytes, _system);
@@ -352,7 +358,7 @@ public sealed class WireSerializer : SerializerWithStringManifest
         Add<ClusterProtocol.CollectMetrics>("n.collect", (w, m) => w.String(m.RunId), r => new ClusterProtocol.CollectMetrics(r.String()));
         Add<ClusterProtocol.NodeMetrics>("n.metrics", (w, m) =>
         {
-            w.String(m.RunId); w.String(m.Node); w.Var(m.WindowOperations); w.Var(m.WindowInterrupts);
+            w.String(m.RunId); w.String(m.Node); w.Var(m.WindowOperations); w.Var(m.WindowInterrupts); w.Var(m.Hops); w.Var(m.RemoteHops);
             w.VarU((ulong)m.Metrics.Counters.Length);
             foreach (var c in m.Metrics.Counters) w.Var(c);
             w.VarU((ulong)m.Metrics.Histograms.Length);
@@ -364,7 +370,7 @@ public sealed class WireSerializer : SerializerWithStringManifest
             w.NullableString(m.Metrics.FirstEntityFailure); w.NullableString(m.Metrics.FirstRogueSurprise);
         }, r =>
         {
-            var run = r.String(); var node = r.String(); var ops = r.Var(); var irq = r.Var();
+            var run = r.String(); var node = r.String(); var ops = r.Var(); var irq = r.Var(); var hops = r.Var(); var remote = r.Var();
             var counters = new long[r.Length()];
             for (var i = 0; i < counters.Length; i++) counters[i] = r.Var();
             var histograms = new (long, long)[r.Length()][];
@@ -373,7 +379,7 @@ public sealed class WireSerializer : SerializerWithStringManifest
                 histograms[h] = new (long, long)[r.Length()];
                 for (var i = 0; i < histograms[h].Length; i++) histograms[h][i] = (r.Var(), r.Var());
             }
-            return new ClusterProtocol.NodeMetrics(run, node, ops, irq,
+            return new ClusterProtocol.NodeMetrics(run, node, ops, irq, hops, remote,
                 new SivActors.Model.Reporting.MetricsExport(counters, histograms, r.NullableString(), r.NullableString()));
         });
         Add<TableOwnerRecovered>("e.recovered", (w, m) => Address(w, m.Address), r => new TableOwnerRecovered(Address(r)));
