@@ -22,6 +22,9 @@ namespace SivActors.Cli;
 public sealed record NodeSettings(string PublicHost, int Port, string BindHost, IReadOnlyList<string> Seeds, IReadOnlyList<string> Roles,
     TableStore Store, TimeSpan JoinTimeout)
 {
+    /// <summary>Written once the node is Up, removed when it leaves: what a container healthcheck tests.</summary>
+    public string? ReadyFile { get; init; }
+
     public const string SystemName = "siv";
 
     public string SelfAddress => $"akka.tcp://{SystemName}@{PublicHost}:{Port}";
@@ -121,6 +124,7 @@ public static class NodeCommand
             return SivCli.InvariantFailed;
         }
         output.WriteLine($"siv node {s.SelfAddress} is up (roles: {string.Join(",", s.Roles)}; tables: {s.Store.Display})");
+        if (s.ReadyFile is { } ready) await File.WriteAllTextAsync(ready, s.SelfAddress + "\n", CancellationToken.None);
         try
         {
             await Task.Delay(Timeout.Infinite, stop.Token);
@@ -129,6 +133,7 @@ public static class NodeCommand
         {
         }
         output.WriteLine($"siv node {s.SelfAddress} leaving");
+        if (s.ReadyFile is { } readyFile) File.Delete(readyFile);
         // This node's own view empties as it shuts down; those removals are not news for the operator.
         await system.ActorSelection("/user/membership").Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(5))
             .ContinueWith(t => t.IsCompletedSuccessfully && t.Result.Subject is { } printer ? printer.GracefulStop(TimeSpan.FromSeconds(5)) : Task.FromResult(true),

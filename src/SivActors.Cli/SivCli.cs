@@ -80,8 +80,9 @@ public static class SivCli
         var joinTimeout = new Option<double>("--join-timeout") { Description = "Seconds to wait to be Up before giving up", DefaultValueFactory = _ => 30 };
         var nodeDb = DbOption();
         var nodePostgres = PostgresOption();
+        var readyFile = new Option<string?>("--ready-file") { Description = "Write this file once the node is Up and remove it when it leaves (for healthchecks)" };
         var node = new Command("node", "Start a cluster member; SIGTERM or Ctrl-C leaves the cluster gracefully")
-            { nodeHost, nodePort, nodeBind, nodeSeeds, nodeRoles, joinTimeout, nodeDb, nodePostgres };
+            { nodeHost, nodePort, nodeBind, nodeSeeds, nodeRoles, joinTimeout, nodeDb, nodePostgres, readyFile };
         node.SetAction((p, ct) =>
         {
             var hostName = p.GetValue(nodeHost)!;
@@ -89,7 +90,10 @@ public static class SivCli
             var seeds = (p.GetValue(nodeSeeds) ?? Env("SIV_SEEDS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var settings = new NodeSettings(hostName, p.GetValue(nodePort), bind, seeds,
                 p.GetValue(nodeRoles)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                TableStore.Resolve(p.GetValue(nodeDb), p.GetValue(nodePostgres)), TimeSpan.FromSeconds(p.GetValue(joinTimeout)));
+                TableStore.Resolve(p.GetValue(nodeDb), p.GetValue(nodePostgres)), TimeSpan.FromSeconds(p.GetValue(joinTimeout)))
+            {
+                ReadyFile = p.GetValue(readyFile),
+            };
             return NodeCommand.RunAsync(settings, output, error, ct);
         });
         root.Add(node);
