@@ -20,7 +20,14 @@ using static SivActors.Actors.Cluster.ClusterProtocol;
 namespace SivActors.Cli;
 
 /// <summary>How the driver of a cluster run joins, and how many workers it waits for.</summary>
-public sealed record ClusterRunSettings(IReadOnlyList<string> Seeds, string PublicHost, int Port, string BindHost, int MinWorkers, TimeSpan JoinTimeout);
+public sealed record ClusterRunSettings(IReadOnlyList<string> Seeds, string PublicHost, int Port, string BindHost, int MinWorkers, TimeSpan JoinTimeout)
+{
+    /// <summary>Called once the run is reported, before the driver leaves (tests inspect the live cluster here).</summary>
+    public Func<ActorSystem, EntityDirectory, Task>? BeforeLeave { get; init; }
+
+    /// <summary>Called when the measured window starts (tests inject faults mid-load here).</summary>
+    public Action? OnWindowStart { get; init; }
+}
 
 /// <summary>
 /// `siv run --cluster SEEDS`: joins as a load-driving member (role "driver", hosting no entities), deploys the
@@ -62,8 +69,10 @@ public static class ClusterRun
 
             var runId = Guid.NewGuid().ToString("N");
             var agents = workers.Select(w => system.ActorSelection(new RootActorPath(w) / "user" / AgentName)).ToList();
+            var latest = new System.Collections.Concurrent.ConcurrentDictionary<string, NodeMetrics>();
+            var collector = system.ActorOf(Props.Create(() => new LatestFigures(latest)), "figures");
             var deploy = new DeployScenario(runId, JsonSerializer.Serialize(scenario.Scenario, ScenarioLoader.StrictJson),
-                JsonSerializer.Serialize(scenario.Cost, ScenarioLoader.StrictJson), scenario.Source);
+                JsonSerializer.Serialize(scenario.Cost, ScenarioLoader.StrictJson), scenario.Source, collector);
             foreach (var answer in await Task.WhenAll(agents.Select(a => a.Ask<ScenarioDeployed>(deploy, TimeSpan.FromSeconds(30), ct))))
                 if (answer.Error is { } error) throw new SivInputException($"{answer.Node} refused the scenario: {error}");
 
@@ -73,29 +82,73 @@ public static class ClusterRun
             var runner = system.ActorOf(ScenarioRunnerActor.Props(ctx, progress, onWindow: start =>
             {
                 foreach (var a in agents) a.Tell(new MarkWindow(runId, start));
+                if (start) s.OnWindowStart?.Invoke();
             }), "runner");
             var answerRun = await runner.Ask<object>(replyTo => new RunProtocol.RunScenario(replyTo), TimeSpan.FromSeconds(scenario.Scenario.DurationSeconds + 600), ct);
             if (answerRun is RunProtocol.RunFailed failed) return new RunOutcome(null, failed.Reason);
             var finished = (RunProtocol.RunFinished)answerRun;
 
-            var nodes = await Task.WhenAll(agents.Select(a => a.Ask<NodeMetrics>(new CollectMetrics(runId), TimeSpan.FromSeconds(60), ct)));
-            foreach (var n in nodes) ctx.Metrics.Import(n.Metrics);
+            var collected = await Task.WhenAll(workers.Select((w, i) => Final(cluster, w, agents[i], runId, latest, ct)));
+            var nodes = collected.Select(c => c.Metrics).ToArray();
+            foreach (var (n, lost) in collected)
+            {
+                if (!lost)
+                {
+                    ctx.Metrics.Import(n.Metrics);
+                    continue;
+                }
+                // A node lost mid-run: its last report, with what it had in flight booked as lost.
+                var last = new RunMetrics();
+                last.Import(n.Metrics);
+                last.BookInFlightAsLost();
+                ctx.Metrics.Import(last.Export());
+            }
             var managedAfter = GC.GetTotalMemory(forceFullCollection: true);
             var wall = (finished.StopTicks - finished.StartTicks) / (double)Stopwatch.Frequency;
             var timings = new RunTimings(wall, nodes.Sum(n => n.WindowOperations), nodes.Sum(n => n.WindowInterrupts));
             var memory = new MemorySection(Process.GetCurrentProcess().PeakWorkingSet64, 0, managedAfter - managedBefore);
             var report = EmulatorRun.BuildReport(scenario, ctx.Metrics, finished, timings, memory, store, topology);
             var hops = nodes.Sum(n => n.Hops) + ctx.Directory.Sends;
-            return new RunOutcome(report with
+            report = report with
             {
-                Nodes = nodes.Select(Figures).OrderBy(f => f.Node, StringComparer.Ordinal).ToList(),
+                Nodes = collected.Select(c => Figures(c.Metrics) with { Lost = c.Lost }).OrderBy(f => f.Node, StringComparer.Ordinal).ToList(),
                 CrossNodeHopShare = hops == 0 ? 0 : nodes.Sum(n => n.RemoteHops) / (double)hops,
-            }, null);
+            };
+            if (s.BeforeLeave is { } hook) await hook(system, ctx.Directory);
+            return new RunOutcome(report, null);
         }
         finally
         {
             await host.StopAsync(CancellationToken.None);
         }
+    }
+
+    /// <summary>A live worker's final figures, or the last report of one that is gone (or does not answer).</summary>
+    private static async Task<(NodeMetrics Metrics, bool Lost)> Final(Akka.Cluster.Cluster cluster, Address worker, ActorSelection agent, string runId,
+        System.Collections.Concurrent.ConcurrentDictionary<string, NodeMetrics> latest, CancellationToken ct)
+    {
+        var up = cluster.State.Members.Any(m => m.Address.Equals(worker) && m.Status == Akka.Cluster.MemberStatus.Up)
+                 && !cluster.State.Unreachable.Any(m => m.Address.Equals(worker));
+        if (up)
+        {
+            try
+            {
+                return (await agent.Ask<NodeMetrics>(new CollectMetrics(runId), TimeSpan.FromSeconds(20), ct), false);
+            }
+            catch (AskTimeoutException)
+            {
+            }
+        }
+        var node = worker.ToString();
+        return (latest.TryGetValue(node, out var last) ? last
+            : new NodeMetrics(runId, node, 0, 0, 0, 0, new RunMetrics().Export()), true);
+    }
+
+    /// <summary>Keeps each worker's latest periodic report.</summary>
+    private sealed class LatestFigures : ReceiveActor
+    {
+        public LatestFigures(System.Collections.Concurrent.ConcurrentDictionary<string, NodeMetrics> latest) =>
+            Receive<NodeMetrics>(m => latest[m.Node] = m);
     }
 
     private static NodeFigures Figures(NodeMetrics n)

@@ -22,7 +22,8 @@ public static class ReportPrinter
         var ledger = new Table().Title("[bold]conservation ledger[/]").AddColumns("", "figures", "balanced");
         ledger.AddRow("descriptors", $"submitted {l.Descriptors.Submitted:N0} = completed {l.Descriptors.Completed:N0} + rejected {{{Join(l.Descriptors.Rejected)}}} + in flight {l.Descriptors.InFlight:N0}; verified {l.Descriptors.Verified:N0}", Mark(l.Descriptors.Balanced));
         ledger.AddRow("interrupts", $"raised {l.Interrupts.Raised:N0} = delivered {l.Interrupts.Delivered:N0} (remapped {l.Interrupts.DeliveredRemapped:N0}, posted {l.Interrupts.DeliveredPosted:N0}) + coalesced {l.Interrupts.Coalesced:N0} + faulted {{{Join(l.Interrupts.Faulted)}}} + lost {l.Interrupts.Lost:N0}; misdelivered {l.Interrupts.Misdelivered:N0}", Mark(l.Interrupts.Balanced));
-        ledger.AddRow("DMA", $"issued {l.Dma.Issued:N0} = applied {l.Dma.Applied:N0} + faulted {{{Join(l.Dma.Faulted)}}}", Mark(l.Dma.Balanced));
+        ledger.AddRow("DMA", $"issued {l.Dma.Issued:N0} = applied {l.Dma.Applied:N0} + faulted {{{Join(l.Dma.Faulted)}}}" +
+                             (l.Dma.Lost > 0 ? $" + lost {l.Dma.Lost:N0}" : ""), Mark(l.Dma.Balanced));
         console.Write(ledger);
 
         var latency = new Table().Title("[bold]latency[/] (p50 / p99 / p99.9)").AddColumns("", "fast path", "slow path");
@@ -39,7 +40,7 @@ public static class ReportPrinter
 
         if (r.Nodes is { } nodes)
             foreach (var n in nodes)
-                console.MarkupLine($"node {Markup.Escape(n.Node)}: {n.Operations:N0} operations, {n.Interrupts:N0} interrupts, {n.DurableChanges:N0} durable table changes, " +
+                console.MarkupLine($"node {Markup.Escape(n.Node)}{(n.Lost ? " [red](lost mid-run: last report)[/]" : "")}: {n.Operations:N0} operations, {n.Interrupts:N0} interrupts, {n.DurableChanges:N0} durable table changes, " +
                                    $"{n.CrossNodeHops:N0} of {n.Hops:N0} hops from other nodes" +
                                    (n.EntityFailures > 0 ? $", [red]{n.EntityFailures} entity failure(s)[/]" : ""));
         if (r.CrossNodeHopShare is { } share) console.MarkupLine($"hops that crossed nodes: {share:P2}");

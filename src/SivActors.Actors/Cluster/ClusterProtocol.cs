@@ -8,8 +8,12 @@ public static class ClusterProtocol
 {
     public const string AgentName = "siv-agent";
 
-    /// <summary>The scenario (and its cost model) as their JSON documents: the workers build the same context.</summary>
-    public sealed record DeployScenario(string RunId, string ScenarioJson, string CostModelJson, string Source) : ISivMessage;
+    /// <summary>
+    /// The scenario (and its cost model) as their JSON documents: the workers build the same context. Each agent then
+    /// sends its <see cref="NodeMetrics"/> to <paramref name="ReportTo"/> twice a second, so a node lost mid-run
+    /// still has figures.
+    /// </summary>
+    public sealed record DeployScenario(string RunId, string ScenarioJson, string CostModelJson, string Source, Akka.Actor.IActorRef ReportTo) : ISivMessage;
 
     public sealed record ScenarioDeployed(string RunId, string Node, string? Error) : ISivMessage;
 

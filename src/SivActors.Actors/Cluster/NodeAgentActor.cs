@@ -29,11 +29,20 @@ public sealed class EmulatorContextHolder(EntityDirectory directory, TableStore 
 /// A worker's agent: receives the run's scenario and builds this node's context (metrics, directory, store),
 /// marks the measured window, and hands its figures to the driver at the end.
 /// </summary>
-public sealed class NodeAgentActor : ReceiveActor
+public sealed class NodeAgentActor : ReceiveActor, IWithTimers
 {
+    public ITimerScheduler Timers { get; set; } = null!;
+
     private long _opsAtStart, _irqAtStart, _opsAtStop, _irqAtStop;
     private bool _stopped;
     private long _sendsAtDeploy, _receivedAtDeploy;
+    private IActorRef _reportTo = ActorRefs.Nobody;
+    private string _runId = "";
+
+    private sealed class ReportNow : INoSerializationVerificationNeeded
+    {
+        public static readonly ReportNow Instance = new();
+    }
 
     public NodeAgentActor(EmulatorContextHolder holder)
     {
@@ -55,6 +64,9 @@ public sealed class NodeAgentActor : ReceiveActor
                 (_opsAtStart, _irqAtStart, _stopped) = (0, 0, false);
                 _sendsAtDeploy = holder.Directory.Sends;
                 _receivedAtDeploy = (Context.System.Serialization.FindSerializerForType(typeof(ISivMessage)) as Infrastructure.Wire.WireSerializer)?.Deserialized ?? 0;
+                _reportTo = m.ReportTo;
+                _runId = m.RunId;
+                Timers.StartPeriodicTimer("report", ReportNow.Instance, TimeSpan.FromMilliseconds(500));
                 Sender.Tell(new ScenarioDeployed(m.RunId, node, null));
             }
             catch (Exception e) when (e is JsonException or SivActors.Model.SivInputException)
@@ -75,14 +87,21 @@ public sealed class NodeAgentActor : ReceiveActor
             _irqAtStop = metrics.InterruptsRaised;
             _stopped = true;
         });
+        Receive<ReportNow>(_ => _reportTo.Tell(Figures(_runId)));
         Receive<CollectMetrics>(m =>
+        {
+            Timers.Cancel("report");
+            Sender.Tell(Figures(m.RunId));
+        });
+
+        NodeMetrics Figures(string runId)
         {
             var metrics = holder.Current.Metrics;
             var ops = (_stopped ? _opsAtStop : metrics.OperationsCompleted) - _opsAtStart;
             var irq = (_stopped ? _irqAtStop : metrics.InterruptsRaised) - _irqAtStart;
             var wire = Context.System.Serialization.FindSerializerForType(typeof(ISivMessage)) as Infrastructure.Wire.WireSerializer;
-            Sender.Tell(new NodeMetrics(m.RunId, node, ops, irq, holder.Directory.Sends - _sendsAtDeploy, (wire?.Deserialized ?? 0) - _receivedAtDeploy, metrics.Export()));
-        });
+            return new NodeMetrics(runId, node, ops, irq, holder.Directory.Sends - _sendsAtDeploy, (wire?.Deserialized ?? 0) - _receivedAtDeploy, metrics.Export());
+        }
     }
 
     public static Props Props(EmulatorContextHolder holder) => Akka.Actor.Props.Create(() => new NodeAgentActor(holder));

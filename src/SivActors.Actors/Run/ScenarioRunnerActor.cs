@@ -25,6 +25,8 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
     private IActorRef _replyTo = ActorRefs.Nobody;
     private int _pending;
     private readonly HashSet<int> _undrained = [];
+    private readonly HashSet<(AiId Ai, EntityKind Unit)> _unflushed = [];
+    private readonly HashSet<int> _unharvested = [];
     private long _startTicks, _stopTicks, _opsAtStart, _irqAtStart, _opsAtStop, _irqAtStop;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -128,20 +130,35 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
                 _ctx.Directory.Tell(new ContainerProtocol.StopWorkload(new ContainerId((int)c.Key), new HostId(c.Host), Self));
             Become(Draining);
             ArmTimeout("draining outstanding descriptors");
+            ArmResend();
         });
         Failures();
     }
 
+    // After the load the runner asks every container and AI once more; requests that were in flight to a node that
+    // was lost are asked again every few seconds (each answer counts once), so a run survives a node's loss.
+    private void ArmResend() => Timers.StartPeriodicTimer("resend", Resend.Instance, TimeSpan.FromSeconds(2));
+
     private void Draining()
     {
+        Receive<Resend>(_ =>
+        {
+            foreach (var id in _undrained)
+                _ctx.Directory.Tell(new ContainerProtocol.StopWorkload(new ContainerId(id), _ctx.HostOf(new ContainerId(id)), Self));
+        });
         Receive<ContainerProtocol.ContainerDrained>(m =>
         {
             if (!_undrained.Remove(m.Container.Value)) return;
             _progress.ContainersDrained++;
             if (_undrained.Count > 0) return;
             _progress.Phase = RunPhase.Flushing;
-            _pending = _ais.Count * 2; // a marker through the interrupt unit and one through DMA remapping per AI
-            foreach (var ai in _ais) _ctx.Directory.Tell(new AssignableInterfaceProtocol.FlushUpstream(ai.AsAiId(), Self));
+            // A marker through the interrupt unit and one through DMA remapping per AI.
+            foreach (var ai in _ais)
+            {
+                _unflushed.Add((ai.AsAiId(), EntityKind.InterruptUnit));
+                _unflushed.Add((ai.AsAiId(), EntityKind.DmaRemapping));
+                _ctx.Directory.Tell(new AssignableInterfaceProtocol.FlushUpstream(ai.AsAiId(), Self));
+            }
             Become(FlushingUpstream);
             ArmTimeout("flushing upstream writes");
         });
@@ -150,12 +167,19 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
 
     private void FlushingUpstream()
     {
-        Receive<InterruptUnitProtocol.UpstreamFlushed>(_ =>
+        Receive<Resend>(_ =>
         {
-            if (--_pending > 0) return;
-            _pending = _containers.Count;
+            foreach (var ai in _unflushed.Select(u => u.Ai).Distinct())
+                _ctx.Directory.Tell(new AssignableInterfaceProtocol.FlushUpstream(ai, Self));
+        });
+        Receive<InterruptUnitProtocol.UpstreamFlushed>(m =>
+        {
+            if (!_unflushed.Remove((m.Ai, m.Unit)) || _unflushed.Count > 0) return;
             foreach (var c in _containers)
+            {
+                _unharvested.Add((int)c.Key);
                 _ctx.Directory.Tell(new ContainerProtocol.FlushInterrupts(new ContainerId((int)c.Key), new HostId(c.Host), Self));
+            }
             Become(FlushingContainers);
             ArmTimeout("harvesting posted interrupts");
         });
@@ -164,9 +188,14 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
 
     private void FlushingContainers()
     {
-        Receive<ContainerProtocol.ContainerFlushed>(_ =>
+        Receive<Resend>(_ =>
         {
-            if (--_pending > 0) return;
+            foreach (var id in _unharvested)
+                _ctx.Directory.Tell(new ContainerProtocol.FlushInterrupts(new ContainerId(id), _ctx.HostOf(new ContainerId(id)), Self));
+        });
+        Receive<ContainerProtocol.ContainerFlushed>(m =>
+        {
+            if (!_unharvested.Remove(m.Container.Value) || _unharvested.Count > 0) return;
             Timers.CancelAll();
             _progress.Phase = RunPhase.Done;
             _replyTo.Tell(new RunFinished(_startTicks, _stopTicks, _opsAtStart, _irqAtStart, _opsAtStop, _irqAtStop, _containers.Count, _ais.Count));
@@ -187,7 +216,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
             var failures = _ctx.Metrics.EntityFailures > 0
                 ? $"; {_ctx.Metrics.EntityFailures} entity failure(s), first: {_ctx.Metrics.FirstEntityFailure}"
                 : "";
-            var pending = _undrained.Count > 0 ? _undrained.Count : _pending;
+            var pending = _undrained.Count > 0 ? _undrained.Count : _unflushed.Count > 0 ? _unflushed.Count : _unharvested.Count > 0 ? _unharvested.Count : _pending;
             Fail($"timed out after {_phaseTimeout.TotalSeconds:0} s while {m.What} ({pending} still pending{which}){failures}");
         });
     }
@@ -203,6 +232,11 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
     private void ArmTimeout(string what) => Timers.StartSingleTimer("timeout", new PhaseTimedOut(what), _phaseTimeout);
 
     private sealed record PhaseTimedOut(string What) : INoSerializationVerificationNeeded;
+
+    private sealed class Resend : INoSerializationVerificationNeeded
+    {
+        public static readonly Resend Instance = new();
+    }
 
     private sealed class DurationElapsed : INoSerializationVerificationNeeded
     {

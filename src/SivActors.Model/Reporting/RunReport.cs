@@ -30,7 +30,11 @@ public sealed record RunReport(
 /// What one cluster node did: operations and interrupts in the measured window, durable table changes, entity
 /// failures, messages it sent to entities and messages that reached it from another node.
 /// </summary>
-public sealed record NodeFigures(string Node, long Operations, long Interrupts, long DurableChanges, long EntityFailures, long Hops, long CrossNodeHops);
+public sealed record NodeFigures(string Node, long Operations, long Interrupts, long DurableChanges, long EntityFailures, long Hops, long CrossNodeHops)
+{
+    /// <summary>The node was lost mid-run: its figures are its last report, what it had in flight is booked as lost.</summary>
+    public bool Lost { get; init; }
+}
 
 /// <summary>
 /// The persisted tables: the store, whether this run resumed tables an earlier run left, and the durable writes.
@@ -49,7 +53,8 @@ public sealed record DescriptorLedger(long Submitted, long Completed, Dictionary
 public sealed record InterruptLedger(long Raised, long Delivered, long DeliveredRemapped, long DeliveredPosted, long Coalesced,
     Dictionary<string, long> Faulted, long Lost, long Misdelivered, long PassedThrough, long Notifications, long Harvested, bool Balanced);
 
-public sealed record DmaLedger(long Issued, long Applied, Dictionary<string, long> Faulted, bool Balanced);
+/// <summary><paramref name="Lost"/>: DMA in flight on a node that was lost mid-run.</summary>
+public sealed record DmaLedger(long Issued, long Applied, Dictionary<string, long> Faulted, bool Balanced, long Lost = 0);
 
 public sealed record PathsSection(Dictionary<string, long> Fast, Dictionary<string, long> Slow, Dictionary<string, long> SlowErrors, long VdcmMessagesOnFastPath);
 
@@ -85,12 +90,12 @@ public static class RunReportBuilder
         var faulted = m.InterruptsFaulted;
         var delivered = m.InterruptsRemapped + m.InterruptsPosted;
         var interruptsBalanced = m.InterruptsRaised == delivered + m.InterruptsCoalesced + faulted.Values.Sum() + m.InterruptsLost + m.InterruptsPassedThrough;
-        var dmaBalanced = m.DmaIssued == m.DmaApplied + m.DmaFaulted.Values.Sum();
+        var dmaBalanced = m.DmaIssued == m.DmaApplied + m.DmaFaulted.Values.Sum() + m.DmaLost;
 
         var violations = new List<string>();
         if (!descriptorsBalanced) violations.Add($"descriptor ledger does not balance: submitted {m.DescriptorsSubmitted} != completed + rejected + in flight");
         if (!interruptsBalanced) violations.Add($"interrupt ledger does not balance: raised {m.InterruptsRaised} != delivered + coalesced + faulted + lost");
-        if (!dmaBalanced) violations.Add($"DMA ledger does not balance: issued {m.DmaIssued} != applied {m.DmaApplied} + faulted {m.DmaFaulted.Values.Sum()}");
+        if (!dmaBalanced) violations.Add($"DMA ledger does not balance: issued {m.DmaIssued} != applied {m.DmaApplied} + faulted {m.DmaFaulted.Values.Sum()} + lost {m.DmaLost}");
         if (m.InterruptsMisdelivered != 0) violations.Add($"{m.InterruptsMisdelivered} interrupt(s) misdelivered");
         if (m.VdcmMessagesOnFastPath != 0) violations.Add($"the VDCM received {m.VdcmMessagesOnFastPath} fast-path message(s)");
         if (m.EntityFailures != 0) violations.Add($"{m.EntityFailures} entity failure(s) (state lost on restart); first: {m.FirstEntityFailure}");
@@ -107,7 +112,7 @@ public static class RunReportBuilder
                 new DescriptorLedger(m.DescriptorsSubmitted, m.DescriptorsCompleted, rejected, descriptorsInFlight, m.DescriptorsVerified, m.VerificationFailures, descriptorsBalanced),
                 new InterruptLedger(m.InterruptsRaised, delivered, m.InterruptsRemapped, m.InterruptsPosted, m.InterruptsCoalesced, faulted,
                     m.InterruptsLost, m.InterruptsMisdelivered, m.InterruptsPassedThrough, m.Notifications, m.Harvested, interruptsBalanced),
-                new DmaLedger(m.DmaIssued, m.DmaApplied, m.DmaFaulted, dmaBalanced)),
+                new DmaLedger(m.DmaIssued, m.DmaApplied, m.DmaFaulted, dmaBalanced, m.DmaLost)),
             new PathsSection(m.FastPath, m.SlowPath, m.SlowPathErrors, m.VdcmMessagesOnFastPath),
             new LatencySection(
                 new PathLatency(Of(histograms.Histogram(RunMetrics.ModeledFastNs)), Of(histograms.Histogram(RunMetrics.ModeledSlowNs))),

@@ -350,8 +350,10 @@ public sealed class WireSerializer : SerializerWithStringManifest
         Add<EnsureEntity>("e.ensure", (w, m) => Address(w, m.Address), r => new EnsureEntity(Address(r)));
         Add<EntityEnsured>("e.ensured", (w, m) => Address(w, m.Address), r => new EntityEnsured(Address(r)));
         // Cluster runs.
-        Add<ClusterProtocol.DeployScenario>("n.deploy", (w, m) => { w.String(m.RunId); w.String(m.ScenarioJson); w.String(m.CostModelJson); w.String(m.Source); },
-            r => new ClusterProtocol.DeployScenario(r.String(), r.String(), r.String(), r.String()));
+        Add<ClusterProtocol.DeployScenario>("n.deploy", (w, m) =>
+        {
+            w.String(m.RunId); w.String(m.ScenarioJson); w.String(m.CostModelJson); w.String(m.Source); w.ActorRef(m.ReportTo);
+        }, r => new ClusterProtocol.DeployScenario(r.String(), r.String(), r.String(), r.String(), r.ActorRef()));
         Add<ClusterProtocol.ScenarioDeployed>("n.deployed", (w, m) => { w.String(m.RunId); w.String(m.Node); w.NullableString(m.Error); },
             r => new ClusterProtocol.ScenarioDeployed(r.String(), r.String(), r.NullableString()));
         Add<ClusterProtocol.MarkWindow>("n.window", (w, m) => { w.String(m.RunId); w.Bool(m.Start); }, r => new ClusterProtocol.MarkWindow(r.String(), r.Bool()));
