@@ -86,7 +86,7 @@ public static class FastPathBench
         return report.Throughput.OpsPerSecond;
     }
 
-    private static ResolvedScenario Scenario(FastPathSettings settings)
+    internal static ResolvedScenario Scenario(FastPathSettings settings)
     {
         var aisPerDevice = Math.Max(1, (settings.Containers + 3) / 4);
         var s = new Scenario

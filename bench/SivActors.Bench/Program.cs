@@ -46,7 +46,27 @@ tables.SetAction(async (p, ct) =>
     }
 });
 
-var root = new RootCommand("SivActors benchmarks; each prints its result as the last line") { fastpath, tables };
+var cRounds = new Option<int>("--rounds") { Description = "Measured rounds per side (after one warm-up round each)", DefaultValueFactory = _ => 3 };
+var cSeconds = new Option<double>("--seconds") { Description = "Measurement window per round", DefaultValueFactory = _ => 4 };
+var cContainers = new Option<int>("--containers") { Description = "Concurrent requesters (containers)", DefaultValueFactory = _ => 64 };
+var crossnode = new Command("crossnode", "The fast path across two siv node processes on loopback against raw Akka.Remote with the same serializer and hops")
+    { cRounds, cSeconds, cContainers };
+crossnode.SetAction(async (p, ct) =>
+{
+    var settings = new CrossNodeSettings(p.GetValue(cRounds), p.GetValue(cSeconds), p.GetValue(cContainers));
+    if (settings.Validate() is { } problem)
+    {
+        Console.Error.WriteLine($"bench: {problem}");
+        return 2;
+    }
+    return await CrossNodeBench.RunAsync(settings, Console.Out, ct);
+});
+var peerPort = new Option<int>("--port") { Required = true };
+var peer = new Command("crossnode-peer", "The raw side's peer process (started by crossnode)") { peerPort };
+peer.Hidden = true;
+peer.SetAction(async p => await CrossNodeBench.PeerAsync(p.GetValue(peerPort)));
+
+var root = new RootCommand("SivActors benchmarks; each prints its result as the last line") { fastpath, tables, crossnode, peer };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

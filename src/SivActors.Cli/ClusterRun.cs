@@ -27,6 +27,9 @@ public sealed record ClusterRunSettings(IReadOnlyList<string> Seeds, string Publ
 
     /// <summary>Called when the measured window starts (tests inject faults mid-load here).</summary>
     public Action? OnWindowStart { get; init; }
+
+    /// <summary>Must equal the workers' --shards-per-host.</summary>
+    public int ShardsPerHost { get; init; } = 1;
 }
 
 /// <summary>
@@ -53,7 +56,7 @@ public static class ClusterRun
                 .WithClustering(new ClusterOptions { SeedNodes = seeds.ToArray(), Roles = [DriverRole], SplitBrainResolver = new KeepMajorityOption() })
                 .WithSivPersistence(store)
                 .WithSivWireFormat()
-                .WithSivShardProxies(ctx.Directory, new ShardingSettings())
+                .WithSivShardProxies(ctx.Directory, new ShardingSettings(s.ShardsPerHost))
                 .WithActors((system, _) => Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => up.TrySetResult()))))
             .Build();
         await host.StartAsync(ct);

@@ -25,6 +25,9 @@ public sealed record NodeSettings(string PublicHost, int Port, string BindHost, 
     /// <summary>Written once the node is Up, removed when it leaves: what a container healthcheck tests.</summary>
     public string? ReadyFile { get; init; }
 
+    /// <summary>Shards per emulated host (1 keeps a host on one node); every node and the driver must agree.</summary>
+    public int ShardsPerHost { get; init; } = 1;
+
     public const string SystemName = "siv";
 
     public string SelfAddress => $"akka.tcp://{SystemName}@{PublicHost}:{Port}";
@@ -153,7 +156,7 @@ public static class NodeCommand
         if (!s.Roles.Contains(SivShardingHosting.WorkerRole)) return b;
         var holder = new EmulatorContextHolder(new EntityDirectory(), s.Store);
         return b
-            .WithSivShardRegions(holder.Directory, () => holder.Current, s.Store, new ShardingSettings(), SivShardingHosting.WorkerRole)
+            .WithSivShardRegions(holder.Directory, () => holder.Current, s.Store, new ShardingSettings(s.ShardsPerHost), SivShardingHosting.WorkerRole)
             .WithActors((system, _) => system.ActorOf(NodeAgentActor.Props(holder), SivActors.Actors.Cluster.ClusterProtocol.AgentName));
     }
 

@@ -52,9 +52,10 @@ public static class SivCli
         var workers = new Option<int>("--workers") { Description = "With --cluster: worker nodes to wait for", DefaultValueFactory = _ => 1 };
         var driverHost = new Option<string>("--host") { Description = "With --cluster: host name or address the workers reach this driver at", DefaultValueFactory = _ => Env("SIV_HOST") ?? "127.0.0.1" };
         var driverPort = new Option<int>("--port") { Description = "With --cluster: this driver's port (0: any free port)", DefaultValueFactory = _ => 0 };
+        var runSpread = SpreadOption();
         var sharded = new Option<bool>("--sharded") { Description = "Run the entities in Cluster.Sharding regions of a one-node cluster on 127.0.0.1", Hidden = true };
         var run = new Command("run", "Run a scenario on one node and print the report; tables persist in the database and the next run resumes them")
-            { scenario, duration, containers, seed, outDir, db, postgres, fresh, ackLog, sharded, clusterSeeds, workers, driverHost, driverPort };
+            { scenario, duration, containers, seed, outDir, db, postgres, fresh, ackLog, sharded, clusterSeeds, workers, driverHost, driverPort, runSpread };
         run.SetAction((p, ct) => RunCommand.ExecuteAsync(
             new RunRequest(p.GetValue(scenario), p.GetValue(duration), p.GetValue(containers), p.GetValue(seed), p.GetValue(outDir)!)
             {
@@ -65,7 +66,7 @@ public static class SivCli
                 Cluster = p.GetValue(clusterSeeds) is { } cs
                     ? new ClusterRunSettings(cs.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), p.GetValue(driverHost)!,
                         p.GetValue(driverPort), System.Net.IPAddress.TryParse(p.GetValue(driverHost), out _) ? p.GetValue(driverHost)! : "0.0.0.0",
-                        p.GetValue(workers), TimeSpan.FromSeconds(60))
+                        p.GetValue(workers), TimeSpan.FromSeconds(60)) { ShardsPerHost = p.GetValue(runSpread) }
                     : null,
             },
             output, error, hooks, ct));
@@ -81,8 +82,9 @@ public static class SivCli
         var nodeDb = DbOption();
         var nodePostgres = PostgresOption();
         var readyFile = new Option<string?>("--ready-file") { Description = "Write this file once the node is Up and remove it when it leaves (for healthchecks)" };
+        var nodeSpread = SpreadOption();
         var node = new Command("node", "Start a cluster member; SIGTERM or Ctrl-C leaves the cluster gracefully")
-            { nodeHost, nodePort, nodeBind, nodeSeeds, nodeRoles, joinTimeout, nodeDb, nodePostgres, readyFile };
+            { nodeHost, nodePort, nodeBind, nodeSeeds, nodeRoles, joinTimeout, nodeDb, nodePostgres, readyFile, nodeSpread };
         node.SetAction((p, ct) =>
         {
             var hostName = p.GetValue(nodeHost)!;
@@ -93,6 +95,7 @@ public static class SivCli
                 TableStore.Resolve(p.GetValue(nodeDb), p.GetValue(nodePostgres)), TimeSpan.FromSeconds(p.GetValue(joinTimeout)))
             {
                 ReadyFile = p.GetValue(readyFile),
+                ShardsPerHost = p.GetValue(nodeSpread),
             };
             return NodeCommand.RunAsync(settings, output, error, ct);
         });
@@ -120,6 +123,12 @@ public static class SivCli
         root.Add(irq);
         return root;
     }
+
+    private static Option<int> SpreadOption() => new("--shards-per-host")
+    {
+        Description = "Spread each emulated host over this many shards (and so nodes); 1 keeps a host's hot path on one node",
+        DefaultValueFactory = _ => 1,
+    };
 
     private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
 

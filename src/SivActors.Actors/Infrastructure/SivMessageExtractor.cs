@@ -5,8 +5,8 @@ namespace SivActors.Actors.Infrastructure;
 /// <summary>
 /// Maps a message to its entity and shard: the local entity parents and the Cluster.Sharding regions use the same
 /// extractor. By default the shard is the emulated host ("h3"), so a host's hot path (AI -> interrupt unit ->
-/// container) stays on one node; with <see cref="ShardsPerHost"/> &gt; 1 a host's entities spread over that many
-/// shards ("h3-0", "h3-1", ...), and so over nodes.
+/// container) stays on one node; with <see cref="ShardsPerHost"/> &gt; 1 a host is split over that many shards
+/// (see <see cref="ShardOf"/>), and so over nodes.
 /// </summary>
 public sealed class SivMessageExtractor(int shardsPerHost = 1) : IMessageExtractor
 {
@@ -24,7 +24,15 @@ public sealed class SivMessageExtractor(int shardsPerHost = 1) : IMessageExtract
 
     public object EntityMessage(object message) => message;
 
-    public string ShardOf(EntityAddress a) => ShardsPerHost == 1
-        ? a.ShardId
-        : a.ShardId + "-" + ((ulong)a.Key % (ulong)ShardsPerHost).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>
+    /// With one shard per host, "hN". With n &gt; 1, a host's device side (AIs, hosting functions, interrupt unit,
+    /// DMA remapping, VDCM) stays in "hN-0" and its containers spread over "hN-1".."hN-(n-1)": guests and devices
+    /// on different nodes, so the fast path crosses the network at every guest/device boundary.
+    /// </summary>
+    public string ShardOf(EntityAddress a)
+    {
+        if (ShardsPerHost == 1) return a.ShardId;
+        var sub = a.Kind == EntityKind.Container ? 1 + (long)((ulong)a.Key % (ulong)(ShardsPerHost - 1)) : 0;
+        return a.ShardId + "-" + sub.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
 }

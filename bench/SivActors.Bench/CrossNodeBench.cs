@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using System.Globalization;
+using Akka.Actor;
+using Akka.Configuration;
+using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Persistence;
+using SivActors.Actors.Run;
+using SivActors.Cli;
+using SivActors.Model.Device;
+using SivActors.Model.Identity;
+using Ai = SivActors.Actors.AssignableInterface.AssignableInterfaceProtocol;
+using C = SivActors.Actors.Container.ContainerProtocol;
+
+namespace SivActors.Bench;
+
+public sealed record CrossNodeSettings(int Rounds, double Seconds, int Containers)
+{
+    public string? Validate() =>
+        Rounds < 1 ? "--rounds must be at least 1"
+        : Seconds is < 1 or > 600 ? "--seconds must be within 1..600"
+        : Containers is < 1 or > 4096 ? "--containers must be within 1..4096"
+        : null;
+}
+
+/// <summary>
+/// The fast-path operation over two `siv node` processes on loopback, with each host split over both nodes
+/// (--shards-per-host 2: containers on one, the device side on the other) so that an operation's hops cross the
+/// wire at every guest/device boundary; against raw Akka.Remote between two processes
+/// with the same binary serializer, the same messages (a portal write out, an interrupt back), the same number of
+/// cross-node hops per operation as the emulator measured, and the same concurrency. Rounds alternate emulator then
+/// raw; the ratio is the median of per-round ratios.
+/// </summary>
+public static class CrossNodeBench
+{
+    public static async Task<int> RunAsync(CrossNodeSettings s, TextWriter output, CancellationToken ct)
+    {
+        var dir = Directory.CreateTempSubdirectory("siv-crossnode").FullName;
+        var processes = new List<Process>();
+        try
+        {
+            var ports = Enumerable.Range(0, 3).Select(_ => FreePort()).ToArray();
+            var seed = $"127.0.0.1:{ports[0]}";
+            var siv = Path.Combine(AppContext.BaseDirectory, "siv.dll");
+            Process Start(string dll, params string[] args)
+            {
+                var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = dir };
+                psi.ArgumentList.Add(dll);
+                foreach (var a in args) psi.ArgumentList.Add(a);
+                foreach (var v in new[] { "SIV_POSTGRES", "SIV_DB", "SIV_SEEDS" }) psi.Environment.Remove(v);
+                var p = Process.Start(psi)!;
+                processes.Add(p);
+                return p;
+            }
+            var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            foreach (var i in new[] { 0, 1 })
+            {
+                var p = Start(siv, "node", "--port", ports[i].ToString(CultureInfo.InvariantCulture), "--seeds", seed,
+                    "--db", Path.Combine(dir, $"n{i}.db"), "--shards-per-host", "2");
+                p.OutputDataReceived += (_, e) => { if (e.Data is { } l) lines.Enqueue(l); };
+                p.BeginOutputReadLine();
+                p.BeginErrorReadLine();
+            }
+            var peer = Start(Environment.GetCommandLineArgs()[0].EndsWith(".dll", StringComparison.Ordinal) ? Environment.GetCommandLineArgs()[0]
+                : Path.Combine(AppContext.BaseDirectory, "SivActors.Bench.dll"), "crossnode-peer", "--port", ports[2].ToString(CultureInfo.InvariantCulture));
+            var peerReady = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            peer.OutputDataReceived += (_, e) => { if (e.Data == "ready") peerReady.TrySetResult(); };
+            peer.BeginOutputReadLine();
+            peer.BeginErrorReadLine();
+            var deadline = Stopwatch.StartNew();
+            while (lines.Count(l => l.StartsWith("member up", StringComparison.Ordinal) && l.EndsWith("members: 2", StringComparison.Ordinal)) == 0)
+            {
+                if (deadline.Elapsed > TimeSpan.FromSeconds(90)) throw new TimeoutException("the two nodes did not form a cluster in 90 s");
+                await Task.Delay(100, ct);
+            }
+            await peerReady.Task.WaitAsync(TimeSpan.FromSeconds(60), ct);
+
+            output.WriteLine($"crossnode: {s.Containers} containers x queue depth 2, memmove 64 B + completion interrupt, containers and devices on 2 node " +
+                             $"processes on 127.0.0.1; {s.Rounds} rounds of {s.Seconds:0.#} s per side after a warm-up round; {Environment.ProcessorCount} cores");
+            var scenario = FastPathBench.Scenario(new FastPathSettings(1, s.Seconds, s.Containers));
+            var (emu, raw, ratios, hopsSeen) = (new List<double>(), new List<double>(), new List<double>(), new List<double>());
+            for (var round = 0; round <= s.Rounds; round++)
+            {
+                var outcome = await ClusterRun.RunAsync(scenario, new RunProgress(),
+                    new ClusterRunSettings([seed], "127.0.0.1", 0, "127.0.0.1", MinWorkers: 2, JoinTimeout: TimeSpan.FromSeconds(60)) { ShardsPerHost = 2 },
+                    TableStore.InMemory, ct);
+                if (outcome.Report is not { } report || !report.Invariants.Passed)
+                {
+                    Console.Error.WriteLine($"bench: the cluster run failed: {outcome.Failure ?? string.Join("; ", outcome.Report!.Invariants.Violations)}");
+                    return 1;
+                }
+                var remote = report.Nodes!.Sum(n => n.CrossNodeHops);
+                var ops = report.Throughput.Operations;
+                var hopsPerOp = ops == 0 ? 0 : remote / (double)ops;
+                // The raw chain moves hops in pairs (out and back); it gets the even number at or below the emulator's, so
+                // the baseline never does more network work than the emulator.
+                var k = Math.Max(2, 2 * (int)Math.Floor(hopsPerOp / 2 + 1e-9));
+                var r = await RawRemote(seedPort: ports[2], s.Containers, k, TimeSpan.FromSeconds(s.Seconds), ct);
+                var e = report.Throughput.OpsPerSecond;
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  round {round}{(round == 0 ? " (warm-up)" : "")}: emulator {e:N0} ops/s ({hopsPerOp:0.00} cross-node hops/op), raw {r:N0} ops/s ({k} hops/op), ratio {e / r:0.000}"));
+                if (round == 0) continue;
+                emu.Add(e);
+                raw.Add(r);
+                ratios.Add(e / r);
+                hopsSeen.Add(k);
+            }
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"crossnode ratio={Median(ratios):0.000} emulator={Median(emu):0} raw={Median(raw):0} hops={Median(hopsSeen):0}"));
+            return 0;
+        }
+        finally
+        {
+            foreach (var p in processes)
+            {
+                if (!p.HasExited) p.Kill(entireProcessTree: true);
+                p.WaitForExit();
+                p.Dispose();
+            }
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static string RemoteHocon(int port) => $$"""
+        akka.actor.provider = remote
+        akka.remote.dot-netty.tcp.hostname = 127.0.0.1
+        akka.remote.dot-netty.tcp.port = {{port}}
+        akka.loglevel = ERROR
+        akka.stdout-loglevel = ERROR
+        akka.actor.default-dispatcher.throughput = 64
+        """ + "\n" + SivEmulatorHosting.WireFormatHocon;
+
+    /// <summary>The raw side: closed-loop requesters here, an echo actor in the peer process, k hops per operation.</summary>
+    private static async Task<double> RawRemote(int seedPort, int requesters, int hops, TimeSpan window, CancellationToken ct)
+    {
+        using var system = ActorSystem.Create("siv", ConfigurationFactory.ParseString(RemoteHocon(0)));
+        try
+        {
+            var echo = await system.ActorSelection($"akka.tcp://siv@127.0.0.1:{seedPort}/user/echo").ResolveOne(TimeSpan.FromSeconds(30));
+            var counter = new long[1];
+            for (var i = 0; i < requesters; i++)
+            {
+                var id = i;
+                system.ActorOf(Props.Create(() => new Requester(echo, id, hops, counter)));
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1), ct); // warm-up inside the window's process
+            var before = Interlocked.Read(ref counter[0]);
+            var sw = Stopwatch.StartNew();
+            await Task.Delay(window, ct);
+            return (Interlocked.Read(ref counter[0]) - before) / sw.Elapsed.TotalSeconds;
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    /// <summary>For `bench crossnode-peer`: the echo side of the raw chain, until killed.</summary>
+    public static async Task<int> PeerAsync(int port)
+    {
+        using var system = ActorSystem.Create("siv", ConfigurationFactory.ParseString(RemoteHocon(port)));
+        system.ActorOf(Props.Create(() => new Echo()), "echo");
+        Console.WriteLine("ready");
+        await system.WhenTerminated;
+        return 0;
+    }
+
+    private static readonly Descriptor Work = new(1, false, DescriptorFlags.RequestCompletionInterrupt, DsaOpcode.MemoryMove, 0x3000_0000, 0x1000_0000, 0x2000_0000, 64, 7);
+
+    /// <summary>Keeps two operations in flight; an operation is a portal write out and an interrupt back, k/2 times.</summary>
+    private sealed class Requester : ReceiveActor
+    {
+        public Requester(IActorRef echo, int id, int hops, long[] counter)
+        {
+            var ai = new AiId(new DeviceId(new HostId(0), id % 4), id);
+            var from = new ContainerId(id);
+            Receive<C.InterruptDelivered>(m =>
+            {
+                if (m.Handle == 0)
+                {
+                    Interlocked.Increment(ref counter[0]);
+                    echo.Tell(new Ai.PortalWrite(ai, from, Work, PortalKind.Limited, PortalWriteType.Posted, hops - 1, 0, 0));
+                }
+                else echo.Tell(new Ai.PortalWrite(ai, from, Work, PortalKind.Limited, PortalWriteType.Posted, m.Handle - 1, 0, 0));
+            });
+            for (var i = 0; i < 2; i++) echo.Tell(new Ai.PortalWrite(ai, from, Work, PortalKind.Limited, PortalWriteType.Posted, hops - 1, 0, 0));
+        }
+    }
+
+    private sealed class Echo : ReceiveActor
+    {
+        public Echo() => Receive<Ai.PortalWrite>(m =>
+            Sender.Tell(new C.InterruptDelivered(m.From, new HostId(0), 0x41, m.Ai, Asid.Create(1), m.Slot - 1, true, false, 0, 0)));
+    }
+
+    private static int FreePort()
+    {
+        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    private static double Median(List<double> xs)
+    {
+        var sorted = xs.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+}
