@@ -17,20 +17,24 @@ public sealed class ClusterRunTests : IDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
-    [Fact]
-    public async Task Three_workers_run_a_scenario_with_a_balanced_ledger_and_per_node_figures()
+    /// <summary>PostgreSQL shared by every node when available (as in a real cluster), else a SQLite file per node.</summary>
+    [Theory]
+    [MemberData(nameof(Persistence.TestStores.Kinds), MemberType = typeof(Persistence.TestStores))]
+    public async Task Three_workers_run_a_scenario_with_a_balanced_ledger_and_per_node_figures(string kind)
     {
+        await using var db = await Persistence.TestStores.CreateAsync(kind);
         var timeout = TimeSpan.FromSeconds(90);
         var ports = Enumerable.Range(0, 3).Select(_ => ChildProcess.FreePort()).ToArray();
         var seed = $"127.0.0.1:{ports[0]}";
+        string[] Store(int i) => kind == "postgres" ? ["--postgres", db.Store.ConnectionString] : ["--db", Path.Combine(_dir, $"w{i}.db")];
         for (var i = 0; i < 3; i++)
-            _nodes.Add(ChildProcess.Start(_dir, "node", "--port", ports[i].ToString(), "--seeds", seed, "--db", Path.Combine(_dir, $"w{i}.db")));
+            _nodes.Add(ChildProcess.Start(_dir, ["node", "--port", ports[i].ToString(), "--seeds", seed, .. Store(i)]));
         await _nodes[0].WaitForLine(l => l.EndsWith("members: 3", StringComparison.Ordinal), timeout, "three members");
 
         var scenario = TestScenarios.Small(s => s with { Topology = s.Topology with { Hosts = 3, Containers = 24 }, DurationSeconds = 2 });
         var outcome = await ClusterRun.RunAsync(scenario, new RunProgress(),
             new ClusterRunSettings([seed], "127.0.0.1", 0, "127.0.0.1", MinWorkers: 3, JoinTimeout: timeout),
-            Actors.Persistence.TableStore.Sqlite(Path.Combine(_dir, "driver.db")), CancellationToken.None);
+            kind == "postgres" ? db.Store : Actors.Persistence.TableStore.Sqlite(Path.Combine(_dir, "driver.db")), CancellationToken.None);
         Assert.Null(outcome.Failure);
         var r = outcome.Report!;
         Assert.True(r.Invariants.Passed, string.Join("; ", r.Invariants.Violations));
