@@ -24,7 +24,7 @@ public sealed class RunMetrics
         Notifications = 11, Harvested = 12, DmaIssued_ = 13, DmaApplied_ = 14, VdcmOnFastPath = 15, FaultsRecorded = 16,
         FaultsDroppedOverflow = 17, FaultsDroppedCompressed = 18, FaultsSuppressedFpd = 19, FaultEvents = 20, IecHits = 21,
         IecMisses = 22, Retries = 23, Outstanding_ = 24, EntityFailures_ = 25, TableWrites_ = 26, TableBatches_ = 27,
-        TableWriteFailures_ = 28, OwnerRestarts_ = 29, VdevsRestored_ = 30, OrphansFreed_ = 31, DmaLost_ = 32, Scalars = 33;
+        TableWriteFailures_ = 28, OwnerRestarts_ = 29, VdevsRestored_ = 30, OrphansFreed_ = 31, DmaLost_ = 32, RogueLost_ = 33, Scalars = 34;
     private const int DescriptorsRejectedBase = Scalars, InterruptFaultsBase = DescriptorsRejectedBase + 256, DmaFaultsBase = InterruptFaultsBase + 256;
     private static readonly int FastBase = DmaFaultsBase + 256, SlowBase = FastBase + Ops, SlowErrorsBase = SlowBase + Ops,
         RogueForgedBase = SlowErrorsBase + Ops, RogueAsExpectedBase = RogueForgedBase + Kinds, RogueUnexpectedBase = RogueAsExpectedBase + Kinds,
@@ -116,7 +116,8 @@ public sealed class RunMetrics
     /// <summary>
     /// For the figures of a node that was lost mid-run (its last report): whatever was in flight there can no longer
     /// complete. Interrupts raised and not yet accounted become lost, DMA issued and not yet applied or faulted
-    /// becomes lost DMA, and descriptors submitted and not completed stay counted as in flight.
+    /// becomes lost DMA, forged messages not yet judged become lost rogue messages, and descriptors submitted and not
+    /// completed stay counted as in flight.
     /// </summary>
     public void BookInFlightAsLost()
     {
@@ -126,6 +127,8 @@ public sealed class RunMetrics
         if (interrupts > 0) InterruptLost(interrupts);
         var dma = m.DmaIssued - (m.DmaApplied + m.DmaFaulted.Values.Sum() + m.DmaLost);
         if (dma > 0) _c.Add(DmaLost_, dma);
+        var rogue = m.RogueForged.Values.Sum() - (m.RogueAsExpected.Values.Sum() + m.RogueUnexpected.Values.Sum() + m.RogueLost);
+        if (rogue > 0) _c.Add(RogueLost_, rogue);
         var descriptors = m.DescriptorsSubmitted - (m.DescriptorsCompleted + m.DescriptorsRejected.Values.Sum() + Outstanding);
         if (descriptors != 0) _c.Add(Outstanding_, descriptors);
     }
@@ -209,7 +212,7 @@ public sealed class RunMetrics
         ByKind(RogueForgedBase), ByKind(RogueAsExpectedBase), ByKind(RogueUnexpectedBase),
         _c.Sum(FaultsRecorded), _c.Sum(FaultsDroppedOverflow), _c.Sum(FaultsDroppedCompressed),
         _c.Sum(FaultsSuppressedFpd), _c.Sum(FaultEvents), _c.Sum(IecHits), _c.Sum(IecMisses),
-        _c.Sum(EntityFailures_), Volatile.Read(ref _firstEntityFailure), Volatile.Read(ref _firstRogueSurprise), _c.Sum(DmaLost_));
+        _c.Sum(EntityFailures_), Volatile.Read(ref _firstEntityFailure), Volatile.Read(ref _firstRogueSurprise), _c.Sum(DmaLost_), _c.Sum(RogueLost_));
 
     private IEnumerable<long> Range(int start, int count) => Enumerable.Range(start, count).Select(_c.Sum);
 
@@ -245,4 +248,4 @@ public sealed record MetricsSnapshot(
     Dictionary<string, long> FastPath, Dictionary<string, long> SlowPath, Dictionary<string, long> SlowPathErrors, long VdcmMessagesOnFastPath,
     Dictionary<string, long> RogueForged, Dictionary<string, long> RogueAsExpected, Dictionary<string, long> RogueUnexpected,
     long FaultsRecorded, long FaultsDroppedOverflow, long FaultsDroppedCompressed, long FaultsSuppressedFpd, long FaultEvents,
-    long IecHits, long IecMisses, long EntityFailures = 0, string? FirstEntityFailure = null, string? FirstRogueSurprise = null, long DmaLost = 0);
+    long IecHits, long IecMisses, long EntityFailures = 0, string? FirstEntityFailure = null, string? FirstRogueSurprise = null, long DmaLost = 0, long RogueLost = 0);

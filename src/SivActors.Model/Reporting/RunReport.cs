@@ -69,7 +69,11 @@ public sealed record LatencySection(PathLatency ModeledNs, PathLatency WallUs, I
 public sealed record MemorySection(long PeakWorkingSetBytes, long ManagedBytesPerContainer, long ManagedBytesTotal);
 
 public sealed record RogueSection(Dictionary<string, long> Forged, Dictionary<string, long> FaultedAsExpected, Dictionary<string, long> Unexpected,
-    Dictionary<string, string> ExpectedCodes);
+    Dictionary<string, string> ExpectedCodes)
+{
+    /// <summary>Forged messages in flight on a node lost mid-run: never judged, never delivered.</summary>
+    public long LostWithNode { get; init; }
+}
 
 public sealed record FaultLogSection(long Recorded, long DroppedOverflow, long DroppedCompressed, long SuppressedByFpd, long FaultEvents);
 
@@ -103,7 +107,8 @@ public static class RunReportBuilder
         var unexpected = m.RogueUnexpected.Values.Sum();
         if (unexpected != 0) violations.Add($"{unexpected} rogue message(s) not faulted with their expected code; first: {m.FirstRogueSurprise}");
         var judged = m.RogueAsExpected.Values.Sum() + unexpected;
-        if (judged != m.RogueForged.Values.Sum()) violations.Add($"{m.RogueForged.Values.Sum() - judged} rogue message(s) never reached a decision");
+        if (judged + m.RogueLost != m.RogueForged.Values.Sum())
+            violations.Add($"{m.RogueForged.Values.Sum() - judged - m.RogueLost} rogue message(s) never reached a decision");
 
         return new RunReport(
             scenario,
@@ -119,7 +124,7 @@ public static class RunReportBuilder
                 new PathLatency(Of(histograms.Histogram(RunMetrics.WallFastUs)), Of(histograms.Histogram(RunMetrics.WallSlowUs))),
                 new InterruptLatency(Of(histograms.Histogram(RunMetrics.ModeledRemappedInterruptNs)), Of(histograms.Histogram(RunMetrics.ModeledPostedInterruptNs)))),
             memory,
-            new RogueSection(m.RogueForged, m.RogueAsExpected, m.RogueUnexpected, ExpectedCodes()),
+            new RogueSection(m.RogueForged, m.RogueAsExpected, m.RogueUnexpected, ExpectedCodes()) { LostWithNode = m.RogueLost },
             new FaultLogSection(m.FaultsRecorded, m.FaultsDroppedOverflow, m.FaultsDroppedCompressed, m.FaultsSuppressedFpd, m.FaultEvents),
             new CacheSection(m.IecHits, m.IecMisses),
             new InvariantsSection(violations.Count == 0, violations));

@@ -62,6 +62,15 @@ public sealed class RecoveryTests
         {
             await Program(node, asids: 40, entries: 3_000);
             written = await LiveDigests(node);
+            // Snapshots are saved asynchronously; stopping the node may abandon one in flight. Wait until one is in
+            // the store, so the third phase below really recovers from a snapshot plus later events.
+            var topology = TopologyRecorded.Of(scenario.Scenario);
+            var deadline = System.Diagnostics.Stopwatch.StartNew();
+            while ((await TableInspector.ReadHostAsync(node.System, topology, 0, fromEvents: false, TimeSpan.FromSeconds(30))).InterruptUnitRead.SnapshotSequenceNr == 0)
+            {
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), "no snapshot was saved within 30 s");
+                await Task.Delay(100);
+            }
         }
         Assert.Equal(11, written.Count); // 10 interrupt tables + the ASID table
 
