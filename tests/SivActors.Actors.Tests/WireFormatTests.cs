@@ -45,6 +45,28 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_node_s_figures_and_a_scenario_deployment_round_trip()
+    {
+        var metrics = new SivActors.Model.Reporting.RunMetrics();
+        metrics.DescriptorSubmitted();
+        metrics.InterruptFaulted(FaultReason.AsidMismatch);
+        metrics.Record(SivActors.Model.Reporting.RunMetrics.WallFastUs, 1234);
+        metrics.EntityFailed("x: y");
+        var figures = new SivActors.Actors.Cluster.ClusterProtocol.NodeMetrics("run", "akka.tcp://siv@127.0.0.1:1", 5, 6, 7, 8, metrics.Export());
+        var serializer = (WireSerializer)Sys.Serialization.FindSerializerFor(figures);
+        var back = (SivActors.Actors.Cluster.ClusterProtocol.NodeMetrics)serializer.FromBinary(serializer.ToBinary(figures), serializer.Manifest(figures));
+        Assert.Equal((figures.RunId, figures.Node, figures.WindowOperations, figures.WindowInterrupts, figures.Hops, figures.RemoteHops),
+            (back.RunId, back.Node, back.WindowOperations, back.WindowInterrupts, back.Hops, back.RemoteHops));
+        Assert.Equal(figures.Metrics.Counters, back.Metrics.Counters);
+        Assert.Equal(figures.Metrics.Histograms.Select(h => h.ToList()), back.Metrics.Histograms.Select(h => h.ToList()));
+        Assert.Equal("x: y", back.Metrics.FirstEntityFailure);
+
+        var deploy = new SivActors.Actors.Cluster.ClusterProtocol.DeployScenario("run", "{\"name\":\"s\"}", "{}", "test", TestActor);
+        var d = (SivActors.Actors.Cluster.ClusterProtocol.DeployScenario)serializer.FromBinary(serializer.ToBinary(deploy), serializer.Manifest(deploy));
+        Assert.Equal(deploy, d);
+    }
+
+    [Fact]
     public void Actor_references_survive_the_round_trip()
     {
         var m = new RunProtocol.RunScenario(TestActor);
