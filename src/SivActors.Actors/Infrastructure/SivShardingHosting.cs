@@ -15,8 +15,9 @@ namespace SivActors.Actors.Infrastructure;
 public sealed record ShardingSettings(int ShardsPerHost = 1);
 
 /// <summary>
-/// Cluster.Sharding for every entity kind through Akka.Cluster.Hosting: one shard region per kind, with the same
-/// message extractor as the local entity parents and the same entity props. Sharding state lives in ddata; only
+/// Cluster.Sharding for every entity kind: one shard region per kind (started with the host-affinity allocation
+/// strategy; proxies through Akka.Cluster.Hosting), with the same message extractor as the local entity parents
+/// and the same entity props. Sharding state lives in ddata; only
 /// the table owners (interrupt units, VDCMs) remember their entities, in an event-sourced store with its own journal
 /// and snapshot tables, so a moved shard starts them (and they recover their tables) without waiting for traffic.
 /// </summary>
@@ -67,9 +68,6 @@ public static class SivShardingHosting
             PointAt(directory, registry);
         });
     }
-
-    /// <summary>The shard region type names, one per entity kind.</summary>
-    public static readonly string[] TypeNames = ["interrupt-unit", "dma-remapping", "vdcm", "hosting-function", "ai", "container"];
 
     /// <summary>Proxies to the workers' regions, for a node that hosts no entities (the run's driver).</summary>
     public static AkkaConfigurationBuilder WithSivShardProxies(this AkkaConfigurationBuilder b, EntityDirectory directory, ShardingSettings settings)
