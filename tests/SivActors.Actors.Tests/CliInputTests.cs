@@ -185,8 +185,9 @@ public sealed class CliInputTests
 }
 
 /// <summary>
-/// A read-only view of a directory: a read-only bind mount when running as root (root ignores file modes),
-/// otherwise the directory's write permission removed. Undone on dispose.
+/// A read-only view of a directory: a read-only bind mount when running as root (root ignores file modes), or
+/// immutable files and directory where mounting is not allowed; otherwise the directory's write permission removed.
+/// Undone on dispose.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 internal sealed class ReadOnlyView : IDisposable
@@ -212,9 +213,22 @@ internal sealed class ReadOnlyView : IDisposable
             return new ReadOnlyView(dir, dir, mounted: false);
         }
         var view = Directory.CreateTempSubdirectory("siv-ro-view").FullName;
-        Run("mount", "-o", "bind,ro", dir, view);
-        return new ReadOnlyView(dir, view, mounted: true);
+        try
+        {
+            Run("mount", "-o", "bind,ro", dir, view);
+            return new ReadOnlyView(dir, view, mounted: true);
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // No mount privilege here: an immutable directory and file are read-only for root too.
+            Directory.Delete(view);
+            foreach (var f in Directory.GetFiles(dir)) Run("chattr", "+i", f);
+            Run("chattr", "+i", dir);
+            return new ReadOnlyView(dir, dir, mounted: false) { _immutable = true };
+        }
     }
+
+    private bool _immutable;
 
     public void Dispose()
     {
@@ -222,6 +236,12 @@ internal sealed class ReadOnlyView : IDisposable
         {
             Run("umount", Path);
             Directory.Delete(Path);
+            return;
+        }
+        if (_immutable)
+        {
+            Run("chattr", "-i", _dir);
+            foreach (var f in Directory.GetFiles(_dir)) Run("chattr", "-i", f);
             return;
         }
         File.SetUnixFileMode(_dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
