@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using SivActors.Model.Identity;
 using SivActors.Model.Interrupts;
 
@@ -162,7 +161,7 @@ public static class TableCodec
         return result;
     }
 
-    private static string Hex(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
+    private static string Hex(byte[] content) => CodecFormat.Sha256Hex(content);
 
     [Flags]
     private enum EntryFlags : byte
@@ -220,12 +219,5 @@ public static class TableCodec
         };
     }
 
-    private static BinaryReader Reader(byte[] bytes, string what)
-    {
-        if (bytes.Length == 0) throw new InvalidDataException($"empty {what}");
-        var r = new BinaryReader(new MemoryStream(bytes, writable: false));
-        var version = r.ReadByte();
-        if (version != Version) throw new InvalidDataException($"{what} has format version {version}; this build reads version {Version}");
-        return r;
-    }
+    private static BinaryReader Reader(byte[] bytes, string what) => CodecFormat.Reader(bytes, what, Version);
 }

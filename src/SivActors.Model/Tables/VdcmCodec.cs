@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using SivActors.Model.Device;
 using SivActors.Model.Identity;
 using SivActors.Model.Vdcm;
@@ -88,7 +87,7 @@ public static class VdcmCodec
         using var w = new BinaryWriter(ms);
         WriteCanonical(w, state);
         w.Flush();
-        return Convert.ToHexStringLower(SHA256.HashData(ms.ToArray()));
+        return CodecFormat.Sha256Hex(ms.GetBuffer().AsSpan(0, (int)ms.Length));
     }
 
     private static void WriteCanonical(BinaryWriter w, VdcmCompositions state)
@@ -149,12 +148,5 @@ public static class VdcmCodec
         return new VirtualMsixEntry(address, data, (flags & 1) != 0) { AiSlot = slot, InterruptHandle = handle, ImsIndex = ims };
     }
 
-    private static BinaryReader Reader(byte[] bytes, string what)
-    {
-        if (bytes.Length == 0) throw new InvalidDataException($"empty {what}");
-        var r = new BinaryReader(new MemoryStream(bytes, writable: false));
-        var version = r.ReadByte();
-        if (version != Version) throw new InvalidDataException($"{what} has format version {version}; this build reads version {Version}");
-        return r;
-    }
+    private static BinaryReader Reader(byte[] bytes, string what) => CodecFormat.Reader(bytes, what, Version);
 }
