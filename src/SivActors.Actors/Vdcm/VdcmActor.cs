@@ -95,17 +95,13 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
     private void RestoreDevices()
     {
         if (_state.Vdevs.Count == 0) return;
-        var t = Ctx.Scenario.Topology;
         var claims = new Dictionary<DeviceId, List<ushort>>();
         foreach (var (container, v) in _state.Vdevs)
         {
             var d = v.Device;
-            Ctx.Directory.Tell(new Iu.BindAsid(_host, d.Asid, v.TableId, Ctx.Scenario.Composition.InterruptTableSizeExponent), Self);
+            Attach(container, v);
             Ctx.Directory.Tell(new Iu.ReconcileAsid(_host, d.Asid,
                 d.Msix.Where(e => e.InterruptHandle is not null).Select(e => e.InterruptHandle!.Value).ToArray()));
-            Ctx.Directory.Tell(new Dmar.BindPasid(_host, d.Asid, container, Ctx.Layout.Regions));
-            for (var i = 0; i < d.Ais.Count; i++)
-                Ctx.Directory.Tell(new Ai.AssignToVdev(d.Ais[i], container, d.Asid, v.Modes[i], t.WorkQueueSize, t.WorkQueueThreshold));
             foreach (var e in d.Msix)
             {
                 if (e.AiSlot < 0 || e.ImsIndex is not { } ims || e.InterruptHandle is not { } handle) continue;
@@ -145,13 +141,23 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
         var v = _state.Vdevs[m.Container];
         Commit(composed, () =>
         {
-            var t = Ctx.Scenario.Topology;
-            Ctx.Directory.Tell(new Iu.BindAsid(_host, composed.Asid, composed.TableId, Ctx.Scenario.Composition.InterruptTableSizeExponent), Self);
-            Ctx.Directory.Tell(new Dmar.BindPasid(_host, composed.Asid, m.Container, Ctx.Layout.Regions));
-            for (var i = 0; i < v.Device.Ais.Count; i++)
-                Ctx.Directory.Tell(new Ai.AssignToVdev(v.Device.Ais[i], m.Container, composed.Asid, v.Modes[i], t.WorkQueueSize, t.WorkQueueThreshold));
+            Attach(m.Container, v);
             Announce(m, v);
         }, reason => m.ReplyTo.Tell(new ContainerProtocol.ContainerFailed(m.Container, $"composition not persisted: {reason}")));
+    }
+
+    /// <summary>
+    /// Points the tenant's ASID at its interrupt table, binds its PASID for DMA and assigns its AIs: for a new vdev,
+    /// and again for a recovered one, whose devices start fresh. Every step is idempotent.
+    /// </summary>
+    private void Attach(ContainerId container, ComposedVdev v)
+    {
+        var t = Ctx.Scenario.Topology;
+        var d = v.Device;
+        Ctx.Directory.Tell(new Iu.BindAsid(_host, d.Asid, v.TableId, Ctx.Scenario.Composition.InterruptTableSizeExponent), Self);
+        Ctx.Directory.Tell(new Dmar.BindPasid(_host, d.Asid, container, Ctx.Layout.Regions));
+        for (var i = 0; i < d.Ais.Count; i++)
+            Ctx.Directory.Tell(new Ai.AssignToVdev(d.Ais[i], container, d.Asid, v.Modes[i], t.WorkQueueSize, t.WorkQueueThreshold));
     }
 
     private void Announce(ComposeVdev m, ComposedVdev v) =>
