@@ -105,7 +105,7 @@ public static class CrossNodeBench
                 hopsSeen.Add(k);
             }
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"crossnode ratio={Median(ratios):0.000} emulator={Median(emu):0} raw={Median(raw):0} hops={Median(hopsSeen):0}"));
+                $"crossnode ratio={FastPathBench.Median(ratios):0.000} emulator={FastPathBench.Median(emu):0} raw={FastPathBench.Median(raw):0} hops={FastPathBench.Median(hopsSeen):0}"));
             return 0;
         }
         finally
@@ -200,11 +200,5 @@ public static class CrossNodeBench
         var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
         l.Stop();
         return port;
-    }
-
-    private static double Median(List<double> xs)
-    {
-        var sorted = xs.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 }

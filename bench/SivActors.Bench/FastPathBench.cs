@@ -110,7 +110,8 @@ public static class FastPathBench
         return new ResolvedScenario(s, ScenarioLoader.LoadCostModel(ConfigPaths.CostModel), "bench");
     }
 
-    private static double Median(List<double> values)
+    /// <summary>The middle value (mean of the two middle ones for an even count); every benchmark reports medians.</summary>
+    internal static double Median(List<double> values)
     {
         var sorted = values.Order().ToList();
         var mid = sorted.Count / 2;

@@ -67,7 +67,7 @@ public static class TablesBench
             raw.Add(r);
             ratios.Add(e / r);
         }
-        return string.Create(CultureInfo.InvariantCulture, $"{name} updates_per_s={Median(emulator):0} raw_per_s={Median(raw):0} ratio={Median(ratios):0.000}");
+        return string.Create(CultureInfo.InvariantCulture, $"{name} updates_per_s={FastPathBench.Median(emulator):0} raw_per_s={FastPathBench.Median(raw):0} ratio={FastPathBench.Median(ratios):0.000}");
     }
 
     /// <summary>One measured window on a fresh database: durable completions per second across all drivers.</summary>
@@ -141,7 +141,7 @@ public static class TablesBench
                 }
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  recovery of {entries:N0} entries {(withSnapshot ? "from a snapshot" : "from events only")}: {string.Join(", ", times.Select(t => t.ToString("0", CultureInfo.InvariantCulture)))} ms"));
-                results[withSnapshot] = Median(times);
+                results[withSnapshot] = FastPathBench.Median(times);
             }
             finally
             {
@@ -202,12 +202,6 @@ public static class TablesBench
         var store = TableStore.Postgres(cs);
         await store.WipeAsync();
         return (store, () => store.WipeAsync());
-    }
-
-    private static double Median(List<double> xs)
-    {
-        var sorted = xs.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     private sealed class Counter

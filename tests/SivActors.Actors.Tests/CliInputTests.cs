@@ -137,11 +137,7 @@ public sealed class CliInputTests
     [Fact]
     public async Task An_unreachable_postgres_server()
     {
-        // A port on loopback that nothing listens on: taken from the kernel, then released.
-        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
+        var port = Cluster.ChildProcess.FreePort();
         AssertBadInput(await Siv("run", "--postgres", $"Host=127.0.0.1;Port={port};Username=siv;Timeout=3"), $"PostgreSQL 127.0.0.1:{port}/ is not usable");
     }
 
