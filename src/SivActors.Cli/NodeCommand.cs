@@ -154,7 +154,7 @@ public static class NodeCommand
     private static AkkaConfigurationBuilder WithWorker(this AkkaConfigurationBuilder b, NodeSettings s)
     {
         if (!s.Roles.Contains(SivShardingHosting.WorkerRole)) return b;
-        var holder = new EmulatorContextHolder(new EntityDirectory(), s.Store);
+        var holder = new EmulatorContextHolder(new EntityDirectory(countHops: true), s.Store);
         return b
             .WithSivShardRegions(holder.Directory, () => holder.Current, s.Store, new ShardingSettings(s.ShardsPerHost), SivShardingHosting.WorkerRole)
             .WithActors((system, _) => system.ActorOf(NodeAgentActor.Props(holder), SivActors.Actors.Cluster.ClusterProtocol.AgentName));

@@ -9,7 +9,7 @@ namespace SivActors.Actors.Infrastructure;
 /// its reference is cached here, so the hot path is one dictionary lookup and one Tell. Until then messages go
 /// through the parent, which creates the child and forwards.
 /// </summary>
-public sealed class EntityDirectory
+public sealed class EntityDirectory(bool countHops = false)
 {
     private readonly ConcurrentDictionary<EntityAddress, IActorRef> _children = new();
     private readonly IActorRef?[] _parents = new IActorRef?[Enum.GetValues<EntityKind>().Length];
@@ -26,15 +26,16 @@ public sealed class EntityDirectory
 
     public int Count => _children.Count;
 
-    // Per-thread counts of sends through the directory (the run's hops), without a shared counter on the hot path.
-    private readonly SivActors.Model.Reporting.ThreadCells _sends = new(1);
+    // Per-thread counts of sends through the directory (the run's hops), kept only where a cluster report needs
+    // them, so a single-node run's hot path does not pay for them.
+    private readonly SivActors.Model.Reporting.ThreadCells? _sends = countHops ? new(1) : null;
 
-    /// <summary>Messages sent to entities through this directory so far.</summary>
-    public long Sends => _sends.Sum(0);
+    /// <summary>Messages sent to entities through this directory so far (0 unless it counts hops).</summary>
+    public long Sends => _sends?.Sum(0) ?? 0;
 
     public void Tell(IEntityMessage message, IActorRef? sender = null)
     {
-        _sends.Mine.Counters[0]++;
+        if (_sends is not null) _sends.Mine.Counters[0]++;
         var target = message.Target;
         if (_children.TryGetValue(target, out var child)) child.Tell(message, sender ?? ActorRefs.NoSender);
         else Parent(target.Kind).Tell(message, sender ?? ActorRefs.NoSender);
