@@ -1,11 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using Akka.Actor;
-using Akka.Hosting;
 using Akka.Persistence;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using SivActors.Actors.Infrastructure;
 using SivActors.Actors.Persistence;
 using SivActors.Cli;
@@ -167,14 +165,10 @@ public static class TablesBench
     private static async Task<IHost> Start(TableStore store, EmulatorContext? ctx, CancellationToken ct)
     {
         await store.CheckAsync(ct);
-        var host = new HostBuilder()
-            .ConfigureLogging(l => l.ClearProviders())
-            .ConfigureServices(services => services.AddAkka("siv-bench", (b, _) =>
-            {
-                b.AddHocon(EmulatorRun.AkkaConfig, HoconAddMode.Prepend).WithSivPersistence(store);
-                if (ctx is not null) b.WithSivEmulator(ctx);
-            }))
-            .Build();
+        var host = EmulatorRun.BuildHost(store, b =>
+        {
+            if (ctx is not null) b.WithSivEmulator(ctx);
+        });
         await host.StartAsync(ct);
         return host;
     }

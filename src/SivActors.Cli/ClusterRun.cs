@@ -1,10 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Akka.Actor;
-using Akka.Cluster.Hosting;
-using Akka.Cluster.Hosting.SBR;
 using Akka.Hosting;
-using Akka.Remote.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -51,9 +48,7 @@ public static class ClusterRun
         using var host = new HostBuilder()
             .ConfigureLogging(l => l.ClearProviders())
             .ConfigureServices(services => services.AddAkka(NodeSettings.SystemName, (b, _) => b
-                .AddHocon(NodeCommand.Hocon, HoconAddMode.Prepend)
-                .WithRemoting(new RemoteOptions { HostName = s.BindHost, PublicHostName = s.PublicHost, Port = s.Port })
-                .WithClustering(new ClusterOptions { SeedNodes = seeds.ToArray(), Roles = [DriverRole], SplitBrainResolver = new KeepMajorityOption() })
+                .WithClusterMember(s.BindHost, s.PublicHost, s.Port, seeds, [DriverRole])
                 .WithSivPersistence(store)
                 .WithSivWireFormat()
                 .WithSivShardProxies(ctx.Directory, new ShardingSettings(s.ShardsPerHost))

@@ -42,14 +42,7 @@ public static class EmulatorRun
         if (fresh) await store.WipeAsync(ct);
         await store.CheckAsync(ct);
         var ctx = new EmulatorContext(scenario, store: store) { Audit = audit, Sharded = sharding is not null };
-        // A bare HostBuilder: no appsettings files and so no file watchers polling beside the emulator.
-        var builder = new HostBuilder()
-            .ConfigureLogging(l => l.ClearProviders())
-            .ConfigureServices(services => services.AddAkka("siv", (b, _) => b
-                .AddHocon(extraHocon is null ? AkkaConfig : extraHocon + "\n" + AkkaConfig, HoconAddMode.Prepend)
-                .WithSivPersistence(store)
-                .WithEntities(ctx, sharding)));
-        using var host = builder.Build();
+        using var host = BuildHost(store, b => b.WithEntities(ctx, sharding), extraHocon);
         await host.StartAsync(ct);
         try
         {
@@ -76,6 +69,21 @@ public static class EmulatorRun
             await host.StopAsync(CancellationToken.None);
         }
     }
+
+    /// <summary>
+    /// A single-node actor system on <paramref name="store"/> (journal, snapshots, table serializer), with whatever
+    /// <paramref name="more"/> adds. A bare HostBuilder: no appsettings files and so no file watchers polling
+    /// beside the emulator. Runs, `siv tables`, the benchmarks and the tests all start their systems here.
+    /// </summary>
+    public static IHost BuildHost(TableStore store, Action<AkkaConfigurationBuilder>? more = null, string? extraHocon = null) =>
+        new HostBuilder()
+            .ConfigureLogging(l => l.ClearProviders())
+            .ConfigureServices(services => services.AddAkka("siv", (b, _) =>
+            {
+                b.AddHocon(extraHocon is null ? AkkaConfig : extraHocon + "\n" + AkkaConfig, HoconAddMode.Prepend).WithSivPersistence(store);
+                more?.Invoke(b);
+            }))
+            .Build();
 
     /// <summary>The report from (possibly merged) metrics: the same for one node and for a cluster.</summary>
     internal static RunReport BuildReport(ResolvedScenario scenario, RunMetrics metrics, RunProtocol.RunFinished finished, RunTimings timings,

@@ -99,14 +99,7 @@ public static class NodeCommand
         using var host = new HostBuilder()
             .ConfigureLogging(l => l.ClearProviders())
             .ConfigureServices(services => services.AddAkka(NodeSettings.SystemName, (b, _) => b
-                .AddHocon(Hocon, HoconAddMode.Prepend)
-                .WithRemoting(new RemoteOptions { HostName = s.BindHost, PublicHostName = s.PublicHost, Port = s.Port })
-                .WithClustering(new ClusterOptions
-                {
-                    SeedNodes = seeds.ToArray(),
-                    Roles = s.Roles.ToArray(),
-                    SplitBrainResolver = new KeepMajorityOption(),
-                })
+                .WithClusterMember(s.BindHost, s.PublicHost, s.Port, seeds, s.Roles)
                 .WithSivPersistence(s.Store)
                 .WithSivWireFormat()
                 .WithWorker(s)
@@ -146,6 +139,16 @@ public static class NodeCommand
         output.WriteLine($"siv node {s.SelfAddress} left");
         return SivCli.Ok;
     }
+
+    /// <summary>
+    /// What every member shares, worker or driver: this file's settings (log level, split brain resolver timings),
+    /// remoting on the given endpoint, and the cluster's seeds, roles and keep-majority resolver.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithClusterMember(this AkkaConfigurationBuilder b, string bindHost, string publicHost, int port,
+        IEnumerable<string> seedAddresses, IEnumerable<string> roles) => b
+        .AddHocon(Hocon, HoconAddMode.Prepend)
+        .WithRemoting(new RemoteOptions { HostName = bindHost, PublicHostName = publicHost, Port = port })
+        .WithClustering(new ClusterOptions { SeedNodes = seedAddresses.ToArray(), Roles = roles.ToArray(), SplitBrainResolver = new KeepMajorityOption() });
 
     /// <summary>
     /// A worker hosts the shard regions of every entity kind and the agent that receives a run's scenario; a node

@@ -1,10 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using Akka.Actor;
-using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using SivActors.Actors.Persistence;
 using SivActors.Model;
 using SivActors.Model.Identity;
@@ -76,10 +74,7 @@ public static class TablesCommand
             if (!File.Exists(file)) throw new SivInputException($"{store.Display} does not exist; `siv run` creates it");
         }
         await store.CheckAsync(ct);
-        using var app = new HostBuilder()
-            .ConfigureLogging(l => l.ClearProviders())
-            .ConfigureServices(s => s.AddAkka("siv-tables", (b, _) => b.AddHocon(EmulatorRun.AkkaConfig, HoconAddMode.Prepend).WithSivPersistence(store)))
-            .Build();
+        using var app = EmulatorRun.BuildHost(store);
         await app.StartAsync(ct);
         try
         {

@@ -63,7 +63,7 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
                 }
                 (_opsAtStart, _irqAtStart, _stopped) = (0, 0, false);
                 _sendsAtDeploy = holder.Directory.Sends;
-                _receivedAtDeploy = (Context.System.Serialization.FindSerializerForType(typeof(ISivMessage)) as Infrastructure.Wire.WireSerializer)?.Deserialized ?? 0;
+                _receivedAtDeploy = Received();
                 _reportTo = m.ReportTo;
                 _runId = m.RunId;
                 Timers.StartPeriodicTimer("report", ReportNow.Instance, TimeSpan.FromMilliseconds(500));
@@ -94,13 +94,15 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
             Sender.Tell(Figures(m.RunId));
         });
 
+        // Messages that reached this node from another one: what the wire serializer has decoded.
+        long Received() => (Context.System.Serialization.FindSerializerForType(typeof(ISivMessage)) as Infrastructure.Wire.WireSerializer)?.Deserialized ?? 0;
+
         NodeMetrics Figures(string runId)
         {
             var metrics = holder.Current.Metrics;
             var ops = (_stopped ? _opsAtStop : metrics.OperationsCompleted) - _opsAtStart;
             var irq = (_stopped ? _irqAtStop : metrics.InterruptsRaised) - _irqAtStart;
-            var wire = Context.System.Serialization.FindSerializerForType(typeof(ISivMessage)) as Infrastructure.Wire.WireSerializer;
-            return new NodeMetrics(runId, node, ops, irq, holder.Directory.Sends - _sendsAtDeploy, (wire?.Deserialized ?? 0) - _receivedAtDeploy, metrics.Export());
+            return new NodeMetrics(runId, node, ops, irq, holder.Directory.Sends - _sendsAtDeploy, Received() - _receivedAtDeploy, metrics.Export());
         }
     }
 

@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
-using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using SivActors.Actors.Persistence;
 using SivActors.Cli;
 using SivActors.Model.Tables;
@@ -167,10 +165,7 @@ public sealed class ReaderSystem : IAsyncDisposable
 
     public static async Task<ReaderSystem> StartAsync(TableStore store)
     {
-        var host = new HostBuilder()
-            .ConfigureLogging(l => l.ClearProviders())
-            .ConfigureServices(s => s.AddAkka("siv-reader", (b, _) => b.AddHocon(EmulatorRun.AkkaConfig, HoconAddMode.Prepend).WithSivPersistence(store)))
-            .Build();
+        var host = EmulatorRun.BuildHost(store);
         await host.StartAsync();
         return new ReaderSystem(host);
     }

@@ -1,9 +1,7 @@
 using Akka.Actor;
-using Akka.Hosting;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 using SivActors.Actors.Infrastructure;
 using SivActors.Actors.Persistence;
@@ -88,13 +86,7 @@ public sealed class PersistentNode : IAsyncDisposable
     {
         await store.CheckAsync();
         var ctx = new EmulatorContext(scenario, store: store);
-        var host = new HostBuilder()
-            .ConfigureLogging(l => l.ClearProviders())
-            .ConfigureServices(s => s.AddAkka("siv-test", (b, _) => b
-                .AddHocon(EmulatorRun.AkkaConfig, HoconAddMode.Prepend)
-                .WithSivPersistence(store)
-                .WithSivEmulator(ctx)))
-            .Build();
+        var host = EmulatorRun.BuildHost(store, b => b.WithSivEmulator(ctx));
         await host.StartAsync();
         return new PersistentNode(host, ctx);
     }
