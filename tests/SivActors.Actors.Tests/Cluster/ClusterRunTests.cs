@@ -7,15 +7,9 @@ namespace SivActors.Actors.Tests.Cluster;
 /// <summary>A scenario driven over three `siv node` worker processes on 127.0.0.1, reported as one run.</summary>
 public sealed class ClusterRunTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("siv-cluster").FullName;
-    private readonly List<ChildProcess> _nodes = [];
+    private readonly TestCluster _cluster = new();
 
-    public void Dispose()
-    {
-        foreach (var p in _nodes) p.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _cluster.Dispose();
 
     /// <summary>PostgreSQL shared by every node when available (as in a real cluster), else a SQLite file per node.</summary>
     [Theory]
@@ -24,17 +18,13 @@ public sealed class ClusterRunTests : IDisposable
     {
         await using var db = await Persistence.TestStores.CreateAsync(kind);
         var timeout = TimeSpan.FromSeconds(90);
-        var ports = Enumerable.Range(0, 3).Select(_ => ChildProcess.FreePort()).ToArray();
-        var seed = $"127.0.0.1:{ports[0]}";
-        string[] Store(int i) => kind == "postgres" ? ["--postgres", db.Store.ConnectionString] : ["--db", Path.Combine(_dir, $"w{i}.db")];
-        for (var i = 0; i < 3; i++)
-            _nodes.Add(ChildProcess.Start(_dir, ["node", "--port", ports[i].ToString(), "--seeds", seed, .. Store(i)]));
-        await _nodes[0].WaitForLine(l => l.EndsWith("members: 3", StringComparison.Ordinal), timeout, "three members");
+        await _cluster.StartAsync(3, i => kind == "postgres" ? ["--postgres", db.Store.ConnectionString] : ["--db", Path.Combine(_cluster.Dir, $"w{i}.db")], timeout);
+        var (ports, seed, nodes) = (_cluster.Ports, _cluster.Seed, _cluster.Nodes);
 
         var scenario = TestScenarios.Small(s => s with { Topology = s.Topology with { Hosts = 3, Containers = 24 }, DurationSeconds = 2 });
         var outcome = await ClusterRun.RunAsync(scenario, new RunProgress(),
             new ClusterRunSettings([seed], "127.0.0.1", 0, "127.0.0.1", MinWorkers: 3, JoinTimeout: timeout),
-            kind == "postgres" ? db.Store : Actors.Persistence.TableStore.Sqlite(Path.Combine(_dir, "driver.db")), CancellationToken.None);
+            kind == "postgres" ? db.Store : Actors.Persistence.TableStore.Sqlite(Path.Combine(_cluster.Dir, "driver.db")), CancellationToken.None);
         Assert.Null(outcome.Failure);
         var r = outcome.Report!;
         Assert.True(r.Invariants.Passed, string.Join("; ", r.Invariants.Violations));
@@ -50,8 +40,8 @@ public sealed class ClusterRunTests : IDisposable
         Assert.All(r.Nodes, n => Assert.True(n.Operations > 0 && n.Interrupts > 0, $"{n.Node} ran no host: {n}"));
         Assert.True(r.CrossNodeHopShare < 0.05, $"{r.CrossNodeHopShare:P2} of hops crossed nodes");
 
-        foreach (var n in _nodes) n.Terminate();
-        foreach (var n in _nodes) Assert.Equal(SivCli.Ok, await n.WaitForExit(timeout));
+        foreach (var n in nodes) n.Terminate();
+        foreach (var n in nodes) Assert.Equal(SivCli.Ok, await n.WaitForExit(timeout));
         Assert.All(ports, p => Assert.True(ChildProcess.PortIsFree(p), $"port {p} still in use"));
     }
 }

@@ -17,14 +17,9 @@ namespace SivActors.Actors.Tests.Cluster;
 /// </summary>
 public sealed class NodeKillTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("siv-kill").FullName;
-    private readonly List<ChildProcess> _nodes = [];
+    private readonly TestCluster _cluster = new();
 
-    public void Dispose()
-    {
-        foreach (var p in _nodes) p.Dispose();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _cluster.Dispose();
 
     public static IEnumerable<object[]> SharedStores() => TestStores.Kinds().Where(k => (string)k[0] == "postgres");
 
@@ -34,14 +29,11 @@ public sealed class NodeKillTests : IDisposable
     {
         await using var db = await TestStores.CreateAsync(kind);
         var timeout = TimeSpan.FromSeconds(90);
-        var ports = Enumerable.Range(0, 3).Select(_ => ChildProcess.FreePort()).ToArray();
-        var seed = $"127.0.0.1:{ports[0]}";
-        for (var i = 0; i < 3; i++)
-            _nodes.Add(ChildProcess.Start(_dir, "node", "--port", ports[i].ToString(), "--seeds", seed, "--postgres", db.Store.ConnectionString));
-        await _nodes[0].WaitForLine(l => l.EndsWith("members: 3", StringComparison.Ordinal), timeout, "three members");
+        await _cluster.StartAsync(3, _ => ["--postgres", db.Store.ConnectionString], timeout);
+        var (ports, seed, nodes) = (_cluster.Ports, _cluster.Seed, _cluster.Nodes);
 
         var scenario = TestScenarios.Small(s => s with { Topology = s.Topology with { Hosts = 3, Containers = 24 }, DurationSeconds = 6 });
-        var victim = _nodes[2];
+        var victim = nodes[2];
         Dictionary<int, (SortedDictionary<string, string> Live, SortedDictionary<string, string> Journal)> digests = new();
         var settings = new ClusterRunSettings([seed], "127.0.0.1", 0, "127.0.0.1", MinWorkers: 3, JoinTimeout: timeout)
         {
@@ -60,7 +52,7 @@ public sealed class NodeKillTests : IDisposable
         };
         var outcome = await ClusterRun.RunAsync(scenario, new RunProgress(), settings, db.Store, CancellationToken.None);
 
-        Assert.True(outcome.Failure is null, outcome.Failure + "\n" + _nodes[0].Output);
+        Assert.True(outcome.Failure is null, outcome.Failure + "\n" + nodes[0].Output);
         var r = outcome.Report!;
         Assert.True(r.Invariants.Passed, string.Join("; ", r.Invariants.Violations));
         Assert.Equal(0, r.Ledger.Interrupts.Misdelivered);
@@ -72,8 +64,8 @@ public sealed class NodeKillTests : IDisposable
         Assert.Equal(3, digests.Count);
         Assert.All(digests.Values, d => Assert.Equal(d.Journal, d.Live));
 
-        foreach (var n in _nodes.Take(2)) n.Terminate();
-        foreach (var n in _nodes.Take(2)) Assert.Equal(SivCli.Ok, await n.WaitForExit(timeout));
+        foreach (var n in nodes.Take(2)) n.Terminate();
+        foreach (var n in nodes.Take(2)) Assert.Equal(SivCli.Ok, await n.WaitForExit(timeout));
         Assert.All(ports, p => Assert.True(ChildProcess.PortIsFree(p), $"port {p} still in use"));
     }
 }
