@@ -53,6 +53,10 @@ public sealed class RunMetrics
     {
         var counters = new long[CounterCount];
         for (var i = 0; i < counters.Length; i++) counters[i] = _c.Sum(i);
+        // Taken while the node works (a node's last report before it is lost), the sums are read one after another.
+        // Reading each ledger's first counter again last keeps it at least the sum of what followed from it, so an
+        // export never shows more delivered than raised or more applied than issued; the difference is in flight.
+        foreach (var upstream in UpstreamCounters) counters[upstream] = _c.Sum(upstream);
         var histograms = new (long Value, long Count)[6][];
         for (var h = 0; h < histograms.Length; h++)
             histograms[h] = Histogram(h).RecordedValues().Select(v => (v.ValueIteratedTo, v.CountAtValueIteratedTo)).ToArray();
@@ -70,7 +74,9 @@ public sealed class RunMetrics
         if (e.FirstRogueSurprise is { } r) Interlocked.CompareExchange(ref _firstRogueSurprise, r, null);
     }
 
-    public static int CounterSlots => CounterCount;
+    /// <summary>The counters each ledger starts from: descriptors submitted, interrupts raised, DMA issued, forgeries.</summary>
+    private static readonly int[] UpstreamCounters =
+        [DescriptorsSubmitted, InterruptsRaised_, DmaIssued_, .. Enumerable.Range(RogueForgedBase, Kinds)];
 
     /// <summary>Adds go to the calling thread's cells; sums read every thread's.</summary>
     private readonly struct Counter(ThreadCells cells)
