@@ -42,7 +42,7 @@ public static class ClusterRun
     {
         var seeds = s.Seeds.Select(NodeSettings.SeedAddress).ToList();
         if (s.MinWorkers < 1) throw new SivInputException("--workers must be at least 1");
-        await store.CheckAsync(ct);
+        store = await store.CheckAsync(ct);
         var ctx = new EmulatorContext(scenario, store: store, directory: new EntityDirectory(countHops: true)) { Sharded = true };
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var host = new HostBuilder()

@@ -39,8 +39,12 @@ public static class EmulatorRun
         TableStore? store = null, bool fresh = false, ITableAudit? audit = null, string? extraHocon = null, ShardingSettings? sharding = null)
     {
         store ??= TableStore.InMemory;
-        if (fresh) await store.WipeAsync(ct);
-        await store.CheckAsync(ct);
+        if (fresh)
+        {
+            await store.WipeAsync(ct);
+            store = store with { Checked = false };
+        }
+        store = await store.CheckAsync(ct);
         var ctx = new EmulatorContext(scenario, store: store) { Audit = audit, Sharded = sharding is not null };
         using var host = BuildHost(store, b => b.WithEntities(ctx, sharding), extraHocon);
         await host.StartAsync(ct);

@@ -24,7 +24,7 @@ public static class RunCommand
         var scenario = Resolve(request);
         // A database that cannot be used is bad input like any other: refused before anything is written.
         // (--fresh discards it first, so a damaged file can be replaced.)
-        if (request.Store is { } toCheck && !request.Fresh) await toCheck.CheckAsync(ct);
+        if (request.Store is { } toCheck && !request.Fresh) request = request with { Store = await toCheck.CheckAsync(ct) };
         var outDir = PrepareOutDirectory(request.OutDirectory);
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
         var interactive = hooks.Interactive ?? (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected);

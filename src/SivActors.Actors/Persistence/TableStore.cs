@@ -86,9 +86,17 @@ public sealed record TableStore(TableStoreKind Kind, string ConnectionString, st
         _ => "",
     };
 
-    /// <summary>Opens the store, creates the SQLite file (WAL) if needed, and checks it can be written.</summary>
-    public async Task CheckAsync(CancellationToken ct = default)
+    /// <summary>Set on the store <see cref="CheckAsync"/> returns: checking again (a full page scan on SQLite) is skipped.</summary>
+    public bool Checked { get; init; }
+
+    /// <summary>
+    /// Opens the store, creates the SQLite file (WAL) if needed, and checks it can be written. Returns the store
+    /// marked as checked, so a caller that checks early (to refuse bad input before writing anything) and the run
+    /// it starts do not scan the database twice.
+    /// </summary>
+    public async Task<TableStore> CheckAsync(CancellationToken ct = default)
     {
+        if (Checked) return this;
         switch (Kind)
         {
             case TableStoreKind.Sqlite:
@@ -98,6 +106,7 @@ public sealed record TableStore(TableStoreKind Kind, string ConnectionString, st
                 await CheckPostgresAsync(ct);
                 break;
         }
+        return this with { Checked = true };
     }
 
     /// <summary>Discards every persisted table (for `--fresh`): the SQLite file, or the plugin's PostgreSQL tables.</summary>
