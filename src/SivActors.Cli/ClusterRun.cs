@@ -27,6 +27,17 @@ public sealed record ClusterRunSettings(IReadOnlyList<string> Seeds, string Publ
 
     /// <summary>Must equal the workers' --shards-per-host.</summary>
     public int ShardsPerHost { get; init; } = 1;
+
+    /// <summary>Refuses nonsense with one line (a <see cref="SivInputException"/>) before anything starts or is written.</summary>
+    public void Validate()
+    {
+        if (Seeds.Count == 0) throw new SivInputException("--cluster needs at least one seed, host:port");
+        foreach (var seed in Seeds) NodeSettings.SeedAddress(seed);
+        if (Port is < 0 or > 65535) throw new SivInputException($"--port {Port} is out of range (0..65535; 0 picks a free port)");
+        if (Uri.CheckHostName(PublicHost) == UriHostNameType.Unknown) throw new SivInputException($"--host \"{PublicHost}\" is not a host name or address");
+        if (MinWorkers < 1) throw new SivInputException("--workers must be at least 1");
+        if (ShardsPerHost < 1) throw new SivInputException($"--shards-per-host {ShardsPerHost} must be at least 1");
+    }
 }
 
 /// <summary>
@@ -40,8 +51,8 @@ public static class ClusterRun
 
     public static async Task<RunOutcome> RunAsync(ResolvedScenario scenario, RunProgress progress, ClusterRunSettings s, TableStore store, CancellationToken ct)
     {
+        s.Validate();
         var seeds = s.Seeds.Select(NodeSettings.SeedAddress).ToList();
-        if (s.MinWorkers < 1) throw new SivInputException("--workers must be at least 1");
         store = await store.CheckAsync(ct);
         var ctx = new EmulatorContext(scenario, store: store, directory: new EntityDirectory(countHops: true)) { Sharded = true };
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

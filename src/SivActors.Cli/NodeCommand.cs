@@ -56,6 +56,7 @@ public sealed record NodeSettings(string PublicHost, int Port, string BindHost, 
         if (!IPAddress.TryParse(BindHost, out _)) return $"--bind \"{BindHost}\" is not an IP address";
         if (Seeds.Count == 0) return "no seeds: give --seeds host:port[,host:port] (this node's own address to start a new cluster)";
         if (JoinTimeout <= TimeSpan.Zero) return "--join-timeout must be positive";
+        if (ShardsPerHost < 1) return $"--shards-per-host {ShardsPerHost} must be at least 1";
         return null;
     }
 }

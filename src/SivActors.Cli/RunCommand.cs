@@ -22,6 +22,7 @@ public static class RunCommand
     public static async Task<int> ExecuteAsync(RunRequest request, TextWriter output, TextWriter error, RunOptions hooks, CancellationToken ct)
     {
         var scenario = Resolve(request);
+        request.Cluster?.Validate();
         // A database that cannot be used is bad input like any other: refused before anything is written.
         // (--fresh discards it first, so a damaged file can be replaced.)
         if (request.Store is { } toCheck && !request.Fresh) request = request with { Store = await toCheck.CheckAsync(ct) };

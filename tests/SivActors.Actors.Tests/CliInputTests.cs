@@ -172,6 +172,14 @@ public sealed class CliInputTests
         Assert.Equal(before, File.ReadAllBytes(db));
     }
 
+    [Theory]
+    [InlineData("--shards-per-host 0 must be at least 1", "run", "--cluster", "127.0.0.1:1", "--shards-per-host", "0")]
+    [InlineData("--port -5 is out of range", "run", "--cluster", "127.0.0.1:1", "--port", "-5")]
+    [InlineData("seed \"nonsense\" is not host:port", "run", "--cluster", "nonsense")]
+    [InlineData("--workers must be at least 1", "run", "--cluster", "127.0.0.1:1", "--workers", "0")]
+    [InlineData("--shards-per-host 0 must be at least 1", "node", "--seeds", "127.0.0.1:1", "--shards-per-host", "0", "--db", "{dir}/n.db")]
+    public async Task Cluster_options_refuse_nonsense(string expected, params string[] args) => AssertBadInput(await Siv(args), expected);
+
     [Fact]
     public async Task Tables_of_an_empty_or_missing_database()
     {
