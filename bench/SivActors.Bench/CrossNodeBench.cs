@@ -35,43 +35,18 @@ public static class CrossNodeBench
     public static async Task<int> RunAsync(CrossNodeSettings s, TextWriter output, CancellationToken ct)
     {
         var dir = Directory.CreateTempSubdirectory("siv-crossnode").FullName;
-        var processes = new List<Process>();
+        SivNodeProcesses? nodes = null;
         try
         {
-            var ports = Enumerable.Range(0, 3).Select(_ => FreePort()).ToArray();
-            var seed = $"127.0.0.1:{ports[0]}";
-            var siv = Path.Combine(AppContext.BaseDirectory, "siv.dll");
-            Process Start(string dll, params string[] args)
-            {
-                var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = dir };
-                psi.ArgumentList.Add(dll);
-                foreach (var a in args) psi.ArgumentList.Add(a);
-                foreach (var v in new[] { "SIV_POSTGRES", "SIV_DB", "SIV_SEEDS" }) psi.Environment.Remove(v);
-                var p = Process.Start(psi)!;
-                processes.Add(p);
-                return p;
-            }
-            var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
-            foreach (var i in new[] { 0, 1 })
-            {
-                var p = Start(siv, "node", "--port", ports[i].ToString(CultureInfo.InvariantCulture), "--seeds", seed,
-                    "--db", Path.Combine(dir, $"n{i}.db"), "--shards-per-host", "2");
-                p.OutputDataReceived += (_, e) => { if (e.Data is { } l) lines.Enqueue(l); };
-                p.BeginOutputReadLine();
-                p.BeginErrorReadLine();
-            }
-            var peer = Start(Environment.GetCommandLineArgs()[0].EndsWith(".dll", StringComparison.Ordinal) ? Environment.GetCommandLineArgs()[0]
-                : Path.Combine(AppContext.BaseDirectory, "SivActors.Bench.dll"), "crossnode-peer", "--port", ports[2].ToString(CultureInfo.InvariantCulture));
+            nodes = await SivNodeProcesses.StartAsync(dir, "crossnode", 2, shardsPerHost: 2, ct);
+            var seed = nodes.Seed;
+            var peerPort = SivNodeProcesses.FreePort();
+            var peer = nodes.Start(Environment.GetCommandLineArgs()[0].EndsWith(".dll", StringComparison.Ordinal) ? Environment.GetCommandLineArgs()[0]
+                : Path.Combine(AppContext.BaseDirectory, "SivActors.Bench.dll"), "crossnode-peer", "--port", peerPort.ToString(CultureInfo.InvariantCulture));
             var peerReady = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             peer.OutputDataReceived += (_, e) => { if (e.Data == "ready") peerReady.TrySetResult(); };
             peer.BeginOutputReadLine();
             peer.BeginErrorReadLine();
-            var deadline = Stopwatch.StartNew();
-            while (lines.Count(l => l.StartsWith("member up", StringComparison.Ordinal) && l.EndsWith("members: 2", StringComparison.Ordinal)) == 0)
-            {
-                if (deadline.Elapsed > TimeSpan.FromSeconds(90)) throw new TimeoutException("the two nodes did not form a cluster in 90 s");
-                await Task.Delay(100, ct);
-            }
             await peerReady.Task.WaitAsync(TimeSpan.FromSeconds(60), ct);
 
             output.WriteLine($"crossnode: {s.Containers} containers x queue depth 2, memmove 64 B + completion interrupt, containers and devices on 2 node " +
@@ -94,7 +69,7 @@ public static class CrossNodeBench
                 // The raw chain moves hops in pairs (out and back); it gets the even number at or below the emulator's, so
                 // the baseline never does more network work than the emulator.
                 var k = Math.Max(2, 2 * (int)Math.Floor(hopsPerOp / 2 + 1e-9));
-                var r = await RawRemote(seedPort: ports[2], s.Containers, k, TimeSpan.FromSeconds(s.Seconds), ct);
+                var r = await RawRemote(seedPort: peerPort, s.Containers, k, TimeSpan.FromSeconds(s.Seconds), ct);
                 var e = report.Throughput.OpsPerSecond;
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  round {round}{(round == 0 ? " (warm-up)" : "")}: emulator {e:N0} ops/s ({hopsPerOp:0.00} cross-node hops/op), raw {r:N0} ops/s ({k} hops/op), ratio {e / r:0.000}"));
@@ -110,12 +85,7 @@ public static class CrossNodeBench
         }
         finally
         {
-            foreach (var p in processes)
-            {
-                if (!p.HasExited) p.Kill(entireProcessTree: true);
-                p.WaitForExit();
-                p.Dispose();
-            }
+            nodes?.Dispose();
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(dir, recursive: true);
         }
@@ -191,14 +161,5 @@ public static class CrossNodeBench
     {
         public Echo() => Receive<Ai.PortalWrite>(m =>
             Sender.Tell(new C.InterruptDelivered(m.From, new HostId(0), 0x41, m.Ai, Asid.Create(1), m.Slot - 1, true, false, 0, 0)));
-    }
-
-    private static int FreePort()
-    {
-        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
     }
 }

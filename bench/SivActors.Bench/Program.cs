@@ -61,12 +61,28 @@ crossnode.SetAction(async (p, ct) =>
     }
     return await CrossNodeBench.RunAsync(settings, Console.Out, ct);
 });
+var kRounds = new Option<int>("--rounds") { Description = "Measured rounds (after one warm-up round)", DefaultValueFactory = _ => 3 };
+var kSeconds = new Option<double>("--seconds") { Description = "Measurement window per run", DefaultValueFactory = _ => 10 };
+var kContainers = new Option<int>("--containers") { Description = "Containers in the scenario", DefaultValueFactory = _ => 1000 };
+var kHosts = new Option<int>("--hosts") { Description = "Emulated hosts in the scenario (shards)", DefaultValueFactory = _ => 3 };
+var cluster = new Command("cluster", "Cluster efficiency: one node, a 1-worker and a 3-worker cluster on loopback, the same scenario, alternating")
+    { kRounds, kSeconds, kContainers, kHosts };
+cluster.SetAction(async (p, ct) =>
+{
+    var settings = new ClusterBenchSettings(p.GetValue(kRounds), p.GetValue(kSeconds), p.GetValue(kContainers), p.GetValue(kHosts));
+    if (settings.Validate() is { } problem)
+    {
+        Console.Error.WriteLine($"bench: {problem}");
+        return 2;
+    }
+    return await ClusterBench.RunAsync(settings, Console.Out, ct);
+});
 var peerPort = new Option<int>("--port") { Required = true };
 var peer = new Command("crossnode-peer", "The raw side's peer process (started by crossnode)") { peerPort };
 peer.Hidden = true;
 peer.SetAction(async p => await CrossNodeBench.PeerAsync(p.GetValue(peerPort)));
 
-var root = new RootCommand("SivActors benchmarks; each prints its result as the last line") { fastpath, tables, crossnode, peer };
+var root = new RootCommand("SivActors benchmarks; each prints its result as the last line") { fastpath, tables, crossnode, cluster, peer };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {
