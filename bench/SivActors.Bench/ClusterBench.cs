@@ -22,7 +22,9 @@ public sealed record ClusterBenchSettings(int Rounds, double Seconds, int Contai
 /// in this process), on a 1-worker cluster and on a 3-worker cluster (`siv node` processes on 127.0.0.1, driven
 /// from this process as `siv run --cluster` drives them). Every store is SQLite, one file per node. Rounds alternate
 /// the three after a warm-up round of each; efficiency is a cluster's ops/s over the single node's in the same
-/// round, and the figure is the median of the rounds.
+/// round, and the figure is the median of the rounds. Every side is measured warm: the worker processes live for
+/// the whole benchmark and the single node runs in this process, so JIT tiering after a fresh start (which costs a
+/// fresh `siv run` process a third to a half of a 10 s run's rate here) weighs on none of them.
 /// </summary>
 public static class ClusterBench
 {

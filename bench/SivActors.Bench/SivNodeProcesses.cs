@@ -40,8 +40,8 @@ internal sealed class SivNodeProcesses : IDisposable
                 p.BeginErrorReadLine();
             }
             var deadline = Stopwatch.StartNew();
-            var up = $"members: {count}";
-            while (!nodes._lines.Any(l => l.StartsWith("member up", StringComparison.Ordinal) && l.EndsWith(up, StringComparison.Ordinal)))
+            // Each node prints "siv node ... is up" once it is a member with status Up.
+            while (nodes._lines.Count(l => l.StartsWith("siv node ", StringComparison.Ordinal) && l.Contains(" is up ", StringComparison.Ordinal)) < count)
             {
                 if (nodes._processes.FirstOrDefault(p => p.HasExited) is { } dead)
                     throw new InvalidOperationException($"a siv node of {name} exited with {dead.ExitCode} before the cluster formed");

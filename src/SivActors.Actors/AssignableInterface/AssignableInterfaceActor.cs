@@ -16,7 +16,7 @@ namespace SivActors.Actors.AssignableInterface;
 /// (device-side PASID check, status 0x19), executes descriptors over DMA, writes the completion record and raises
 /// the completion interrupt. A rogue AI also forges upstream writes (see <see cref="RogueForger"/>).
 /// </summary>
-public sealed class AssignableInterfaceActor : ReceiveActor
+public sealed class AssignableInterfaceActor : EntityActor
 {
     private readonly EmulatorContext _ctx;
     private readonly AiId _id;
@@ -37,7 +37,7 @@ public sealed class AssignableInterfaceActor : ReceiveActor
 
     private readonly record struct InFlight(ContainerId Container, Descriptor Descriptor, uint Pasid, int Slot, long WallStartTicks);
 
-    public AssignableInterfaceActor(EmulatorContext ctx, AiId id)
+    public AssignableInterfaceActor(EmulatorContext ctx, AiId id) : base(ctx.Directory, EntityAddress.Of(id))
     {
         _ctx = ctx;
         _id = id;
@@ -45,7 +45,6 @@ public sealed class AssignableInterfaceActor : ReceiveActor
         _source = id.Device.SourceId;
         _rogue = ctx.IsRogue(id);
 
-        Receive<EnsureEntity>(m => Sender.Tell(new EntityEnsured(m.Address)));
         Receive<PortalWrite>(Submit);
         Receive<MemoryReadData>(m =>
         {

@@ -18,7 +18,7 @@ namespace SivActors.Actors.Container;
 /// work straight into AI portals (fast path), owns the memory the device DMAs into, verifies every completion
 /// record and the data, and owns its posted-interrupt descriptor.
 /// </summary>
-public sealed class ContainerActor : ReceiveActor
+public sealed class ContainerActor : EntityActor
 {
     private const byte FirstVector = 0x40;
 
@@ -54,7 +54,7 @@ public sealed class ContainerActor : ReceiveActor
     /// <summary>One trapped access; <see cref="OnDone"/> runs when the VDCM answers.</summary>
     private sealed record SlowStep(GuestAccess Access, Action<GuestAccessCompleted>? OnDone);
 
-    public ContainerActor(EmulatorContext ctx, ContainerId id, HostId host)
+    public ContainerActor(EmulatorContext ctx, ContainerId id, HostId host) : base(ctx.Directory, EntityAddress.Of(id, host))
     {
         _ctx = ctx;
         _id = id;
@@ -67,7 +67,6 @@ public sealed class ContainerActor : ReceiveActor
         _slots = new Slot?[_layout.QueueDepth];
         _waitingForRoom = new bool[_layout.QueueDepth];
 
-        Receive<EnsureEntity>(m => Sender.Tell(new EntityEnsured(m.Address)));
         Receive<VdevComposed>(Composed);
         Receive<GuestAccessCompleted>(SlowCompleted);
         Receive<MemoryRead>(Read);

@@ -13,15 +13,14 @@ namespace SivActors.Actors.DmaRemapping;
 /// passes what is allowed to the owning container's memory. A DMA write into the interrupt window is a fault here,
 /// never an interrupt.
 /// </summary>
-public sealed class DmaRemappingActor : ReceiveActor
+public sealed class DmaRemappingActor : EntityActor
 {
     private readonly EmulatorContext _ctx;
     private readonly PasidTable _pasids = new();
 
-    public DmaRemappingActor(EmulatorContext ctx, HostId host)
+    public DmaRemappingActor(EmulatorContext ctx, HostId host) : base(ctx.Directory, EntityAddress.DmaRemapping(host))
     {
         _ctx = ctx;
-        Receive<EnsureEntity>(m => Sender.Tell(new EntityEnsured(m.Address)));
         Receive<BindPasid>(m => _pasids.Bind(new PasidBinding(m.Pasid, m.Owner, new AddressSpace(m.Regions))));
         Receive<DmaRead>(Read);
         Receive<DmaWrite>(Write);

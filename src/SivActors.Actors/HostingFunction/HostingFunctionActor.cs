@@ -10,16 +10,15 @@ namespace SivActors.Actors.HostingFunction;
 /// not bound by MSI-X's 2,048-vector limit; its size is the scenario's imsEntriesPerDevice (GENCAP IMS size).
 /// Allocation is next-fit so a released handle is not reissued at once.
 /// </summary>
-public sealed class HostingFunctionActor : ReceiveActor
+public sealed class HostingFunctionActor : EntityActor
 {
     private readonly bool[] _inUse;
     private int _cursor;
     private int _count;
 
-    public HostingFunctionActor(EmulatorContext ctx, DeviceId id)
+    public HostingFunctionActor(EmulatorContext ctx, DeviceId id) : base(ctx.Directory, EntityAddress.Of(id))
     {
         _inUse = new bool[ctx.Scenario.Topology.ImsEntriesPerDevice];
-        Receive<EnsureEntity>(m => Sender.Tell(new EntityEnsured(m.Address)));
         Receive<RequestInterruptHandle>(m =>
         {
             if (Allocate() is { } index) Sender.Tell(new InterruptHandleGranted(m.RequestId, index));

@@ -5,26 +5,57 @@ using Akka.Event;
 namespace SivActors.Actors.Infrastructure;
 
 /// <summary>
-/// Sends messages to entities by id. An entity parent per kind creates children on first use; once a child exists
-/// its reference is cached here, so the hot path is one dictionary lookup and one Tell. Until then messages go
-/// through the parent, which creates the child and forwards.
+/// Sends messages to entities by id. Every entity registers its own reference here while it runs, so the hot path
+/// is one dictionary lookup and one Tell straight to the entity's mailbox. An address that is not cached goes to
+/// the kind's parent: the local entity parent, which creates the child, or the shard region, which stays the
+/// authority on placement. A node whose directory learns (<see cref="LearnThrough"/>) also asks a missed entity
+/// for its reference, so remote entities are reached directly after the first exchange (see
+/// <see cref="EntityLocator"/>). The cache is only a shortcut: a stale entry costs a re-route, never a message.
 /// </summary>
 public sealed class EntityDirectory(bool countHops = false)
 {
+    // A located entity that has not answered is asked again after this long (it may have moved meanwhile).
+    private const long LocateRetryMs = 5_000;
+
     private readonly ConcurrentDictionary<EntityAddress, IActorRef> _children = new();
+    private readonly ConcurrentDictionary<EntityAddress, long> _locating = new();
     private readonly IActorRef?[] _parents = new IActorRef?[Enum.GetValues<EntityKind>().Length];
+    private IActorRef? _locator;
+    private long _rerouted;
 
     public void SetParent(EntityKind kind, IActorRef parent) => _parents[(int)kind] = parent;
 
     public IActorRef Parent(EntityKind kind) =>
         _parents[(int)kind] ?? throw new InvalidOperationException($"no entity parent for {kind}");
 
-    internal void Register(EntityAddress address, IActorRef child) => _children[address] = child;
+    /// <summary>From now on, a miss also sends <see cref="LocateEntity"/> with <paramref name="locator"/> as the sender.</summary>
+    public void LearnThrough(IActorRef locator) => _locator = locator;
 
-    /// <summary>Forgets a cached child (it stopped, or a test reroutes the kind through its parent).</summary>
+    /// <summary>An entity (or its parent) makes its reference known.</summary>
+    public void Register(EntityAddress address, IActorRef entity)
+    {
+        _children[address] = entity;
+        _locating.TryRemove(address, out _);
+    }
+
+    /// <summary>Forgets a cached entity (a test reroutes the kind through its parent).</summary>
     public void Unregister(EntityAddress address) => _children.TryRemove(address, out _);
 
+    /// <summary>
+    /// Forgets <paramref name="entity"/> if it is still the cached reference: a restarted or moved entity may
+    /// already have registered its successor.
+    /// </summary>
+    public bool Unregister(EntityAddress address, IActorRef entity) =>
+        _children.TryRemove(new KeyValuePair<EntityAddress, IActorRef>(address, entity));
+
+    public bool TryGet(EntityAddress address, out IActorRef entity) => _children.TryGetValue(address, out entity!);
+
     public int Count => _children.Count;
+
+    /// <summary>Messages that reached a stopped entity and were sent again through the kind's parent.</summary>
+    public long Rerouted => Interlocked.Read(ref _rerouted);
+
+    internal void CountRerouted() => Interlocked.Increment(ref _rerouted);
 
     // Per-thread counts of sends through the directory (the run's hops), kept only where a cluster report needs
     // them, so a single-node run's hot path does not pay for them.
@@ -37,8 +68,23 @@ public sealed class EntityDirectory(bool countHops = false)
     {
         if (_sends is not null) _sends.Mine.Counters[0]++;
         var target = message.Target;
-        if (_children.TryGetValue(target, out var child)) child.Tell(message, sender ?? ActorRefs.NoSender);
-        else Parent(target.Kind).Tell(message, sender ?? ActorRefs.NoSender);
+        if (_children.TryGetValue(target, out var child))
+        {
+            child.Tell(message, sender ?? ActorRefs.NoSender);
+            return;
+        }
+        var parent = Parent(target.Kind);
+        parent.Tell(message, sender ?? ActorRefs.NoSender);
+        if (_locator is { } locator) Locate(target, parent, locator);
+    }
+
+    private void Locate(EntityAddress target, IActorRef parent, IActorRef locator)
+    {
+        var now = Environment.TickCount64;
+        if (_locating.TryGetValue(target, out var asked) && now - asked < LocateRetryMs) return;
+        _locating[target] = now;
+        // Behind the message just sent on the same path, so the answer never precedes the entity's start.
+        parent.Tell(new LocateEntity(target), locator);
     }
 
     public IEnumerable<EntityAddress> Addresses(EntityKind kind) => _children.Keys.Where(a => a.Kind == kind);
@@ -106,7 +152,7 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
             _stopped[t.ActorRef] = address;
             if (_stopped.Count > 1_000) _stopped.Clear(); // only recent ones can still produce dead letters
             _children.Remove(address);
-            _directory.Unregister(address);
+            _directory.Unregister(address, t.ActorRef);
             var attempt = _failures.GetValueOrDefault(address) + 1;
             _failures[address] = attempt;
             if (attempt > _policy.MaxConsecutiveRestarts)
@@ -194,3 +240,14 @@ public sealed record EnsureEntity(EntityAddress Address) : IEntityMessage, ISivM
 }
 
 public sealed record EntityEnsured(EntityAddress Address) : ISivMessage;
+
+/// <summary>
+/// Asks an entity (through its parent or shard region) for its reference; it answers <see cref="EntityLocated"/>
+/// with itself as the sender. Sent by a learning directory on a miss, to the node's <see cref="EntityLocator"/>.
+/// </summary>
+public sealed record LocateEntity(EntityAddress Address) : IEntityMessage, ISivMessage
+{
+    public EntityAddress Target => Address;
+}
+
+public sealed record EntityLocated(EntityAddress Address) : ISivMessage;

@@ -41,10 +41,14 @@ public static class SivShardingHosting
     {
         var extractor = new SivMessageExtractor(settings.ShardsPerHost);
         var remember = RememberStore(store);
+        // Moving a shard is safe only where its table owners find their journal on the new node.
+        var rebalance = store.Kind == TableStoreKind.PostgreSql;
         if (remember is var (journal, snapshots)) b.WithSqlPersistence(journal, snapshots);
         b.AddHocon("""
             akka.cluster.sharding.state-store-mode = ddata
             akka.cluster.sharding.remember-entities-store = eventsourced
+            # A worker that joins mid-run takes its hosts within seconds (HostAffinityAllocation moves a few per tick).
+            akka.cluster.sharding.rebalance-interval = 2s
             """, HoconAddMode.Prepend);
         Func<string, Props> props = id => SivEmulatorHosting.EntityProps(ctx(), EntityAddress.Parse(id));
         return b.WithActors((system, registry) =>
@@ -57,7 +61,7 @@ public static class SivShardingHosting
                 if (owner && remember is not null)
                     s = s.WithRememberEntities(true).WithJournalPluginId("akka.persistence.journal.sharding").WithSnapshotPluginId("akka.persistence.snapshot-store.sharding");
                 else s = s.WithRememberEntities(false);
-                return sharding.Start(typeName, props, s, extractor, new HostAffinityAllocation(system, settings.ShardsPerHost), PoisonPill.Instance);
+                return sharding.Start(typeName, props, s, extractor, new HostAffinityAllocation(system, settings.ShardsPerHost, rebalance), PoisonPill.Instance);
             }
             registry.Register<InterruptUnitParent>(Start("interrupt-unit", owner: true));
             registry.Register<DmaRemappingParent>(Start("dma-remapping", owner: false));
@@ -66,6 +70,7 @@ public static class SivShardingHosting
             registry.Register<AssignableInterfaceParent>(Start("ai", owner: false));
             registry.Register<ContainerParent>(Start("container", owner: false));
             PointAt(directory, registry);
+            directory.LearnThrough(system.ActorOf(EntityLocator.Props(directory), "entity-locator"));
         });
     }
 

@@ -36,7 +36,6 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
         Recover<InterruptUnitEvent>(e => _tables.Apply(e));
         Recover<RecoveryCompleted>(_ => Recovered(LastSequenceNr));
 
-        Command<EnsureEntity>(m => Sender.Tell(new EntityEnsured(m.Address)));
         Command<RaiseInterrupt>(Raise);
         Command<BindAsid>(Bind);
         Command<ProgramEntry>(Program);

@@ -19,7 +19,8 @@ public interface ITableAudit
 
 /// <summary>
 /// What every event-sourced table owner shares: group commit, snapshots every N events (taken only when the state
-/// equals the journal), failure answers, and the recovery notice to its parent. Subclasses decide and apply.
+/// equals the journal), failure answers, the recovery notice to its parent, and its place in the node's
+/// directory. Subclasses decide and apply.
 /// </summary>
 public abstract class TableOwner<TEvent> : ReceivePersistentActor where TEvent : class
 {
@@ -45,6 +46,22 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor where TEvent :
         Command<SaveSnapshotFailure>(f => Context.GetLogger().Warning("{0}: snapshot not saved ({1}); recovery replays more events", PersistenceId, f.Cause.Message));
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(_ => { });
+        // Stashed during recovery like every command, so the answers mean "running, tables recovered".
+        Command<EnsureEntity>(m => Sender.Tell(new EntityEnsured(m.Address)));
+        Command<LocateEntity>(m => Sender.Tell(new EntityLocated(m.Address)));
+    }
+
+    // In the node's directory exactly while it runs (see EntityActor); only if still ours when it stops.
+    protected override void PreStart()
+    {
+        base.PreStart();
+        Ctx.Directory.Register(_address, Self);
+    }
+
+    protected override void PostStop()
+    {
+        Ctx.Directory.Unregister(_address, Self);
+        base.PostStop();
     }
 
     public override string PersistenceId { get; }

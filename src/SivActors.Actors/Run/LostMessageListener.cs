@@ -16,8 +16,10 @@ public sealed class LostMessageListener : ReceiveActor
     {
         Receive<DeadLetter>(d =>
         {
-            // A table owner's dead letters wait at its parent for the restarted owner: delayed, not lost.
-            if (!Infrastructure.SivEmulatorHosting.IsRestartedOnFailure(d.Recipient.Path)) Count(d.Message, metrics);
+            // A table owner's dead letters wait at its parent for the restarted owner, and a sharded entity's go
+            // again through its region (EntityLocator): delayed, not lost.
+            if (!Infrastructure.SivEmulatorHosting.IsRestartedOnFailure(d.Recipient.Path) && !Infrastructure.EntityLocator.WillReroute(d))
+                Count(d.Message, metrics);
         });
         Receive<Dropped>(d => Count(d.Message, metrics));
     }

@@ -53,7 +53,6 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
             Recovered(LastSequenceNr);
         });
 
-        Command<EnsureEntity>(m => Sender.Tell(new EntityEnsured(m.Address)));
         Command<ComposeVdev>(Compose);
         Command<GuestAccessRequest>(Access);
         Command<GetVdev>(m =>

@@ -349,6 +349,8 @@ public sealed class WireSerializer : SerializerWithStringManifest
         // Entity parents and table owners.
         Add<EnsureEntity>("e.ensure", (w, m) => Address(w, m.Address), r => new EnsureEntity(Address(r)));
         Add<EntityEnsured>("e.ensured", (w, m) => Address(w, m.Address), r => new EntityEnsured(Address(r)));
+        Add<LocateEntity>("e.locate", (w, m) => Address(w, m.Address), r => new LocateEntity(Address(r)));
+        Add<EntityLocated>("e.located", (w, m) => Address(w, m.Address), r => new EntityLocated(Address(r)));
         // Cluster runs.
         Add<ClusterProtocol.DeployScenario>("n.deploy", (w, m) =>
         {
