@@ -21,7 +21,6 @@ public sealed class EntityDirectory(bool countHops = false)
     private readonly ConcurrentDictionary<EntityAddress, long> _locating = new();
     private readonly IActorRef?[] _parents = new IActorRef?[Enum.GetValues<EntityKind>().Length];
     private IActorRef? _locator;
-    private long _rerouted;
 
     public void SetParent(EntityKind kind, IActorRef parent) => _parents[(int)kind] = parent;
 
@@ -48,14 +47,7 @@ public sealed class EntityDirectory(bool countHops = false)
     public bool Unregister(EntityAddress address, IActorRef entity) =>
         _children.TryRemove(new KeyValuePair<EntityAddress, IActorRef>(address, entity));
 
-    public bool TryGet(EntityAddress address, out IActorRef entity) => _children.TryGetValue(address, out entity!);
-
     public int Count => _children.Count;
-
-    /// <summary>Messages that reached a stopped entity and were sent again through the kind's parent.</summary>
-    public long Rerouted => Interlocked.Read(ref _rerouted);
-
-    internal void CountRerouted() => Interlocked.Increment(ref _rerouted);
 
     // Per-thread counts of sends through the directory (the run's hops), kept only where a cluster report needs
     // them, so a single-node run's hot path does not pay for them.

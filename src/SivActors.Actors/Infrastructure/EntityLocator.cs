@@ -39,7 +39,6 @@ public sealed class EntityLocator : ReceiveActor
             if (!WillReroute(d)) return;
             var message = (IEntityMessage)d.Message;
             directory.Unregister(message.Target, d.Recipient);
-            directory.CountRerouted();
             directory.Parent(message.Target.Kind).Tell(message, d.Sender);
         });
     }

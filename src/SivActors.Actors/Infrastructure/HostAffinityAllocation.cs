@@ -27,8 +27,7 @@ public sealed class HostAffinityAllocation(ActorSystem system, int shardsPerHost
     public Task<IActorRef> AllocateShard(IActorRef requester, string shardId, IImmutableDictionary<IActorRef, IImmutableList<string>> currentShardAllocations)
     {
         if (currentShardAllocations.Count == 0) return Task.FromResult(requester);
-        var regions = currentShardAllocations.Keys.OrderBy(NodeOf, StringComparer.Ordinal).ToList();
-        return Task.FromResult(regions[(int)(Slot(shardId, shardsPerHost) % regions.Count)]);
+        return Task.FromResult(Home(shardId, Ordered(currentShardAllocations.Keys)));
     }
 
     public Task<IImmutableSet<string>> Rebalance(IImmutableDictionary<IActorRef, IImmutableList<string>> currentShardAllocations,
@@ -36,18 +35,23 @@ public sealed class HostAffinityAllocation(ActorSystem system, int shardsPerHost
     {
         if (!rebalance || rebalanceInProgress.Count > 0) return NoRebalance;
         var up = Akka.Cluster.Cluster.Get(system).State.Members.Where(m => m.Status == MemberStatus.Up).Select(m => m.Address.ToString()).ToHashSet();
-        var regions = currentShardAllocations.Keys.Where(r => up.Contains(NodeOf(r))).OrderBy(NodeOf, StringComparer.Ordinal).ToList();
+        var regions = Ordered(currentShardAllocations.Keys.Where(r => up.Contains(NodeOf(r))));
         if (regions.Count < 2) return NoRebalance;
         var moves = ImmutableHashSet.CreateBuilder<string>();
         foreach (var region in regions)
             foreach (var shard in currentShardAllocations[region])
             {
-                if (regions[(int)(Slot(shard, shardsPerHost) % regions.Count)].Equals(region)) continue;
+                if (Home(shard, regions).Equals(region)) continue;
                 moves.Add(shard);
                 if (moves.Count >= maxMovesPerTick) return Task.FromResult<IImmutableSet<string>>(moves.ToImmutable());
             }
         return Task.FromResult<IImmutableSet<string>>(moves.ToImmutable());
     }
+
+    /// <summary>The rule: the region at the shard's slot modulo the count, among regions ordered by node address.</summary>
+    private IActorRef Home(string shardId, List<IActorRef> ordered) => ordered[(int)(Slot(shardId, shardsPerHost) % ordered.Count)];
+
+    private List<IActorRef> Ordered(IEnumerable<IActorRef> regions) => regions.OrderBy(NodeOf, StringComparer.Ordinal).ToList();
 
     private string NodeOf(IActorRef region) =>
         (region.Path.Address.HasGlobalScope ? region.Path.Address : Akka.Cluster.Cluster.Get(system).SelfAddress).ToString();
