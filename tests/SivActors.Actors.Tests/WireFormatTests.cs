@@ -45,6 +45,20 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void The_reused_writer_leaves_nothing_of_an_earlier_message_in_the_next()
+    {
+        var small = new RunProtocol.RunScenario(TestActor);
+        var large = new SivActors.Actors.Cluster.ClusterProtocol.DeployScenario("run", new string('s', 100_000), "{}", "test", TestActor);
+        var serializer = (WireSerializer)Sys.Serialization.FindSerializerFor(small);
+        var first = serializer.ToBinary(small);
+        // A message larger than the pooled buffer keeps, then a small one: same bytes as before, and both read back.
+        var big = serializer.ToBinary(large);
+        Assert.Equal(first, serializer.ToBinary(small));
+        Assert.Equal(large, serializer.FromBinary(big, serializer.Manifest(large)));
+        Assert.Equal(first, serializer.ToBinary(small));
+    }
+
+    [Fact]
     public void A_node_s_figures_and_a_scenario_deployment_round_trip()
     {
         var metrics = new SivActors.Model.Reporting.RunMetrics();

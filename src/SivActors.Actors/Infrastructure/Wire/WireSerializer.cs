@@ -48,10 +48,25 @@ public sealed class WireSerializer : SerializerWithStringManifest
     public override byte[] ToBinary(object obj)
     {
         if (!Writers.TryGetValue(obj.GetType(), out var w)) throw new ArgumentException($"{obj.GetType().FullName} has no wire format", nameof(obj));
-        var writer = new WireWriter();
-        w.Write(writer, obj);
-        return writer.ToArray();
+        // One writer per thread, taken out of its slot while in use (so a nested call gets its own): the only
+        // allocation per message is the exact-size array Akka's transport needs.
+        var writer = _writer ?? new WireWriter(256);
+        _writer = null;
+        try
+        {
+            w.Write(writer, obj);
+            return writer.ToArray();
+        }
+        finally
+        {
+            writer.Reset();
+            if (writer.Capacity <= MaxPooledCapacity) _writer = writer;
+        }
     }
+
+    private const int MaxPooledCapacity = 64 * 1024;
+
+    [ThreadStatic] private static WireWriter? _writer;
 
     private long _deserialized;
 

@@ -13,6 +13,14 @@ public sealed class WireWriter(int capacity = 128)
 
     public byte[] ToArray() => _buffer.AsSpan(0, _length).ToArray();
 
+    /// <summary>Bytes written so far; the buffer keeps its size, so a reused writer does not allocate again.</summary>
+    public int Length => _length;
+
+    public void Reset() => _length = 0;
+
+    /// <summary>The buffer's size, to drop a writer that grew on one large message rather than keep it forever.</summary>
+    public int Capacity => _buffer.Length;
+
     private Span<byte> Take(int n)
     {
         if (_length + n > _buffer.Length) Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + n));
