@@ -41,14 +41,14 @@ public static class SivShardingHosting
     {
         var extractor = new SivMessageExtractor(settings.ShardsPerHost);
         var remember = RememberStore(store);
-        // Moving a shard is safe only where its table owners find their journal on the new node.
-        var rebalance = store.Kind == TableStoreKind.PostgreSql;
+        // No rebalancing for now: a moved AI, container, DMA unit or hosting function starts without the device state
+        // its predecessor held (WQ assignment, IMS entries, PASID bindings, vectors), so a move mid-run misdelivers
+        // (decision 31). Shards move only when their node is lost or leaves.
+        const bool rebalance = false;
         if (remember is var (journal, snapshots)) b.WithSqlPersistence(journal, snapshots);
         b.AddHocon("""
             akka.cluster.sharding.state-store-mode = ddata
             akka.cluster.sharding.remember-entities-store = eventsourced
-            # A worker that joins mid-run takes its hosts within seconds (HostAffinityAllocation moves a few per tick).
-            akka.cluster.sharding.rebalance-interval = 2s
             """, HoconAddMode.Prepend);
         Func<string, Props> props = id => SivEmulatorHosting.EntityProps(ctx(), EntityAddress.Parse(id));
         return b.WithActors((system, registry) =>
