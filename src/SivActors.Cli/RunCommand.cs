@@ -25,8 +25,11 @@ public static class RunCommand
         request.Cluster?.Validate();
         // A database that cannot be used is bad input like any other: refused before anything is written.
         // (--fresh discards it first, so a damaged file can be replaced.)
+        // The output directory first (checked, not created): a run refused for its --out must not have created a
+        // database, and one refused for its database must not have created the output directory.
+        CheckOutDirectory(request.OutDirectory);
         if (request.Store is { } toCheck && !request.Fresh) request = request with { Store = await toCheck.CheckAsync(ct) };
-        var outDir = PrepareOutDirectory(request.OutDirectory);
+        var outDir = CreateOutDirectory(request.OutDirectory);
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
         var interactive = hooks.Interactive ?? (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected);
         var progress = new RunProgress();
@@ -48,12 +51,37 @@ public static class RunCommand
         var report = outcome.Report;
         hooks.OnReport?.Invoke(report);
         ReportPrinter.Print(console, report);
+        var json = JsonSerializer.Serialize(report, ReportJson);
         var path = Path.Combine(outDir, "report.json");
-        var temp = path + ".tmp";
-        await File.WriteAllTextAsync(temp, JsonSerializer.Serialize(report, ReportJson), ct);
-        File.Move(temp, path, overwrite: true);
+        if (await TryWriteReport(path, json) is { } problem)
+        {
+            // The run's figures are not lost because the directory went away or filled up mid-run.
+            var fallback = Path.Combine(Path.GetTempPath(), $"siv-report-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}.json");
+            var saved = await TryWriteReport(fallback, json) is null;
+            error.WriteLine($"siv: report.json could not be written to {outDir} ({problem}); " +
+                            (saved ? $"it was written to {fallback}" : "here it is on stdout"));
+            if (!saved) output.WriteLine(json);
+            return SivCli.InvariantFailed;
+        }
         console.MarkupLine($"report written to [bold]{Markup.Escape(path)}[/]");
         return report.Invariants.Passed ? SivCli.Ok : SivCli.InvariantFailed;
+    }
+
+    /// <summary>Writes the report through a temporary file and a rename; returns why it failed, or null.</summary>
+    private static async Task<string?> TryWriteReport(string path, string json)
+    {
+        var temp = path + ".tmp";
+        try
+        {
+            await File.WriteAllTextAsync(temp, json, CancellationToken.None);
+            File.Move(temp, path, overwrite: true);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            try { File.Delete(temp); } catch (Exception d) when (d is IOException or UnauthorizedAccessException) { }
+            return e.Message;
+        }
     }
 
     public static ResolvedScenario Resolve(RunRequest r)
@@ -74,10 +102,44 @@ public static class RunCommand
         return loaded with { Scenario = s };
     }
 
-    /// <summary>Checks the output directory can be written before the run starts, without writing a report.</summary>
-    private static string PrepareOutDirectory(string dir)
+    /// <summary>
+    /// Refuses an --out that cannot take the report, before anything is written: empty, a file, below a file, or in
+    /// a directory that refuses writes (probed by creating and removing a file in the directory, or in its nearest
+    /// existing ancestor when it does not exist yet).
+    /// </summary>
+    private static void CheckOutDirectory(string dir)
     {
-        if (File.Exists(dir)) throw new SivInputException($"--out {dir} is a file, not a directory");
+        if (string.IsNullOrWhiteSpace(dir)) throw new SivInputException("--out needs a directory (it was empty)");
+        string full;
+        try
+        {
+            full = Path.GetFullPath(dir);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new SivInputException($"--out {dir} is not a usable path: {e.Message}");
+        }
+        if (File.Exists(full)) throw new SivInputException($"--out {dir} is a file, not a directory");
+        var existing = full;
+        while (!Directory.Exists(existing))
+        {
+            if (File.Exists(existing)) throw new SivInputException($"--out {dir} cannot be created: {existing} is a file");
+            existing = Path.GetDirectoryName(existing) ?? throw new SivInputException($"--out {dir} cannot be created: no existing parent directory");
+        }
+        var probe = Path.Combine(existing, $".siv-write-probe-{Environment.ProcessId}");
+        try
+        {
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SivInputException(existing == full ? $"--out {dir} is not writable: {e.Message}" : $"--out {dir} cannot be created in {existing}: {e.Message}");
+        }
+    }
+
+    private static string CreateOutDirectory(string dir)
+    {
         try
         {
             Directory.CreateDirectory(dir);

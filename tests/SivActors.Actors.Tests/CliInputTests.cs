@@ -12,7 +12,7 @@ public sealed class CliInputTests
         var run = args.Length > 0 && args[0] == "run";
         var storeGiven = args.Contains("--db") || args.Contains("--postgres");
         var all = args.Select(a => a.Replace("{dir}", dir))
-            .Concat(run ? ["--out", outDir] : [])
+            .Concat(run && !args.Contains("--out") ? ["--out", outDir] : [])
             .Concat(run && !storeGiven ? ["--db", Path.Combine(dir, "siv.db")] : [])
             .ToArray();
         var o = new StringWriter();
@@ -36,6 +36,53 @@ public sealed class CliInputTests
         Assert.Contains(expected, lines[0]);
         Assert.DoesNotContain("   at ", r.Err);
         Assert.False(Directory.Exists(Path.Combine(r.Dir, "out")), "a bad run must write nothing");
+        Assert.False(File.Exists(Path.Combine(r.Dir, "siv.db")), "a bad run must not create its database");
+    }
+
+    [Fact]
+    public async Task A_report_that_cannot_be_written_at_the_end_goes_to_a_fallback_file_and_the_run_exits_1()
+    {
+        var dir = Directory.CreateTempSubdirectory("siv-cli").FullName;
+        var outDir = Path.Combine(dir, "out");
+        var e = new StringWriter();
+        // Between the run and the write, --out turns into a file: the figures must survive that.
+        var hooks = new RunOptions { Interactive = false, OnReport = _ => { Directory.Delete(outDir, true); File.WriteAllText(outDir, "in the way"); } };
+        var code = await SivCli.InvokeAsync(["run", "--duration", "1", "--containers", "8", "--out", outDir, "--db", Path.Combine(dir, "siv.db")], new StringWriter(), e, hooks);
+        Assert.Equal(SivCli.InvariantFailed, code);
+        var line = Assert.Single(e.ToString().TrimEnd().Split('\n'));
+        Assert.Contains("report.json could not be written", line);
+        var fallback = line[(line.LastIndexOf("written to ", StringComparison.Ordinal) + "written to ".Length)..].Trim();
+        try
+        {
+            using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(fallback));
+            Assert.True(report.RootElement.GetProperty("invariants").GetProperty("passed").GetBoolean());
+        }
+        finally
+        {
+            File.Delete(fallback);
+        }
+    }
+
+    [Theory]
+    [InlineData("is a file, not a directory", "run", "--out", "{dir}/a-file")]
+    [InlineData("cannot be created", "run", "--out", "{dir}/a-file/below")]
+    [InlineData("--out needs a directory", "run", "--out", "")]
+    [InlineData("--db needs a file path", "run", "--db", "")]
+    [InlineData("--postgres needs a connection string", "run", "--postgres", "")]
+    public async Task An_unusable_output_or_store_is_refused_before_the_database_is_created(string expected, params string[] args)
+    {
+        var dir = Directory.CreateTempSubdirectory("siv-cli").FullName;
+        File.WriteAllText(Path.Combine(dir, "a-file"), "not a directory");
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var all = args.Select(a => a.Replace("{dir}", dir))
+            .Concat(args.Contains("--db") || args.Contains("--postgres") ? [] : new[] { "--db", Path.Combine(dir, "siv.db") }).ToArray();
+        var code = await SivCli.InvokeAsync(all, o, e, new RunOptions { Interactive = false });
+        Assert.Equal(SivCli.BadInput, code);
+        var line = Assert.Single(e.ToString().TrimEnd().Split('\n'));
+        Assert.Contains(expected, line);
+        Assert.False(File.Exists(Path.Combine(dir, "siv.db")), "refused before the database was created");
+        Assert.Equal("not a directory", File.ReadAllText(Path.Combine(dir, "a-file")));
     }
 
     [Fact]

@@ -68,6 +68,8 @@ public sealed record TableStore(TableStoreKind Kind, string ConnectionString, st
     {
         env ??= Environment.GetEnvironmentVariable;
         if (dbFlag is not null && postgresFlag is not null) throw new SivInputException("give either --db (SQLite) or --postgres, not both");
+        if (dbFlag is not null && string.IsNullOrWhiteSpace(dbFlag)) throw new SivInputException("--db needs a file path (it was empty)");
+        if (postgresFlag is not null && string.IsNullOrWhiteSpace(postgresFlag)) throw new SivInputException("--postgres needs a connection string (it was empty)");
         var pg = postgresFlag ?? (dbFlag is null ? env(PostgresEnvironmentVariable) : null);
         var path = dbFlag ?? env(DbEnvironmentVariable);
         var store = !string.IsNullOrWhiteSpace(pg) ? Postgres(pg) : Sqlite(string.IsNullOrWhiteSpace(path) ? DefaultSqlitePath : path);
