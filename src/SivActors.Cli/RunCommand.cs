@@ -23,11 +23,11 @@ public static class RunCommand
     {
         var scenario = Resolve(request);
         request.Cluster?.Validate();
-        // A database that cannot be used is bad input like any other: refused before anything is written.
-        // (--fresh discards it first, so a damaged file can be replaced.)
         // The output directory first (checked, not created): a run refused for its --out must not have created a
         // database, and one refused for its database must not have created the output directory.
         CheckOutDirectory(request.OutDirectory);
+        // A database that cannot be used is bad input like any other: refused before anything is written.
+        // (--fresh discards it first, so a damaged file can be replaced.)
         if (request.Store is { } toCheck && !request.Fresh) request = request with { Store = await toCheck.CheckAsync(ct) };
         var outDir = CreateOutDirectory(request.OutDirectory);
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });

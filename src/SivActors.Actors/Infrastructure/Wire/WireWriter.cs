@@ -13,9 +13,7 @@ public sealed class WireWriter(int capacity = 128)
 
     public byte[] ToArray() => _buffer.AsSpan(0, _length).ToArray();
 
-    /// <summary>Bytes written so far; the buffer keeps its size, so a reused writer does not allocate again.</summary>
-    public int Length => _length;
-
+    /// <summary>Starts over; the buffer keeps its size, so a reused writer does not allocate again.</summary>
     public void Reset() => _length = 0;
 
     /// <summary>The buffer's size, to drop a writer that grew on one large message rather than keep it forever.</summary>
