@@ -191,12 +191,20 @@ public class ScenarioLoaderTests
     [InlineData("""{ "costModel": { "portalWriteNs": -1 } }""", "costModel.portalWriteNs = -1 is out of range")]
     [InlineData("""{ "seed": "x" }""", "line 1")]
     [InlineData("""{ "topology": { "containers": 10 """, "line")]
+    [InlineData("""{ "topology": { "hosts": 1, "hosts": 2 } }""", "key \"hosts\" appears twice at $.topology")]
+    [InlineData("""{ "name": "a", "name": "b" }""", "key \"name\" appears twice at $")]
+    [InlineData("""{ "topology": { "hosts": 1, "devicesPerHost": 1, "aisPerDevice": 4, "containers": 5 }, "composition": { "policy": "dedicated" } }""",
+        "5 containers per host x 1 AIs per vdev exceed the 4 AIs of a host")]
     public void Bad_scenarios_give_one_line_naming_the_problem(string json, string expected)
     {
         var e = Assert.Throws<SivInputException>(() => ScenarioLoader.Load(Write(json), CostModel));
         Assert.Contains(expected, e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }
+
+    [Fact]
+    public void Dedicated_composition_that_fits_exactly_is_accepted() =>
+        ScenarioLoader.Load(Write("""{ "topology": { "hosts": 2, "devicesPerHost": 1, "aisPerDevice": 4, "containers": 8 }, "composition": { "policy": "dedicated" } }"""), CostModel);
 
     [Fact]
     public void Missing_file_is_named() =>

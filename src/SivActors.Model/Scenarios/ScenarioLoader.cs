@@ -15,6 +15,8 @@ public static class ScenarioLoader
         AllowTrailingCommas = true,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         NumberHandling = JsonNumberHandling.Strict,
+        // A key written twice is a mistake like an unknown key, not "the last one wins".
+        AllowDuplicateProperties = false,
     };
 
     public const int MaxContainers = 1_000_000;
@@ -82,6 +84,13 @@ public static class ScenarioLoader
             var at = e.Path is { Length: > 0 } p && p.LastIndexOf('.') is var dot and > 0 ? p[..dot] : "$";
             return $"unknown key \"{key}\" at {at}";
         }
+        if (message.StartsWith("Duplicate property '", StringComparison.Ordinal))
+        {
+            var end = message.IndexOf('\'', "Duplicate property '".Length);
+            var key = end > 0 ? message["Duplicate property '".Length..end] : "?";
+            var at = e.Path is { Length: > 0 } p && p.LastIndexOf('.') is var dot and > 0 ? p[..dot] : "$";
+            return $"key \"{key}\" appears twice at {at}{(e.LineNumber is { } line ? $" (line {line + 1})" : "")}";
+        }
         var cut = message.IndexOf(". Path:", StringComparison.Ordinal);
         var head = (cut > 0 ? message[..cut] : message).Replace('\n', ' ').Replace('\r', ' ');
         return e.Path is { Length: > 0 } path ? $"{head} (at {path}, line {e.LineNumber + 1})" : $"{head} (line {e.LineNumber + 1})";
@@ -138,6 +147,10 @@ public static class ScenarioLoader
         if (c.AisPerVdev > aisPerHost)
             throw new SivInputException($"composition.aisPerVdev = {c.AisPerVdev} exceeds the {aisPerHost} AIs of a host");
         var containersPerHost = (t.Containers + hosts - 1) / hosts;
+        if (c.ParsedPolicy == Vdcm.CompositionPolicy.Dedicated && (long)containersPerHost * c.AisPerVdev > aisPerHost)
+            throw new SivInputException(
+                $"composition.policy \"dedicated\" gives each vdev AIs of its own, but {containersPerHost} containers per host x {c.AisPerVdev} AIs per vdev " +
+                $"exceed the {aisPerHost} AIs of a host (use \"shared\" or \"auto\", or more devices or AIs)");
         var vectorsPerDevice = (long)containersPerHost * c.AisPerVdev / t.DevicesPerHost + 1;
         if (vectorsPerDevice > t.ImsEntriesPerDevice)
             throw new SivInputException(
