@@ -9,7 +9,7 @@ namespace SivActors.Actors.Infrastructure;
 /// <list type="bullet">
 /// <item>Learns: an entity's <see cref="EntityLocated"/> answer (to a miss's <see cref="LocateEntity"/>) puts its
 /// reference, local or remote, in the directory; the reference is watched and dropped on <see cref="Terminated"/>
-/// (the entity stopped: passivation, a rebalance or a graceful leave handed its shard off, or its node was lost).</item>
+/// (the entity stopped: passivation, a graceful leave handed its shard off, or its node was lost).</item>
 /// <item>Re-routes: a message that reached a stopped entity of this node (it was sent to a cached reference before
 /// the news of the stop arrived) becomes a dead letter here; it is sent again through the kind's shard region,
 /// which knows where the entity lives now, so it is delayed rather than lost.</item>

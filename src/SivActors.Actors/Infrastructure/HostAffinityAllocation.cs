@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using Akka.Actor;
-using Akka.Cluster;
 using Akka.Cluster.Sharding;
 
 namespace SivActors.Actors.Infrastructure;
@@ -12,15 +11,9 @@ namespace SivActors.Actors.Infrastructure;
 /// regions, so each kind puts host N's shard on the same node: an AI, its interrupt unit and its containers stay
 /// together and the fast path stays on one node. When a node goes, its shards are allocated again with the same
 /// rule over the survivors.
-/// <para>
-/// With <paramref name="rebalance"/> (a store every node shares, so a moved table owner recovers its tables on its
-/// new node), shards that the rule places elsewhere than where they are move, a few per rebalance tick: a worker
-/// that joins mid-run takes its share of hosts. Only regions of members that are Up count, so a node that is
-/// leaving hands its shards off through its graceful shutdown instead of drawing new ones. Without a shared store
-/// nothing is rebalanced: a table owner started on another node's empty database would lose its tables.
-/// </para>
+/// Nothing is rebalanced: a moved entity would start without its device state (decision 31).
 /// </summary>
-public sealed class HostAffinityAllocation(ActorSystem system, int shardsPerHost, bool rebalance = false, int maxMovesPerTick = 2) : IShardAllocationStrategy
+public sealed class HostAffinityAllocation(ActorSystem system, int shardsPerHost) : IShardAllocationStrategy
 {
     private static readonly Task<IImmutableSet<string>> NoRebalance = Task.FromResult<IImmutableSet<string>>(ImmutableHashSet<string>.Empty);
 
@@ -31,22 +24,7 @@ public sealed class HostAffinityAllocation(ActorSystem system, int shardsPerHost
     }
 
     public Task<IImmutableSet<string>> Rebalance(IImmutableDictionary<IActorRef, IImmutableList<string>> currentShardAllocations,
-        IImmutableSet<string> rebalanceInProgress)
-    {
-        if (!rebalance || rebalanceInProgress.Count > 0) return NoRebalance;
-        var up = Akka.Cluster.Cluster.Get(system).State.Members.Where(m => m.Status == MemberStatus.Up).Select(m => m.Address.ToString()).ToHashSet();
-        var regions = Ordered(currentShardAllocations.Keys.Where(r => up.Contains(NodeOf(r))));
-        if (regions.Count < 2) return NoRebalance;
-        var moves = ImmutableHashSet.CreateBuilder<string>();
-        foreach (var region in regions)
-            foreach (var shard in currentShardAllocations[region])
-            {
-                if (Home(shard, regions).Equals(region)) continue;
-                moves.Add(shard);
-                if (moves.Count >= maxMovesPerTick) return Task.FromResult<IImmutableSet<string>>(moves.ToImmutable());
-            }
-        return Task.FromResult<IImmutableSet<string>>(moves.ToImmutable());
-    }
+        IImmutableSet<string> rebalanceInProgress) => NoRebalance;
 
     /// <summary>The rule: the region at the shard's slot modulo the count, among regions ordered by node address.</summary>
     private IActorRef Home(string shardId, List<IActorRef> ordered) => ordered[(int)(Slot(shardId, shardsPerHost) % ordered.Count)];

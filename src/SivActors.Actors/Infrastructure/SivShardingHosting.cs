@@ -41,10 +41,6 @@ public static class SivShardingHosting
     {
         var extractor = new SivMessageExtractor(settings.ShardsPerHost);
         var remember = RememberStore(store);
-        // No rebalancing for now: a moved AI, container, DMA unit or hosting function starts without the device state
-        // its predecessor held (WQ assignment, IMS entries, PASID bindings, vectors), so a move mid-run misdelivers
-        // (decision 31). Shards move only when their node is lost or leaves.
-        const bool rebalance = false;
         if (remember is var (journal, snapshots)) b.WithSqlPersistence(journal, snapshots);
         b.AddHocon("""
             akka.cluster.sharding.state-store-mode = ddata
@@ -61,7 +57,7 @@ public static class SivShardingHosting
                 if (owner && remember is not null)
                     s = s.WithRememberEntities(true).WithJournalPluginId("akka.persistence.journal.sharding").WithSnapshotPluginId("akka.persistence.snapshot-store.sharding");
                 else s = s.WithRememberEntities(false);
-                return sharding.Start(typeName, props, s, extractor, new HostAffinityAllocation(system, settings.ShardsPerHost, rebalance), PoisonPill.Instance);
+                return sharding.Start(typeName, props, s, extractor, new HostAffinityAllocation(system, settings.ShardsPerHost), PoisonPill.Instance);
             }
             registry.Register<InterruptUnitParent>(Start("interrupt-unit", owner: true));
             registry.Register<DmaRemappingParent>(Start("dma-remapping", owner: false));
