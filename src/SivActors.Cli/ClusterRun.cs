@@ -79,7 +79,8 @@ public static class ClusterRun
             var runId = Guid.NewGuid().ToString("N");
             var agents = workers.Select(w => system.ActorSelection(new RootActorPath(w) / "user" / AgentName)).ToList();
             var latest = new System.Collections.Concurrent.ConcurrentDictionary<string, NodeMetrics>();
-            var collector = system.ActorOf(Props.Create(() => new LatestFigures(latest)), "figures");
+            var departed = new System.Collections.Concurrent.ConcurrentDictionary<string, NodeMetrics>();
+            var collector = system.ActorOf(RunCoordinatorActor.Props(runId, latest, departed, ctx.Directory), "coordinator");
             var deploy = new DeployScenario(runId, JsonSerializer.Serialize(scenario.Scenario, ScenarioLoader.StrictJson),
                 JsonSerializer.Serialize(scenario.Cost, ScenarioLoader.StrictJson), scenario.Source, collector);
             foreach (var answer in await Task.WhenAll(agents.Select(a => a.Ask<ScenarioDeployed>(deploy, TimeSpan.FromSeconds(30), ct))))
@@ -93,11 +94,12 @@ public static class ClusterRun
                 foreach (var a in agents) a.Tell(new MarkWindow(runId, start));
                 if (start) s.OnWindowStart?.Invoke();
             }), "runner");
+            collector.Tell(new RunCoordinatorActor.AttachRunner(runner));
             var answerRun = await runner.Ask<object>(replyTo => new RunProtocol.RunScenario(replyTo), TimeSpan.FromSeconds(scenario.Scenario.DurationSeconds + 600), ct);
             if (answerRun is RunProtocol.RunFailed failed) return new RunOutcome(null, failed.Reason);
             var finished = (RunProtocol.RunFinished)answerRun;
 
-            var collected = await Task.WhenAll(workers.Select((w, i) => Final(cluster, w, agents[i], runId, latest, ct)));
+            var collected = await Task.WhenAll(workers.Select((w, i) => Final(cluster, w, agents[i], runId, latest, departed, ct)));
             var nodes = collected.Select(c => c.Metrics).ToArray();
             foreach (var (n, lost) in collected)
             {
@@ -120,7 +122,8 @@ public static class ClusterRun
             var hops = nodes.Sum(n => n.Hops) + ctx.Directory.Sends;
             report = report with
             {
-                Nodes = collected.Select(c => Figures(c.Metrics) with { Lost = c.Lost }).OrderBy(f => f.Node, StringComparer.Ordinal).ToList(),
+                Nodes = collected.Select(c => Figures(c.Metrics) with { Lost = c.Lost, Left = departed.ContainsKey(c.Metrics.Node) })
+                    .OrderBy(f => f.Node, StringComparer.Ordinal).ToList(),
                 CrossNodeHopShare = hops == 0 ? 0 : nodes.Sum(n => n.RemoteHops) / (double)hops,
             };
             if (s.BeforeLeave is { } hook) await hook(system, ctx.Directory);
@@ -132,10 +135,15 @@ public static class ClusterRun
         }
     }
 
-    /// <summary>A live worker's final figures, or the last report of one that is gone (or does not answer).</summary>
+    /// <summary>
+    /// The final figures of a worker that left mid-run (it handed them over before it went), of a live worker, or the
+    /// last report of one that is gone (or does not answer).
+    /// </summary>
     private static async Task<(NodeMetrics Metrics, bool Lost)> Final(Akka.Cluster.Cluster cluster, Address worker, ActorSelection agent, string runId,
-        System.Collections.Concurrent.ConcurrentDictionary<string, NodeMetrics> latest, CancellationToken ct)
+        System.Collections.Concurrent.ConcurrentDictionary<string, NodeMetrics> latest,
+        System.Collections.Concurrent.ConcurrentDictionary<string, NodeMetrics> departed, CancellationToken ct)
     {
+        if (departed.TryGetValue(worker.ToString(), out var left)) return (left, false);
         var up = cluster.State.Members.Any(m => m.Address.Equals(worker) && m.Status == Akka.Cluster.MemberStatus.Up)
                  && !cluster.State.Unreachable.Any(m => m.Address.Equals(worker));
         if (up)
@@ -151,13 +159,6 @@ public static class ClusterRun
         var node = worker.ToString();
         return (latest.TryGetValue(node, out var last) ? last
             : new NodeMetrics(runId, node, 0, 0, 0, 0, new RunMetrics().Export()), true);
-    }
-
-    /// <summary>Keeps each worker's latest periodic report.</summary>
-    private sealed class LatestFigures : ReceiveActor
-    {
-        public LatestFigures(System.Collections.Concurrent.ConcurrentDictionary<string, NodeMetrics> latest) =>
-            Receive<NodeMetrics>(m => latest[m.Node] = m);
     }
 
     private static NodeFigures Figures(NodeMetrics n)

@@ -98,6 +98,8 @@ public static class EmulatorRun
             t.Hosts, t.Hosts * t.DevicesPerHost, finished.Ais, finished.Containers, scenario.Scenario.Composition.Policy);
         var report = RunReportBuilder.Build(summary, metrics.Snapshot(), metrics, timings, memory, metrics.Outstanding,
             SivActors.Actors.Container.RejectCodes.Name);
+        if (finished.PausedTicks > 0)
+            report = report with { Throughput = report.Throughput with { PausedSeconds = finished.PausedTicks / (double)System.Diagnostics.Stopwatch.Frequency } };
         var tables = metrics.Tables;
         if (tables.WriteFailures > 0)
         {

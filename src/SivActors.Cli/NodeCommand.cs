@@ -82,6 +82,9 @@ public static class NodeCommand
         akka.cluster.down-removal-margin = 7s
         akka.cluster.shutdown-after-unsuccessful-join-seed-nodes = off
         akka.coordinated-shutdown.exit-clr = off
+        # siv node runs the coordinated shutdown itself after SIGTERM, once its run's driver has paused the load;
+        # Akka's own process-exit hook would stop the actor system at the signal, before the node could ask.
+        akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
         """;
 
     public static async Task<int> RunAsync(NodeSettings s, TextWriter output, TextWriter error, CancellationToken ct)
@@ -99,6 +102,9 @@ public static class NodeCommand
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var host = new HostBuilder()
             .ConfigureLogging(l => l.ClearProviders())
+            // The signals are this command's to handle (above): the default console lifetime would stop the actor
+            // system on SIGTERM at once, before the node has asked its run's driver to pause the load.
+            .ConfigureServices(services => services.AddSingleton<IHostLifetime, SignalsHandledByCaller>())
             .ConfigureServices(services => services.AddAkka(NodeSettings.SystemName, (b, _) => b
                 .WithClusterMember(s.BindHost, s.PublicHost, s.Port, seeds, s.Roles)
                 .WithSivPersistence(s.Store)
@@ -131,6 +137,7 @@ public static class NodeCommand
         }
         output.WriteLine($"siv node {s.SelfAddress} leaving");
         if (s.ReadyFile is { } readyFile) File.Delete(readyFile);
+        if (s.Roles.Contains(SivShardingHosting.WorkerRole)) output.WriteLine($"siv node {s.SelfAddress}: {await WaitForDriver(system)}");
         // This node's own view empties as it shuts down; those removals are not news for the operator.
         await system.ActorSelection("/user/membership").Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(5))
             .ContinueWith(t => t.IsCompletedSuccessfully && t.Result.Subject is { } printer ? printer.GracefulStop(TimeSpan.FromSeconds(5)) : Task.FromResult(true),
@@ -139,6 +146,39 @@ public static class NodeCommand
         await system.WhenTerminated;
         output.WriteLine($"siv node {s.SelfAddress} left");
         return SivCli.Ok;
+    }
+
+    // Long enough for the driver to drain the load (or to end its run); a driver that is gone does not hold a leaver.
+    private static readonly TimeSpan LeaveWait = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// A worker that a run uses asks the run's driver first: the driver pauses the load, so the shards that move
+    /// when this node leaves have nothing in flight, and books this node's final figures (decision 31).
+    /// </summary>
+    private static async Task<string> WaitForDriver(ActorSystem system)
+    {
+        try
+        {
+            var agent = await system.ActorSelection("/user/" + SivActors.Actors.Cluster.ClusterProtocol.AgentName).ResolveOne(TimeSpan.FromSeconds(5));
+            var ready = await agent.Ask<SivActors.Actors.Cluster.ClusterProtocol.ReadyToLeave>(new SivActors.Actors.Cluster.ClusterProtocol.PrepareToLeave(), LeaveWait);
+            return ready.Why;
+        }
+        catch (AskTimeoutException)
+        {
+            return $"the run's driver did not answer within {LeaveWait.TotalSeconds:0} s; leaving without pausing its load";
+        }
+        catch (Exception e) when (e is ActorNotFoundException or TaskCanceledException)
+        {
+            return $"could not ask the run's driver ({e.GetType().Name}); leaving without pausing its load";
+        }
+    }
+
+    /// <summary>A host lifetime that leaves SIGTERM and SIGINT to the command.</summary>
+    private sealed class SignalsHandledByCaller : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     /// <summary>

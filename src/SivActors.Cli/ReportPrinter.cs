@@ -10,7 +10,8 @@ public static class ReportPrinter
     {
         var l = r.Ledger;
         var summary = new Table().Title("[bold]run[/]").AddColumns("figure", "value");
-        summary.AddRow("throughput", $"{r.Throughput.OpsPerSecond:N0} ops/s, {r.Throughput.InterruptsPerSecond:N0} interrupts/s over {r.Throughput.WallSeconds:0.0} s (wall)");
+        summary.AddRow("throughput", $"{r.Throughput.OpsPerSecond:N0} ops/s, {r.Throughput.InterruptsPerSecond:N0} interrupts/s over {r.Throughput.WallSeconds:0.0} s (wall)" +
+            (r.Throughput.PausedSeconds > 0 ? $", of which {r.Throughput.PausedSeconds:0.0} s paused while shards moved" : ""));
         summary.AddRow("memory", $"peak working set {r.Memory.PeakWorkingSetBytes / 1048576.0:N0} MiB, {r.Memory.ManagedBytesPerContainer:N0} managed bytes per container");
         summary.AddRow("fast path", Join(r.Paths.Fast));
         summary.AddRow("slow path", Join(r.Paths.Slow) + (r.Paths.SlowErrors.Count > 0 ? $" (errors: {Join(r.Paths.SlowErrors)})" : ""));
@@ -40,7 +41,7 @@ public static class ReportPrinter
 
         if (r.Nodes is { } nodes)
             foreach (var n in nodes)
-                console.MarkupLine($"node {Markup.Escape(n.Node)}{(n.Lost ? " [red](lost mid-run: last report)[/]" : "")}: {n.Operations:N0} operations, {n.Interrupts:N0} interrupts, {n.DurableChanges:N0} durable table changes, " +
+                console.MarkupLine($"node {Markup.Escape(n.Node)}{(n.Lost ? " [red](lost mid-run: last report)[/]" : n.Left ? " (left mid-run)" : "")}: {n.Operations:N0} operations, {n.Interrupts:N0} interrupts, {n.DurableChanges:N0} durable table changes, " +
                                    $"{n.CrossNodeHops:N0} of {n.Hops:N0} hops from other nodes" +
                                    (n.EntityFailures > 0 ? $", [red]{n.EntityFailures} entity failure(s)[/]" : ""));
         if (r.CrossNodeHopShare is { } share) console.MarkupLine($"hops that crossed nodes: {share:P2}");

@@ -160,6 +160,7 @@ public static class RunCommand
             RunPhase.Composing => $"composing vdevs {progress.ContainersReady:N0}/{containers:N0}",
             RunPhase.Running => $"running {Elapsed():0.0}/{duration:0} s, {Rate():N0} ops/s",
             RunPhase.Draining => $"draining {progress.ContainersDrained:N0}/{containers:N0}",
+            RunPhase.Paused => $"paused while shards move ({progress.ContainersDrained:N0}/{containers:N0} drained)",
             RunPhase.Flushing => "flushing upstream writes",
             _ => progress.Phase.ToString().ToLowerInvariant(),
         };
@@ -169,7 +170,7 @@ public static class RunCommand
         {
             RunPhase.Deploying or RunPhase.Starting => 0,
             RunPhase.Composing => 20.0 * progress.ContainersReady / containers,
-            RunPhase.Running => 20 + 75 * Math.Min(1, Elapsed() / duration),
+            RunPhase.Running or RunPhase.Paused => 20 + 75 * Math.Min(1, Elapsed() / duration),
             RunPhase.Draining => 95 + 4.0 * progress.ContainersDrained / containers,
             _ => 99,
         };

@@ -26,7 +26,15 @@ public static class SivCli
         }
         try
         {
-            return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+            return await parsed.InvokeAsync(new InvocationConfiguration
+            {
+                Output = output,
+                Error = error,
+                EnableDefaultExceptionHandler = false,
+                // siv node handles SIGTERM and SIGINT itself and may take longer than System.CommandLine's grace
+                // period to leave (its run's driver pauses the load first), so it must not be cut short.
+                ProcessTerminationTimeout = parsed.CommandResult.Command.Name == "node" ? null : TimeSpan.FromSeconds(2),
+            });
         }
         catch (SivInputException e)
         {

@@ -59,6 +59,27 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_restore_request_its_marker_and_a_vdev_with_its_modes_round_trip()
+    {
+        var host = new HostId(2);
+        var ai = new AiId(new DeviceId(host, 1), 5);
+        var request = new SivActors.Actors.Vdcm.VdcmProtocol.RestoreDeviceState(host, EntityAddress.Of(ai));
+        var marker = new SivActors.Actors.Vdcm.VdcmProtocol.DeviceStateRestored(EntityAddress.Of(new ContainerId(8), host));
+        var serializer = (WireSerializer)Sys.Serialization.FindSerializerFor(request);
+        Assert.Equal(request, serializer.FromBinary(serializer.ToBinary(request), serializer.Manifest(request)));
+        Assert.Equal(marker, serializer.FromBinary(serializer.ToBinary(marker), serializer.Manifest(marker)));
+
+        var msix = new SivActors.Model.Vdcm.VirtualMsixEntry(0xFEE0_0000, 0x41, Masked: false) { AiSlot = 0, InterruptHandle = 9, ImsIndex = 3 };
+        var info = new SivActors.Actors.Vdcm.VdcmProtocol.VdevInfo(new ContainerId(8), Asid.Create(0x1234), 1, [ai], [msix],
+            [SivActors.Model.Device.WorkQueueMode.Dedicated]);
+        var back = (SivActors.Actors.Vdcm.VdcmProtocol.VdevInfo)serializer.FromBinary(serializer.ToBinary(info), serializer.Manifest(info));
+        Assert.Equal((info.Container, info.Asid, info.TableId), (back.Container, back.Asid, back.TableId));
+        Assert.Equal(info.Ais, back.Ais);
+        Assert.Equal(info.Msix, back.Msix);
+        Assert.Equal(info.Modes, back.Modes);
+    }
+
+    [Fact]
     public void A_node_s_figures_and_a_scenario_deployment_round_trip()
     {
         var metrics = new SivActors.Model.Reporting.RunMetrics();

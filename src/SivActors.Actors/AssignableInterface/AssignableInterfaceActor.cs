@@ -45,16 +45,12 @@ public sealed class AssignableInterfaceActor : EntityActor
         _source = id.Device.SourceId;
         _rogue = ctx.IsRogue(id);
 
-        Receive<PortalWrite>(Submit);
-        Receive<MemoryReadData>(m =>
-        {
-            if (_inFlight.Remove(m.RequestId, out var f)) Finish(f, m.Data, m.Data2, m.ModeledNs);
-        });
-        Receive<DmaRemappingProtocol.DmaReadFailed>(m =>
-        {
-            if (_inFlight.Remove(m.RequestId, out var f))
-                CompleteWith(f, new CompletionRecord(OperationStatus.HardwareErrorOnRead, 0, 0), null, 0, raise: false);
-        });
+        Behave(_host, Configuration, Traffic);
+    }
+
+    /// <summary>The VDCM's writes: WQ assignment, IMS entries, resets.</summary>
+    private void Configuration()
+    {
         Receive<AssignToVdev>(m =>
         {
             _wq ??= new WorkQueue(m.Mode, m.Size, m.Threshold);
@@ -92,6 +88,20 @@ public sealed class AssignableInterfaceActor : EntityActor
             else for (var i = 0; i < aborted; i++) _wq?.Complete();
             while (_waiters.Count > 0) WakeWaiter();
             Sender.Tell(new QueueReset(m.RequestId, aborted));
+        });
+    }
+
+    private void Traffic()
+    {
+        Receive<PortalWrite>(Submit);
+        Receive<MemoryReadData>(m =>
+        {
+            if (_inFlight.Remove(m.RequestId, out var f)) Finish(f, m.Data, m.Data2, m.ModeledNs);
+        });
+        Receive<DmaRemappingProtocol.DmaReadFailed>(m =>
+        {
+            if (_inFlight.Remove(m.RequestId, out var f))
+                CompleteWith(f, new CompletionRecord(OperationStatus.HardwareErrorOnRead, 0, 0), null, 0, raise: false);
         });
         Receive<FlushUpstream>(m =>
         {

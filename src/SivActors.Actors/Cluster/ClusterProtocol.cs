@@ -28,4 +28,28 @@ public static class ClusterProtocol
     /// </summary>
     public sealed record NodeMetrics(string RunId, string Node, long WindowOperations, long WindowInterrupts, long Hops, long RemoteHops, MetricsExport Metrics)
         : ISivMessage;
+
+    /// <summary>
+    /// A worker that was told to stop (SIGTERM) asks the run's driver before it leaves: its shards will move, so the
+    /// driver pauses the load first and answers <see cref="LeaveGranted"/>.
+    /// </summary>
+    public sealed record RequestLeave(string RunId, string Node, Akka.Actor.IActorRef Agent) : ISivMessage;
+
+    public sealed record LeaveGranted(string RunId) : ISivMessage;
+
+    /// <summary>The leaver's final figures, sent once the load is paused; the driver books them as a node that left, not one lost.</summary>
+    public sealed record NodeLeaving(NodeMetrics Final) : ISivMessage;
+
+    public sealed record LeaveRecorded(string RunId) : ISivMessage;
+
+    /// <summary>After a node left: every other node drops the references it cached to that node's entities.</summary>
+    public sealed record ForgetNode(string RunId, string Address) : ISivMessage;
+
+    public sealed record NodeForgotten(string RunId, string Node) : ISivMessage;
+
+    /// <summary>From the worker's own process to its agent (never on the wire): may this node leave now?</summary>
+    public sealed record PrepareToLeave : Akka.Actor.INoSerializationVerificationNeeded;
+
+    /// <summary>The agent's answer: the driver recorded this node's figures, or there is no run to wait for.</summary>
+    public sealed record ReadyToLeave(string Why) : Akka.Actor.INoSerializationVerificationNeeded;
 }

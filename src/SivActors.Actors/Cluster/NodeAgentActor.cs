@@ -38,6 +38,8 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
     private long _sendsAtDeploy, _receivedAtDeploy;
     private IActorRef _reportTo = ActorRefs.Nobody;
     private string _runId = "";
+    private bool _runOver = true;
+    private IActorRef _leaveAsker = ActorRefs.Nobody;
 
     private sealed class ReportNow : INoSerializationVerificationNeeded
     {
@@ -66,6 +68,7 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
                 _receivedAtDeploy = Received();
                 _reportTo = m.ReportTo;
                 _runId = m.RunId;
+                _runOver = false;
                 Timers.StartPeriodicTimer("report", ReportNow.Instance, TimeSpan.FromMilliseconds(500));
                 Sender.Tell(new ScenarioDeployed(m.RunId, node, null));
             }
@@ -91,7 +94,32 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
         Receive<CollectMetrics>(m =>
         {
             Timers.Cancel("report");
+            _runOver = true;
             Sender.Tell(Figures(m.RunId));
+        });
+        // Leaving mid-run: the driver pauses the load, this node hands its final figures over, then it may go.
+        Receive<PrepareToLeave>(_ =>
+        {
+            var driverGone = !Akka.Cluster.Cluster.Get(Context.System).State.Members.Any(m => m.Address.Equals(_reportTo.Path.Address));
+            if (_runOver || _reportTo.IsNobody() || driverGone)
+            {
+                Sender.Tell(new ReadyToLeave("no run is using this node"));
+                return;
+            }
+            _leaveAsker = Sender;
+            _reportTo.Tell(new RequestLeave(_runId, node, Self));
+        });
+        Receive<LeaveGranted>(_ =>
+        {
+            Timers.Cancel("report");
+            _runOver = true;
+            Sender.Tell(new NodeLeaving(Figures(_runId)));
+        });
+        Receive<LeaveRecorded>(_ => _leaveAsker.Tell(new ReadyToLeave("the run's driver paused the load and recorded this node's figures")));
+        Receive<ForgetNode>(m =>
+        {
+            holder.Directory.ForgetNode(Address.Parse(m.Address));
+            Sender.Tell(new NodeForgotten(m.RunId, node));
         });
 
         // Messages that reached this node from another one: what the wire serializer has decoded.

@@ -67,40 +67,43 @@ public sealed class ContainerActor : EntityActor
         _slots = new Slot?[_layout.QueueDepth];
         _waitingForRoom = new bool[_layout.QueueDepth];
 
-        Receive<VdevComposed>(Composed);
-        Receive<GuestAccessCompleted>(SlowCompleted);
-        Receive<MemoryRead>(Read);
-        Receive<MemoryWrite>(Write);
-        Receive<PortalRejected>(Rejected);
-        Receive<InterruptDelivered>(Interrupt);
-        Receive<WorkQueueRoom>(m =>
+        Behave(host, () => Receive<VdcmProtocol.VdevInfo>(Restored), () =>
         {
-            _waitingForRoom[m.Slot] = false;
-            Pump();
+            Receive<VdevComposed>(Composed);
+            Receive<GuestAccessCompleted>(SlowCompleted);
+            Receive<MemoryRead>(Read);
+            Receive<MemoryWrite>(Write);
+            Receive<PortalRejected>(Rejected);
+            Receive<InterruptDelivered>(Interrupt);
+            Receive<WorkQueueRoom>(m =>
+            {
+                _waitingForRoom[m.Slot] = false;
+                Pump();
+            });
+            Receive<Harvest>(_ =>
+            {
+                _harvestScheduled = false;
+                _ctx.Metrics.InterruptsHarvested(_pid.Harvest());
+            });
+            Receive<StartWorkload>(_ =>
+            {
+                _running = true;
+                Pump();
+            });
+            Receive<StopWorkload>(m =>
+            {
+                _stopping = true;
+                _running = false;
+                _replyTo = m.ReplyTo;
+                CheckDrained();
+            });
+            Receive<FlushInterrupts>(m =>
+            {
+                _ctx.Metrics.InterruptsHarvested(_pid.Harvest());
+                m.ReplyTo.Tell(new ContainerFlushed(_id));
+            });
+            Receive<GetState>(_ => Sender.Tell(new State(_asid, _outstanding, _handles.ToList(), _vectors.ToList(), _running)));
         });
-        Receive<Harvest>(_ =>
-        {
-            _harvestScheduled = false;
-            _ctx.Metrics.InterruptsHarvested(_pid.Harvest());
-        });
-        Receive<StartWorkload>(_ =>
-        {
-            _running = true;
-            Pump();
-        });
-        Receive<StopWorkload>(m =>
-        {
-            _stopping = true;
-            _running = false;
-            _replyTo = m.ReplyTo;
-            CheckDrained();
-        });
-        Receive<FlushInterrupts>(m =>
-        {
-            _ctx.Metrics.InterruptsHarvested(_pid.Harvest());
-            m.ReplyTo.Tell(new ContainerFlushed(_id));
-        });
-        Receive<GetState>(_ => Sender.Tell(new State(_asid, _outstanding, _handles.ToList(), _vectors.ToList(), _running)));
     }
 
     private static int HashSeed(int seed, int id) => (int)EmulatorContext.Mix32((uint)seed * 0x9E3779B1u ^ (uint)id);
@@ -119,6 +122,29 @@ public sealed class ContainerActor : EntityActor
             _ready = true;
             _replyTo.Tell(new ContainerReady(_id));
         });
+    }
+
+    /// <summary>
+    /// This incarnation follows one that ran the vdev (its shard moved, or it restarted): the vdev, its vectors and
+    /// completion handles are as the VDCM's tables hold them, so the guest carries on without programming again.
+    /// </summary>
+    private void Restored(VdcmProtocol.VdevInfo m)
+    {
+        _asid = m.Asid;
+        _ais = m.Ais.ToArray();
+        _modes = m.Modes.ToArray();
+        _handles = new ushort?[_ais.Length];
+        _vectors = new byte[_ais.Length];
+        _pendingVectors = new byte[_ais.Length];
+        for (var s = 0; s < _ais.Length; s++)
+        {
+            var entry = s + 1 < m.Msix.Count ? m.Msix[s + 1] : null; // entry 0 is the VDCM's own vector
+            if (entry is not { ImsIndex: { } ims, InterruptHandle: not null, Masked: false }) continue;
+            _handles[s] = ims;
+            _vectors[s] = _pendingVectors[s] = (byte)entry.Data;
+        }
+        // A vdev whose vectors were never all programmed is not ready: its composition (VdevComposed) is still coming.
+        _ready = _ais.Length > 0 && _handles.All(h => h is not null);
     }
 
     /// <summary>The guest driver's MSI-X set-up: per AI, write the data dword (vector) then unmask the entry.</summary>

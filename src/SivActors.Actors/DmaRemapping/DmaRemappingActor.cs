@@ -21,10 +21,12 @@ public sealed class DmaRemappingActor : EntityActor
     public DmaRemappingActor(EmulatorContext ctx, HostId host) : base(ctx.Directory, EntityAddress.DmaRemapping(host))
     {
         _ctx = ctx;
-        Receive<BindPasid>(m => _pasids.Bind(new PasidBinding(m.Pasid, m.Owner, new AddressSpace(m.Regions))));
-        Receive<DmaRead>(Read);
-        Receive<DmaWrite>(Write);
-        Receive<FlushFrom>(m => m.ReplyTo.Tell(new InterruptUnitProtocol.UpstreamFlushed(m.Ai, EntityKind.DmaRemapping)));
+        Behave(host, () => Receive<BindPasid>(m => _pasids.Bind(new PasidBinding(m.Pasid, m.Owner, new AddressSpace(m.Regions)))), () =>
+        {
+            Receive<DmaRead>(Read);
+            Receive<DmaWrite>(Write);
+            Receive<FlushFrom>(m => m.ReplyTo.Tell(new InterruptUnitProtocol.UpstreamFlushed(m.Ai, EntityKind.DmaRemapping)));
+        });
     }
 
     private void Read(DmaRead m)

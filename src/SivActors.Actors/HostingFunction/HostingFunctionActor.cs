@@ -19,29 +19,35 @@ public sealed class HostingFunctionActor : EntityActor
     public HostingFunctionActor(EmulatorContext ctx, DeviceId id) : base(ctx.Directory, EntityAddress.Of(id))
     {
         _inUse = new bool[ctx.Scenario.Topology.ImsEntriesPerDevice];
-        Receive<RequestInterruptHandle>(m =>
+        // Claims and releases change which entries are in use; an allocation waits until the claims are restored.
+        Behave(id.Host, () =>
         {
-            if (Allocate() is { } index) Sender.Tell(new InterruptHandleGranted(m.RequestId, index));
-            else Sender.Tell(new InterruptHandleRefused(m.RequestId, 0x42));
-        });
-        Receive<ReleaseInterruptHandle>(m =>
-        {
-            if (m.Index < _inUse.Length && _inUse[m.Index])
+            Receive<ReleaseInterruptHandle>(m =>
             {
-                _inUse[m.Index] = false;
-                _count--;
-            }
-        });
-        Receive<ClaimInterruptHandles>(m =>
-        {
-            foreach (var i in m.Indices)
+                if (m.Index < _inUse.Length && _inUse[m.Index])
+                {
+                    _inUse[m.Index] = false;
+                    _count--;
+                }
+            });
+            Receive<ClaimInterruptHandles>(m =>
             {
-                if (i >= _inUse.Length || _inUse[i]) continue;
-                _inUse[i] = true;
-                _count++;
-            }
+                foreach (var i in m.Indices)
+                {
+                    if (i >= _inUse.Length || _inUse[i]) continue;
+                    _inUse[i] = true;
+                    _count++;
+                }
+            });
+        }, () =>
+        {
+            Receive<RequestInterruptHandle>(m =>
+            {
+                if (Allocate() is { } index) Sender.Tell(new InterruptHandleGranted(m.RequestId, index));
+                else Sender.Tell(new InterruptHandleRefused(m.RequestId, 0x42));
+            });
+            Receive<GetState>(_ => Sender.Tell(new State(_count, _inUse.Length)));
         });
-        Receive<GetState>(_ => Sender.Tell(new State(_count, _inUse.Length)));
     }
 
     private ushort? Allocate()

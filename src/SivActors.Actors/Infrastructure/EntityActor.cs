@@ -1,4 +1,6 @@
 using Akka.Actor;
+using SivActors.Actors.Vdcm;
+using SivActors.Model.Identity;
 
 namespace SivActors.Actors.Infrastructure;
 
@@ -6,22 +8,85 @@ namespace SivActors.Actors.Infrastructure;
 /// What every entity that is not a table owner shares (table owners get the same from
 /// <see cref="Persistence.TableOwner{TEvent}"/>): it is in its node's directory exactly while it runs, so senders
 /// reach its mailbox directly, and it answers <see cref="EnsureEntity"/> and <see cref="LocateEntity"/>.
+/// <para>
+/// Its device state (WQ assignment, IMS entries, PASID bindings, claimed handles, a container's vdev) is implied by
+/// its VDCM's persisted tables, so an incarnation that starts (for the first time, after a restart, or on another
+/// node after its shard moved) asks the VDCM for it before anything else: configuration messages are applied as they
+/// arrive, traffic waits in the stash until <see cref="VdcmProtocol.DeviceStateRestored"/>. A moved device then
+/// carries on where its predecessor stopped instead of starting empty.
+/// </para>
 /// </summary>
-public abstract class EntityActor : ReceiveActor
+public abstract class EntityActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
+    // The request is sent again while unanswered: the VDCM may itself be moving or restarting.
+    private static readonly TimeSpan RestoreRetry = TimeSpan.FromSeconds(3);
+
     private readonly EntityDirectory _directory;
     private readonly EntityAddress _address;
+    private HostId _vdcmHost;
+    private Action _configuration = () => { };
+    private Action _traffic = () => { };
+
+    public IStash Stash { get; set; } = null!;
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     protected EntityActor(EntityDirectory directory, EntityAddress address)
     {
         _directory = directory;
         _address = address;
-        Receive<EnsureEntity>(m => Sender.Tell(new EntityEnsured(m.Address)));
-        Receive<LocateEntity>(m => Sender.Tell(new EntityLocated(m.Address)));
     }
 
-    protected override void PreStart() => _directory.Register(_address, Self);
+    /// <summary>
+    /// Called once at the end of the constructor: <paramref name="configuration"/> registers the handlers of the
+    /// messages that set device state (they run while restoring too), <paramref name="traffic"/> the rest.
+    /// </summary>
+    protected void Behave(HostId vdcmHost, Action configuration, Action traffic)
+    {
+        _vdcmHost = vdcmHost;
+        _configuration = configuration;
+        _traffic = traffic;
+        Become(Restoring);
+    }
+
+    private void Restoring()
+    {
+        Receive<LocateEntity>(m => Sender.Tell(new EntityLocated(m.Address)));
+        Receive<VdcmProtocol.DeviceStateRestored>(_ =>
+        {
+            Timers.Cancel(RestoreTimer.Instance);
+            Become(Running);
+            Stash.UnstashAll();
+        });
+        Receive<RestoreTimer>(_ => AskForState());
+        _configuration();
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void Running()
+    {
+        Receive<EnsureEntity>(m => Sender.Tell(new EntityEnsured(m.Address)));
+        Receive<LocateEntity>(m => Sender.Tell(new EntityLocated(m.Address)));
+        Receive<VdcmProtocol.DeviceStateRestored>(_ => { }); // the answer to a repeated request
+        Receive<RestoreTimer>(_ => { });
+        _configuration();
+        _traffic();
+    }
+
+    private void AskForState() => _directory.Tell(new VdcmProtocol.RestoreDeviceState(_vdcmHost, _address), Self);
+
+    protected override void PreStart()
+    {
+        _directory.Register(_address, Self);
+        AskForState();
+        Timers.StartPeriodicTimer(RestoreTimer.Instance, RestoreTimer.Instance, RestoreRetry);
+    }
 
     // Only if still ours: a restarted entity of a local parent may have registered its successor already.
     protected override void PostStop() => _directory.Unregister(_address, Self);
+
+    private sealed class RestoreTimer : INoSerializationVerificationNeeded
+    {
+        public static readonly RestoreTimer Instance = new();
+    }
 }

@@ -47,6 +47,18 @@ public sealed class EntityDirectory(bool countHops = false)
     public bool Unregister(EntityAddress address, IActorRef entity) =>
         _children.TryRemove(new KeyValuePair<EntityAddress, IActorRef>(address, entity));
 
+    /// <summary>
+    /// Drops every cached reference to an entity on <paramref name="node"/>: it left, and its entities live on other
+    /// nodes now (reached through their regions until they are located again).
+    /// </summary>
+    public int ForgetNode(Address node)
+    {
+        var dropped = 0;
+        foreach (var (address, entity) in _children)
+            if (entity.Path.Address.Equals(node) && Unregister(address, entity)) dropped++;
+        return dropped;
+    }
+
     public int Count => _children.Count;
 
     // Per-thread counts of sends through the directory (the run's hops), kept only where a cluster report needs

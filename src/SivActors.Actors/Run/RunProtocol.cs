@@ -11,7 +11,18 @@ public static class RunProtocol
     public sealed record RunScenario(IActorRef ReplyTo) : ISivMessage;
 
     public sealed record RunFinished(long StartTicks, long StopTicks, long OperationsAtStart, long InterruptsAtStart, long OperationsAtStop, long InterruptsAtStop,
-        int Containers, int Ais) : ISivMessage;
+        int Containers, int Ais, long PausedTicks = 0) : ISivMessage;
+
+    /// <summary>
+    /// Stop the load until <see cref="ResumeLoad"/>: every container drains and every path is flushed, then the
+    /// runner answers <see cref="LoadPaused"/> (at once if already paused; at the run's end if it is ending).
+    /// Sent before shards move, so that nothing is in flight in an entity that stops.
+    /// </summary>
+    public sealed record PauseLoad(string Reason, IActorRef ReplyTo) : ISivMessage;
+
+    public sealed record LoadPaused(string Reason) : ISivMessage;
+
+    public sealed record ResumeLoad(string Reason) : ISivMessage;
 
     public sealed record RunFailed(string Reason) : ISivMessage;
 }
@@ -22,6 +33,8 @@ public enum RunPhase
     Deploying,
     Composing,
     Running,
+    /// <summary>The load is stopped while shards move (a node leaves or joins); it resumes afterwards.</summary>
+    Paused,
     Draining,
     Flushing,
     Done,

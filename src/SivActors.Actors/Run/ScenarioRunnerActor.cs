@@ -15,7 +15,7 @@ namespace SivActors.Actors.Run;
 /// duration, wait until every container has drained, flush the upstream paths and harvest pending posted
 /// interrupts, so the ledger read afterwards is final. No phase waits on a timer except the run's duration.
 /// </summary>
-public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
+public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     private readonly EmulatorContext _ctx;
     private readonly RunProgress _progress;
@@ -31,7 +31,13 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    public IStash Stash { get; set; } = null!;
+
     private readonly Action<bool>? _onWindow;
+    // Pause requests not answered yet (they are answered once the load is quiet, or when the run is over).
+    private readonly List<PauseLoad> _pauseWaiters = [];
+    private Action _whenQuiet = () => { };
+    private long _pauseStartTicks, _pausedTicks;
 
     /// <param name="onWindow">Told when the measured window starts (true) and ends (false); a cluster run marks it on every node.</param>
     public ScenarioRunnerActor(EmulatorContext ctx, RunProgress progress, TimeSpan? phaseTimeout = null, Action<bool>? onWindow = null)
@@ -92,6 +98,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
             Become(Composing);
             ArmTimeout("composing vdevs and programming vectors");
         });
+        Receive<PauseLoad>(m => _pauseWaiters.Add(m));
         Failures();
     }
 
@@ -108,12 +115,20 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
             _onWindow?.Invoke(true);
             _progress.OperationsAtStart = _opsAtStart;
             _progress.RunStartTicks = _startTicks;
-            foreach (var c in _containers) _ctx.Directory.Tell(new ContainerProtocol.StartWorkload(new ContainerId((int)c.Key), new HostId(c.Host)));
-            Timers.Cancel("timeout");
             Timers.StartSingleTimer("duration", DurationElapsed.Instance, TimeSpan.FromSeconds(_ctx.Scenario.DurationSeconds));
-            Become(Running);
+            StartLoad();
         });
+        Receive<PauseLoad>(m => _pauseWaiters.Add(m));
         Failures();
+    }
+
+    private void StartLoad()
+    {
+        Timers.Cancel("timeout");
+        foreach (var c in _containers) _ctx.Directory.Tell(new ContainerProtocol.StartWorkload(new ContainerId((int)c.Key), new HostId(c.Host)));
+        Become(Running);
+        Stash.UnstashAll();
+        if (_pauseWaiters.Count > 0) Pause();
     }
 
     private void Running()
@@ -124,20 +139,83 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
             _onWindow?.Invoke(false);
             _opsAtStop = _ctx.Metrics.OperationsCompleted;
             _irqAtStop = _ctx.Metrics.InterruptsRaised;
-            _progress.Phase = RunPhase.Draining;
-            foreach (var c in _containers) _undrained.Add((int)c.Key);
-            foreach (var c in _containers)
-                _ctx.Directory.Tell(new ContainerProtocol.StopWorkload(new ContainerId((int)c.Key), new HostId(c.Host), Self));
-            Become(Draining);
-            ArmTimeout("draining outstanding descriptors");
-            ArmResend();
+            Quiesce(RunPhase.Draining, () =>
+            {
+                Timers.CancelAll();
+                _progress.Phase = RunPhase.Done;
+                // A node that asked to leave meanwhile may go now: nothing of this run moves any more.
+                AnswerPauseWaiters();
+                _replyTo.Tell(new RunFinished(_startTicks, _stopTicks, _opsAtStart, _irqAtStart, _opsAtStop, _irqAtStop, _containers.Count, _ais.Count,
+                    _pausedTicks));
+                Become(() => Receive<PauseLoad>(m => m.ReplyTo.Tell(new LoadPaused(m.Reason))));
+            });
+        });
+        Receive<PauseLoad>(m =>
+        {
+            _pauseWaiters.Add(m);
+            Pause();
         });
         Failures();
+    }
+
+    /// <summary>
+    /// Stops the load the way the run's end does (drain, flush upstream, harvest), so nothing is in flight while
+    /// shards move; the load starts again on <see cref="ResumeLoad"/>. The run's duration keeps counting.
+    /// </summary>
+    private void Pause()
+    {
+        _pauseStartTicks = Stopwatch.GetTimestamp();
+        Quiesce(RunPhase.Paused, () =>
+        {
+            AnswerPauseWaiters();
+            Become(Paused);
+        });
+    }
+
+    private void Paused()
+    {
+        Receive<PauseLoad>(m => m.ReplyTo.Tell(new LoadPaused(m.Reason)));
+        Receive<ResumeLoad>(_ =>
+        {
+            _pausedTicks += Stopwatch.GetTimestamp() - _pauseStartTicks;
+            _progress.Phase = RunPhase.Running;
+            StartLoad();
+        });
+        Receive<DurationElapsed>(_ => Stash.Stash());
+        Failures();
+    }
+
+    private void AnswerPauseWaiters()
+    {
+        foreach (var w in _pauseWaiters) w.ReplyTo.Tell(new LoadPaused(w.Reason));
+        _pauseWaiters.Clear();
+    }
+
+    /// <summary>Every container drains, then every upstream path is flushed, then posted interrupts are harvested.</summary>
+    private void Quiesce(RunPhase phase, Action whenQuiet)
+    {
+        _whenQuiet = whenQuiet;
+        _progress.Phase = phase;
+        _progress.ContainersDrained = 0;
+        foreach (var c in _containers) _undrained.Add((int)c.Key);
+        foreach (var c in _containers)
+            _ctx.Directory.Tell(new ContainerProtocol.StopWorkload(new ContainerId((int)c.Key), new HostId(c.Host), Self));
+        Become(Draining);
+        ArmTimeout("draining outstanding descriptors");
+        ArmResend();
     }
 
     // After the load the runner asks every container and AI once more; requests that were in flight to a node that
     // was lost are asked again every few seconds (each answer counts once), so a run survives a node's loss.
     private void ArmResend() => Timers.StartPeriodicTimer("resend", Resend.Instance, TimeSpan.FromSeconds(2));
+
+    /// <summary>While quiescing: the run's end and further pause requests wait until the load is quiet.</summary>
+    private void WhileQuiescing()
+    {
+        Receive<DurationElapsed>(_ => Stash.Stash());
+        Receive<PauseLoad>(m => _pauseWaiters.Add(m));
+        Failures();
+    }
 
     private void Draining()
     {
@@ -151,7 +229,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
             if (!_undrained.Remove(m.Container.Value)) return;
             _progress.ContainersDrained++;
             if (_undrained.Count > 0) return;
-            _progress.Phase = RunPhase.Flushing;
+            if (_progress.Phase == RunPhase.Draining) _progress.Phase = RunPhase.Flushing;
             // A marker through the interrupt unit and one through DMA remapping per AI.
             foreach (var ai in _ais)
             {
@@ -162,7 +240,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
             Become(FlushingUpstream);
             ArmTimeout("flushing upstream writes");
         });
-        Failures();
+        WhileQuiescing();
     }
 
     private void FlushingUpstream()
@@ -183,7 +261,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
             Become(FlushingContainers);
             ArmTimeout("harvesting posted interrupts");
         });
-        Failures();
+        WhileQuiescing();
     }
 
     private void FlushingContainers()
@@ -196,12 +274,11 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers
         Receive<ContainerProtocol.ContainerFlushed>(m =>
         {
             if (!_unharvested.Remove(m.Container.Value) || _unharvested.Count > 0) return;
-            Timers.CancelAll();
-            _progress.Phase = RunPhase.Done;
-            _replyTo.Tell(new RunFinished(_startTicks, _stopTicks, _opsAtStart, _irqAtStart, _opsAtStop, _irqAtStop, _containers.Count, _ais.Count));
-            Become(() => { });
+            Timers.Cancel("timeout");
+            Timers.Cancel("resend");
+            _whenQuiet();
         });
-        Failures();
+        WhileQuiescing();
     }
 
     private void Failures()

@@ -58,8 +58,13 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
         Command<GetVdev>(m =>
         {
             if (_state.Vdevs.TryGetValue(m.Container, out var v))
-                Sender.Tell(new VdevInfo(m.Container, v.Device.Asid, v.TableId, v.Device.Ais, v.Device.Msix.ToList()));
+                Sender.Tell(Info(m.Container, v));
             else Sender.Tell(new Status.Failure(new InvalidOperationException($"no vdev for {m.Container}")));
+        });
+        Command<RestoreDeviceState>(m =>
+        {
+            foreach (var message in DeviceStateOf(m.Requester)) Sender.Tell(message, Self);
+            Sender.Tell(new DeviceStateRestored(m.Requester));
         });
         Command<GetCompositions>(_ => Sender.Tell(new Compositions(_host, VdcmCodec.EncodeSnapshot(_state).Payload)));
         Command<Iu.AsidBindingDone>(_ => { }); // a failed bind fails the vector programming that follows it
@@ -83,6 +88,73 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
         return new VdcmCompositions(_host, composer, Ctx.Scenario.Composition.AsidsPerInterruptTable);
     }
 
+    private static VdevInfo Info(ContainerId container, ComposedVdev v) =>
+        new(container, v.Device.Asid, v.TableId, v.Device.Ais, v.Device.Msix.ToList(), v.Modes);
+
+    // Which vdevs use each AI, built when an entity first asks for its state and kept while the tables do not change:
+    // a host's AIs ask together (at deploy, or when their shard moved), and each answer is then a lookup.
+    private Dictionary<AiId, List<(ContainerId Container, ComposedVdev Vdev, int Slot)>>? _byAi;
+    private (long Sequence, int Vdevs) _byAiKey = (-1, -1);
+
+    /// <summary>
+    /// The device state <paramref name="target"/> must hold for the persisted vdevs: the messages composing and
+    /// vector programming sent it. An entity that is not a device of this host's vdevs gets nothing.
+    /// </summary>
+    private IEnumerable<object> DeviceStateOf(EntityAddress target)
+    {
+        if (_state.Vdevs.Count == 0) yield break;
+        switch (target.Kind)
+        {
+            case EntityKind.Container:
+                var container = new ContainerId((int)target.Key);
+                if (_state.Vdevs.TryGetValue(container, out var vdev)) yield return Info(container, vdev);
+                break;
+            case EntityKind.DmaRemapping:
+                foreach (var (c, v) in _state.Vdevs) yield return new Dmar.BindPasid(_host, v.Device.Asid, c, Ctx.Layout.Regions);
+                break;
+            case EntityKind.AssignableInterface:
+                var ai = target.AsAiId();
+                var t = Ctx.Scenario.Topology;
+                foreach (var (c, v, slot) in UsersOf(ai))
+                {
+                    yield return new Ai.AssignToVdev(ai, c, v.Device.Asid, v.Modes[slot], t.WorkQueueSize, t.WorkQueueThreshold);
+                    foreach (var e in v.Device.Msix)
+                        if (e.AiSlot == slot && BackingIms(v, e) is { } ims) yield return new Ai.WriteIms(ai, NextId(), ims.Index, ims.Entry, null);
+                }
+                break;
+            case EntityKind.HostingFunction:
+                var device = target.AsDeviceId();
+                var indices = _state.Vdevs.Values
+                    .SelectMany(v => v.Device.Msix.Where(e => e.AiSlot >= 0 && v.Device.Ais[e.AiSlot].Device == device && BackingIms(v, e) is not null)
+                        .Select(e => e.ImsIndex!.Value))
+                    .ToArray();
+                if (indices.Length > 0) yield return new Hf.ClaimInterruptHandles(device, indices);
+                break;
+        }
+    }
+
+    private List<(ContainerId, ComposedVdev, int)> UsersOf(AiId ai)
+    {
+        if (_byAi is null || _byAiKey != (LastSequenceNr, _state.Vdevs.Count))
+        {
+            _byAi = new();
+            foreach (var (c, v) in _state.Vdevs)
+                for (var slot = 0; slot < v.Device.Ais.Count; slot++)
+                {
+                    if (!_byAi.TryGetValue(v.Device.Ais[slot], out var users)) _byAi[v.Device.Ais[slot]] = users = [];
+                    users.Add((c, v, slot));
+                }
+            _byAiKey = (LastSequenceNr, _state.Vdevs.Count);
+        }
+        return _byAi.GetValueOrDefault(ai) ?? [];
+    }
+
+    /// <summary>The IMS entry behind a programmed virtual MSI-X entry, as the VDCM wrote it to the AI.</summary>
+    private static (ushort Index, ImsEntry Entry)? BackingIms(ComposedVdev v, VirtualMsixEntry e) =>
+        e.AiSlot < 0 || e.ImsIndex is not { } ims || e.InterruptHandle is not { } handle
+            ? null
+            : (ims, new ImsEntry(RemappableMsi.EncodeAddress((ushort)handle), 0, v.Device.Asid.Value, PasidEnable: true, Ignore: false, Mask: e.Masked));
+
     protected override byte[] Encode(VdcmEvent e) => VdcmCodec.Encode(e);
 
     protected override object TakeSnapshot() => VdcmCodec.EncodeSnapshot(_state);
@@ -103,13 +175,12 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
                 d.Msix.Where(e => e.InterruptHandle is not null).Select(e => e.InterruptHandle!.Value).ToArray()));
             foreach (var e in d.Msix)
             {
-                if (e.AiSlot < 0 || e.ImsIndex is not { } ims || e.InterruptHandle is not { } handle) continue;
+                if (BackingIms(v, e) is not { } ims) continue;
                 var ai = d.Ais[e.AiSlot];
                 if (!claims.TryGetValue(ai.Device, out var list)) claims[ai.Device] = list = [];
-                list.Add(ims);
-                var imsEntry = new ImsEntry(RemappableMsi.EncodeAddress((ushort)handle), 0, d.Asid.Value, PasidEnable: true, Ignore: false, Mask: e.Masked);
+                list.Add(ims.Index);
                 // The answer (ImsWritten) carries a request id nobody waits for; it is dropped.
-                Ctx.Directory.Tell(new Ai.WriteIms(ai, NextId(), ims, imsEntry, null), Self);
+                Ctx.Directory.Tell(new Ai.WriteIms(ai, NextId(), ims.Index, ims.Entry, null), Self);
             }
         }
         // Sent before any request of this incarnation, so a new allocation cannot take a restored index.

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using SivActors.Actors.Infrastructure;
+using SivActors.Model.Device;
 using SivActors.Model.Identity;
 using SivActors.Model.Vdcm;
 
@@ -27,5 +28,18 @@ public static class VdcmProtocol
 
     public sealed record Compositions(HostId Host, byte[] Snapshot) : ISivMessage;
 
-    public sealed record VdevInfo(ContainerId Container, Asid Asid, int TableId, IReadOnlyList<AiId> Ais, IReadOnlyList<VirtualMsixEntry> Msix) : ISivMessage;
+    public sealed record VdevInfo(ContainerId Container, Asid Asid, int TableId, IReadOnlyList<AiId> Ais, IReadOnlyList<VirtualMsixEntry> Msix,
+        IReadOnlyList<WorkQueueMode> Modes) : ISivMessage;
+
+    /// <summary>
+    /// Sent by an entity of this host when it starts (the first time, after a restart, or on another node after its
+    /// shard moved): the device state it holds is implied by the VDCM's persisted tables, so the VDCM sends it again
+    /// (the same AssignToVdev, WriteIms, BindPasid, ClaimInterruptHandles it sends while composing; a
+    /// <see cref="VdevInfo"/> to a container) and then <see cref="DeviceStateRestored"/>. The entity holds its
+    /// traffic back until that marker arrives.
+    /// </summary>
+    public sealed record RestoreDeviceState(HostId Host, EntityAddress Requester) : Command(Host);
+
+    /// <summary>The last message of a <see cref="RestoreDeviceState"/> answer.</summary>
+    public sealed record DeviceStateRestored(EntityAddress Requester) : ISivMessage;
 }

@@ -34,6 +34,9 @@ public sealed record NodeFigures(string Node, long Operations, long Interrupts, 
 {
     /// <summary>The node was lost mid-run: its figures are its last report, what it had in flight is booked as lost.</summary>
     public bool Lost { get; init; }
+
+    /// <summary>The node left gracefully mid-run: the load paused while its shards moved, and these are its final figures.</summary>
+    public bool Left { get; init; }
 }
 
 /// <summary>
@@ -44,7 +47,11 @@ public sealed record TablesSection(string Store, bool Resumed, long DurableChang
 
 public sealed record ScenarioSummary(string Name, string Source, int Seed, double DurationSeconds, int Hosts, int Devices, int Ais, int Containers, string CompositionPolicy);
 
-public sealed record ThroughputSection(double OpsPerSecond, double InterruptsPerSecond, double WallSeconds, long Operations, long Interrupts);
+public sealed record ThroughputSection(double OpsPerSecond, double InterruptsPerSecond, double WallSeconds, long Operations, long Interrupts)
+{
+    /// <summary>Of <see cref="WallSeconds"/>, how long the load was paused while shards moved (a node left); counted in the rates.</summary>
+    public double PausedSeconds { get; init; }
+}
 
 public sealed record LedgerSection(DescriptorLedger Descriptors, InterruptLedger Interrupts, DmaLedger Dma);
 

@@ -327,8 +327,11 @@ public sealed class WireSerializer : SerializerWithStringManifest
         Add<RunMsg.RunFinished>("run.finished", (w, m) =>
         {
             w.Var(m.StartTicks); w.Var(m.StopTicks); w.Var(m.OperationsAtStart); w.Var(m.InterruptsAtStart); w.Var(m.OperationsAtStop);
-            w.Var(m.InterruptsAtStop); w.Var(m.Containers); w.Var(m.Ais);
-        }, r => new RunMsg.RunFinished(r.Var(), r.Var(), r.Var(), r.Var(), r.Var(), r.Var(), r.Int(), r.Int()));
+            w.Var(m.InterruptsAtStop); w.Var(m.Containers); w.Var(m.Ais); w.Var(m.PausedTicks);
+        }, r => new RunMsg.RunFinished(r.Var(), r.Var(), r.Var(), r.Var(), r.Var(), r.Var(), r.Int(), r.Int(), r.Var()));
+        Add<RunMsg.PauseLoad>("run.pause", (w, m) => { w.String(m.Reason); w.ActorRef(m.ReplyTo); }, r => new RunMsg.PauseLoad(r.String(), r.ActorRef()));
+        Add<RunMsg.LoadPaused>("run.paused", (w, m) => w.String(m.Reason), r => new RunMsg.LoadPaused(r.String()));
+        Add<RunMsg.ResumeLoad>("run.resume", (w, m) => w.String(m.Reason), r => new RunMsg.ResumeLoad(r.String()));
         Add<RunMsg.RunFailed>("run.failed", (w, m) => w.String(m.Reason), r => new RunMsg.RunFailed(r.String()));
 
         // VDCM.
@@ -351,6 +354,8 @@ public sealed class WireSerializer : SerializerWithStringManifest
             foreach (var a in m.Ais) w.Ai(a);
             w.VarU((ulong)m.Msix.Count);
             foreach (var e in m.Msix) Msix(w, e);
+            w.VarU((ulong)m.Modes.Count);
+            foreach (var mode in m.Modes) w.Byte((byte)mode);
         }, r =>
         {
             var c = r.Container(); var asid = r.Asid(); var table = r.Int();
@@ -358,8 +363,12 @@ public sealed class WireSerializer : SerializerWithStringManifest
             for (var i = 0; i < ais.Length; i++) ais[i] = r.Ai();
             var msix = new VirtualMsixEntry[r.Length()];
             for (var i = 0; i < msix.Length; i++) msix[i] = Msix(r);
-            return new V.VdevInfo(c, asid, table, ais, msix);
+            var modes = new WorkQueueMode[r.Length()];
+            for (var i = 0; i < modes.Length; i++) modes[i] = (WorkQueueMode)r.Byte();
+            return new V.VdevInfo(c, asid, table, ais, msix, modes);
         });
+        Add<V.RestoreDeviceState>("v.restore", (w, m) => { w.Host(m.Host); Address(w, m.Requester); }, r => new V.RestoreDeviceState(r.Host(), Address(r)));
+        Add<V.DeviceStateRestored>("v.restored", (w, m) => Address(w, m.Requester), r => new V.DeviceStateRestored(Address(r)));
 
         // Entity parents and table owners.
         Add<EnsureEntity>("e.ensure", (w, m) => Address(w, m.Address), r => new EnsureEntity(Address(r)));
@@ -375,32 +384,14 @@ public sealed class WireSerializer : SerializerWithStringManifest
             r => new ClusterProtocol.ScenarioDeployed(r.String(), r.String(), r.NullableString()));
         Add<ClusterProtocol.MarkWindow>("n.window", (w, m) => { w.String(m.RunId); w.Bool(m.Start); }, r => new ClusterProtocol.MarkWindow(r.String(), r.Bool()));
         Add<ClusterProtocol.CollectMetrics>("n.collect", (w, m) => w.String(m.RunId), r => new ClusterProtocol.CollectMetrics(r.String()));
-        Add<ClusterProtocol.NodeMetrics>("n.metrics", (w, m) =>
-        {
-            w.String(m.RunId); w.String(m.Node); w.Var(m.WindowOperations); w.Var(m.WindowInterrupts); w.Var(m.Hops); w.Var(m.RemoteHops);
-            w.VarU((ulong)m.Metrics.Counters.Length);
-            foreach (var c in m.Metrics.Counters) w.Var(c);
-            w.VarU((ulong)m.Metrics.Histograms.Length);
-            foreach (var h in m.Metrics.Histograms)
-            {
-                w.VarU((ulong)h.Length);
-                foreach (var (value, count) in h) { w.Var(value); w.Var(count); }
-            }
-            w.NullableString(m.Metrics.FirstEntityFailure); w.NullableString(m.Metrics.FirstRogueSurprise);
-        }, r =>
-        {
-            var run = r.String(); var node = r.String(); var ops = r.Var(); var irq = r.Var(); var hops = r.Var(); var remote = r.Var();
-            var counters = new long[r.Length()];
-            for (var i = 0; i < counters.Length; i++) counters[i] = r.Var();
-            var histograms = new (long, long)[r.Length()][];
-            for (var h = 0; h < histograms.Length; h++)
-            {
-                histograms[h] = new (long, long)[r.Length()];
-                for (var i = 0; i < histograms[h].Length; i++) histograms[h][i] = (r.Var(), r.Var());
-            }
-            return new ClusterProtocol.NodeMetrics(run, node, ops, irq, hops, remote,
-                new SivActors.Model.Reporting.MetricsExport(counters, histograms, r.NullableString(), r.NullableString()));
-        });
+        Add<ClusterProtocol.NodeMetrics>("n.metrics", Figures, Figures);
+        Add<ClusterProtocol.RequestLeave>("n.leave", (w, m) => { w.String(m.RunId); w.String(m.Node); w.ActorRef(m.Agent); },
+            r => new ClusterProtocol.RequestLeave(r.String(), r.String(), r.ActorRef()));
+        Add<ClusterProtocol.LeaveGranted>("n.leave.ok", (w, m) => w.String(m.RunId), r => new ClusterProtocol.LeaveGranted(r.String()));
+        Add<ClusterProtocol.NodeLeaving>("n.leaving", (w, m) => Figures(w, m.Final), r => new ClusterProtocol.NodeLeaving(Figures(r)));
+        Add<ClusterProtocol.LeaveRecorded>("n.leave.rec", (w, m) => w.String(m.RunId), r => new ClusterProtocol.LeaveRecorded(r.String()));
+        Add<ClusterProtocol.ForgetNode>("n.forget", (w, m) => { w.String(m.RunId); w.String(m.Address); }, r => new ClusterProtocol.ForgetNode(r.String(), r.String()));
+        Add<ClusterProtocol.NodeForgotten>("n.forgot", (w, m) => { w.String(m.RunId); w.String(m.Node); }, r => new ClusterProtocol.NodeForgotten(r.String(), r.String()));
         Add<TableOwnerRecovered>("e.recovered", (w, m) => Address(w, m.Address), r => new TableOwnerRecovered(Address(r)));
         Add<CheckTopology>("t.check", (w, m) => w.Bytes(m.Topology.Encode()), r => new CheckTopology(TopologyRecorded.Decode(r.Bytes())));
         Add<TopologyChecked>("t.checked", (w, m) => { w.Byte((byte)m.Verdict); w.Bytes(m.Stored.Encode()); },
@@ -411,6 +402,35 @@ public sealed class WireSerializer : SerializerWithStringManifest
             w.Bool(m.Topology is not null);
             if (m.Topology is { } t) w.Bytes(t.Encode());
         }, r => new TopologyRead(r.Bool() ? TopologyRecorded.Decode(r.Bytes()) : null));
+    }
+
+    private static void Figures(WireWriter w, ClusterProtocol.NodeMetrics m)
+    {
+        w.String(m.RunId); w.String(m.Node); w.Var(m.WindowOperations); w.Var(m.WindowInterrupts); w.Var(m.Hops); w.Var(m.RemoteHops);
+        w.VarU((ulong)m.Metrics.Counters.Length);
+        foreach (var c in m.Metrics.Counters) w.Var(c);
+        w.VarU((ulong)m.Metrics.Histograms.Length);
+        foreach (var h in m.Metrics.Histograms)
+        {
+            w.VarU((ulong)h.Length);
+            foreach (var (value, count) in h) { w.Var(value); w.Var(count); }
+        }
+        w.NullableString(m.Metrics.FirstEntityFailure); w.NullableString(m.Metrics.FirstRogueSurprise);
+    }
+
+    private static ClusterProtocol.NodeMetrics Figures(WireReader r)
+    {
+        var run = r.String(); var node = r.String(); var ops = r.Var(); var irq = r.Var(); var hops = r.Var(); var remote = r.Var();
+        var counters = new long[r.Length()];
+        for (var i = 0; i < counters.Length; i++) counters[i] = r.Var();
+        var histograms = new (long, long)[r.Length()][];
+        for (var h = 0; h < histograms.Length; h++)
+        {
+            histograms[h] = new (long, long)[r.Length()];
+            for (var i = 0; i < histograms[h].Length; i++) histograms[h][i] = (r.Var(), r.Var());
+        }
+        return new ClusterProtocol.NodeMetrics(run, node, ops, irq, hops, remote,
+            new SivActors.Model.Reporting.MetricsExport(counters, histograms, r.NullableString(), r.NullableString()));
     }
 
     private static void Address(WireWriter w, EntityAddress a)
