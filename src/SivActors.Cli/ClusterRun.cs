@@ -77,10 +77,13 @@ public static class ClusterRun
             var topology = await EmulatorRun.CheckTopologyAsync(system, scenario, store, ct);
 
             var runId = Guid.NewGuid().ToString("N");
-            var agents = workers.Select(w => system.ActorSelection(new RootActorPath(w) / "user" / AgentName)).ToList();
+            ActorSelection AgentOf(Address w) => system.ActorSelection(new RootActorPath(w) / "user" / AgentName);
+            var agents = workers.Select(AgentOf).ToList();
             var latest = new System.Collections.Concurrent.ConcurrentDictionary<string, NodeMetrics>();
             var departed = new System.Collections.Concurrent.ConcurrentDictionary<string, NodeMetrics>();
-            var collector = system.ActorOf(RunCoordinatorActor.Props(runId, latest, departed, ctx.Directory), "coordinator");
+            var joined = new System.Collections.Concurrent.ConcurrentDictionary<string, Address>();
+            var moves = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            var collector = system.ActorOf(RunCoordinatorActor.Props(runId, latest, departed, ctx.Directory, joined, s.ShardsPerHost, moves), "coordinator");
             var deploy = new DeployScenario(runId, JsonSerializer.Serialize(scenario.Scenario, ScenarioLoader.StrictJson),
                 JsonSerializer.Serialize(scenario.Cost, ScenarioLoader.StrictJson), scenario.Source, collector);
             foreach (var answer in await Task.WhenAll(agents.Select(a => a.Ask<ScenarioDeployed>(deploy, TimeSpan.FromSeconds(30), ct))))
@@ -91,15 +94,17 @@ public static class ClusterRun
             var managedBefore = GC.GetTotalMemory(forceFullCollection: true);
             var runner = system.ActorOf(ScenarioRunnerActor.Props(ctx, progress, onWindow: start =>
             {
-                foreach (var a in agents) a.Tell(new MarkWindow(runId, start));
+                foreach (var a in agents.Concat(joined.Values.Select(AgentOf))) a.Tell(new MarkWindow(runId, start));
                 if (start) s.OnWindowStart?.Invoke();
             }), "runner");
-            collector.Tell(new RunCoordinatorActor.AttachRunner(runner));
+            collector.Tell(new RunCoordinatorActor.AttachRunner(runner, deploy, workers));
             var answerRun = await runner.Ask<object>(replyTo => new RunProtocol.RunScenario(replyTo), TimeSpan.FromSeconds(scenario.Scenario.DurationSeconds + 600), ct);
             if (answerRun is RunProtocol.RunFailed failed) return new RunOutcome(null, failed.Reason);
             var finished = (RunProtocol.RunFinished)answerRun;
 
-            var collected = await Task.WhenAll(workers.Select((w, i) => Final(cluster, w, agents[i], runId, latest, departed, ct)));
+            // The workers the run started with, and any that joined mid-run (their hosts moved to them).
+            var everyWorker = workers.Concat(joined.Values).Distinct().ToList();
+            var collected = await Task.WhenAll(everyWorker.Select(w => Final(cluster, w, AgentOf(w), runId, latest, departed, ct)));
             var nodes = collected.Select(c => c.Metrics).ToArray();
             foreach (var (n, lost) in collected)
             {
@@ -125,6 +130,7 @@ public static class ClusterRun
                 Nodes = collected.Select(c => Figures(c.Metrics) with { Lost = c.Lost, Left = departed.ContainsKey(c.Metrics.Node) })
                     .OrderBy(f => f.Node, StringComparer.Ordinal).ToList(),
                 CrossNodeHopShare = hops == 0 ? 0 : nodes.Sum(n => n.RemoteHops) / (double)hops,
+                Moves = moves.ToList(),
             };
             if (s.BeforeLeave is { } hook) await hook(system, ctx.Directory);
             return new RunOutcome(report, null);

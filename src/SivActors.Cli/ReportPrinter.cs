@@ -45,6 +45,7 @@ public static class ReportPrinter
                                    $"{n.CrossNodeHops:N0} of {n.Hops:N0} hops from other nodes" +
                                    (n.EntityFailures > 0 ? $", [red]{n.EntityFailures} entity failure(s)[/]" : ""));
         if (r.CrossNodeHopShare is { } share) console.MarkupLine($"hops that crossed nodes: {share:P2}");
+        foreach (var move in r.Moves ?? []) console.MarkupLine($"shards moved: {Markup.Escape(move)}");
         if (r.Tables is { } t)
             console.MarkupLine($"tables: {Markup.Escape(t.Store)}, {(t.Resumed ? "resumed" : "new")}; {t.DurableChanges:N0} durable changes in {t.Batches:N0} batches" +
                                $"{(t.WriteFailures > 0 ? $", [yellow]{t.WriteFailures:N0} refused (journal failed)[/]" : "")}{(t.OwnerRestarts > 0 ? $", {t.OwnerRestarts} owner restart(s)" : "")}");

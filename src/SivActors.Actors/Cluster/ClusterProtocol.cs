@@ -42,8 +42,16 @@ public static class ClusterProtocol
 
     public sealed record LeaveRecorded(string RunId) : ISivMessage;
 
-    /// <summary>After a node left: every other node drops the references it cached to that node's entities.</summary>
+    /// <summary>
+    /// After shards moved: every node drops the references it cached to the entities of the node that left
+    /// (<paramref name="Address"/>), or, when it is empty, to every entity on another node (a rebalance).
+    /// </summary>
     public sealed record ForgetNode(string RunId, string Address) : ISivMessage;
+
+    /// <summary>Opens or closes the node's <see cref="Infrastructure.RebalanceGate"/>; answered with <see cref="RebalanceAllowed"/>.</summary>
+    public sealed record AllowRebalance(string RunId, bool Open) : ISivMessage;
+
+    public sealed record RebalanceAllowed(string RunId, string Node, bool Open) : ISivMessage;
 
     public sealed record NodeForgotten(string RunId, string Node) : ISivMessage;
 

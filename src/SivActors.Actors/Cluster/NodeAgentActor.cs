@@ -118,8 +118,14 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
         Receive<LeaveRecorded>(_ => _leaveAsker.Tell(new ReadyToLeave("the run's driver paused the load and recorded this node's figures")));
         Receive<ForgetNode>(m =>
         {
-            holder.Directory.ForgetNode(Address.Parse(m.Address));
+            if (m.Address.Length == 0) holder.Directory.ForgetRemote();
+            else holder.Directory.ForgetNode(Address.Parse(m.Address));
             Sender.Tell(new NodeForgotten(m.RunId, node));
+        });
+        Receive<AllowRebalance>(m =>
+        {
+            RebalanceGate.Of(Context.System).Set(m.Open);
+            Sender.Tell(new RebalanceAllowed(m.RunId, node, m.Open));
         });
 
         // Messages that reached this node from another one: what the wire serializer has decoded.

@@ -19,6 +19,8 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
 {
     private static readonly TimeSpan RemovalTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan ForgetTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan RebalanceTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan PlacementPoll = TimeSpan.FromMilliseconds(250);
 
     private readonly string _runId;
     private readonly ConcurrentDictionary<string, NodeMetrics> _latest;
@@ -30,14 +32,28 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
     private readonly List<Address> _removed = [];
     private readonly HashSet<string> _unforgotten = [];
     private IActorRef _runner = ActorRefs.Nobody;
+    private DeployScenario? _deploy;
+    private readonly HashSet<Address> _known = [];
+    private readonly ConcurrentDictionary<string, Address> _joined;
+    private readonly int _shardsPerHost;
+    private Address? _joiner;
+    private bool _checking;
+    private readonly HashSet<string> _ungated = [];
+    private readonly ConcurrentQueue<string> _moves;
+    private readonly System.Diagnostics.Stopwatch _since = new();
+    private string _lastPlacement = "";
+    private string _move = "";
 
     public ITimerScheduler Timers { get; set; } = null!;
 
     public IStash Stash { get; set; } = null!;
 
     public RunCoordinatorActor(string runId, ConcurrentDictionary<string, NodeMetrics> latest, ConcurrentDictionary<string, NodeMetrics> departed,
-        EntityDirectory directory)
+        EntityDirectory directory, ConcurrentDictionary<string, Address> joined, int shardsPerHost, ConcurrentQueue<string> moves)
     {
+        _moves = moves;
+        _joined = joined;
+        _shardsPerHost = shardsPerHost;
         _runId = runId;
         _latest = latest;
         _departed = departed;
@@ -57,7 +73,15 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
             _latest[m.Final.Node] = m.Final;
             Sender.Tell(new LeaveRecorded(_runId));
         });
-        Receive<AttachRunner>(m => _runner = m.Runner);
+        Receive<AttachRunner>(m =>
+        {
+            _runner = m.Runner;
+            _deploy = m.Deploy;
+            foreach (var w in m.Workers) _known.Add(w);
+            // A worker that came up after the run chose its workers joins like one that comes up later.
+            foreach (var member in _cluster.State.Members.Where(x => x.Status == MemberStatus.Up && !_known.Contains(x.Address)))
+                Self.Tell(new ClusterEvent.MemberUp(member));
+        });
         Receive<ClusterEvent.IMemberEvent>(_ => { });
         Receive<ClusterEvent.CurrentClusterState>(_ => { });
     }
@@ -72,16 +96,173 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
                 Grant();
                 return;
             }
+            _since.Restart();
+            _move = $"{m.Node} left";
             _runner.Tell(new RunProtocol.PauseLoad($"{m.Node} leaves", Self));
             Become(Pausing);
         });
+        Receive<ClusterEvent.MemberUp>(m =>
+        {
+            var a = m.Member.Address;
+            if (_runner.IsNobody() || _deploy is null || !m.Member.HasRole(SivShardingHosting.WorkerRole) || !_known.Add(a)) return;
+            // A worker joined mid-run: it gets the scenario first, then the load pauses and its hosts move to it.
+            _joiner = a;
+            _since.Restart();
+            _move = $"{a} joined";
+            _lastPlacement = "the scenario was not deployed to it";
+            Agent(a).Tell(_deploy);
+            Timers.StartSingleTimer("join", JoinTimedOut.Instance, RebalanceTimeout);
+            Become(DeployingJoiner);
+        });
         Figures();
+    }
+
+    private ActorSelection Agent(Address worker) => Context.ActorSelection(new RootActorPath(worker) / "user" / AgentName);
+
+    private IEnumerable<Address> UpWorkers() => _cluster.State.Members
+        .Where(m => m.Status == MemberStatus.Up && m.HasRole(SivShardingHosting.WorkerRole)).Select(m => m.Address);
+
+    private void WhileMoving()
+    {
+        Receive<ClusterEvent.MemberUp>(_ => Stash.Stash());
+        Receive<RequestLeave>(_ => Stash.Stash());
+        Figures();
+    }
+
+    private void DeployingJoiner()
+    {
+        Receive<ScenarioDeployed>(m =>
+        {
+            if (m.Error is not null)
+            {
+                // It cannot run this scenario: nothing moves to it (the gate stays closed), the load goes on.
+                _moves.Enqueue($"{_move}; it refused the scenario ({m.Error}), so nothing moved to it");
+                _move = "";
+                Timers.Cancel("join");
+                Become(Idle);
+                Stash.UnstashAll();
+                return;
+            }
+            _joined[m.Node] = _joiner!;
+            _lastPlacement = "the load did not pause";
+            _runner.Tell(new RunProtocol.PauseLoad($"{m.Node} joined", Self));
+            Become(PausingForJoin);
+        });
+        Receive<JoinTimedOut>(_ => EndRebalance());
+        WhileMoving();
+    }
+
+    private void PausingForJoin()
+    {
+        Receive<RunProtocol.LoadPaused>(_ =>
+        {
+            _lastPlacement = "the shard placement was not read";
+            Gate(true);
+        });
+        Receive<JoinTimedOut>(_ => EndRebalance());
+        WhileMoving();
+    }
+
+    private void Gate(bool open)
+    {
+        _ungated.Clear();
+        foreach (var w in UpWorkers())
+        {
+            _ungated.Add(w.ToString());
+            Agent(w).Tell(new AllowRebalance(_runId, open));
+        }
+        Become(open ? Rebalancing : ClosingGate);
+        if (open) Timers.StartPeriodicTimer("placement", CheckPlacement.Instance, PlacementPoll);
+        else if (_ungated.Count == 0) ForgetAllRemote();
+    }
+
+    private void Rebalancing()
+    {
+        Receive<RebalanceAllowed>(m => _ungated.Remove(m.Node));
+        Receive<CheckPlacement>(_ =>
+        {
+            if (_ungated.Count > 0) _lastPlacement = $"the rebalance gate was not acknowledged by {string.Join(", ", _ungated)}";
+            if (_checking || _ungated.Count > 0) return;
+            _checking = true;
+            Task.WhenAll(Enum.GetValues<EntityKind>().Select(k => _directory.Parent(k)
+                    .Ask<Akka.Cluster.Sharding.ClusterShardingStats>(new Akka.Cluster.Sharding.GetClusterShardingStats(TimeSpan.FromSeconds(3)), TimeSpan.FromSeconds(5))))
+                .PipeTo(Self, failure: e => new Status.Failure(e));
+        });
+        Receive<Akka.Cluster.Sharding.ClusterShardingStats[]>(stats =>
+        {
+            _checking = false;
+            // Settled when every worker's region answered for every kind (a region that did not answer in time is
+            // left out of the stats, and its shards with it) and no shard is off the rule's node.
+            var workers = UpWorkers().Select(w => w.ToString()).ToList();
+            var missing = new SortedSet<string>(StringComparer.Ordinal);
+            var misplaced = 0;
+            foreach (var kind in stats)
+            {
+                var byNode = kind.Regions.ToDictionary(r => r.Key.ToString(), r => (IEnumerable<string>)r.Value.Stats.Keys);
+                missing.UnionWith(workers.Where(w => !byNode.ContainsKey(w)));
+                misplaced += HostAffinityAllocation.Misplaced(byNode, _shardsPerHost).Count;
+            }
+            _lastPlacement = $"{misplaced} shard(s) off their node" + (missing.Count > 0 ? $", no answer from {string.Join(", ", missing)}" : "");
+            if (missing.Count == 0 && misplaced == 0) EndRebalance(settled: true);
+        });
+        Receive<Status.Failure>(f =>
+        {
+            _checking = false;
+            _lastPlacement = $"the shard placement could not be read: {f.Cause.GetBaseException().Message}";
+        });
+        Receive<JoinTimedOut>(_ => EndRebalance());
+        WhileMoving();
+    }
+
+    /// <summary>Every shard is where the rule puts it (or the wait timed out): close the gate, forget, resume.</summary>
+    private void EndRebalance(bool settled = false)
+    {
+        if (!settled) _move += $"; not settled within {RebalanceTimeout.TotalSeconds:0} s ({_lastPlacement})";
+        Timers.Cancel("placement");
+        Timers.Cancel("join");
+        _checking = false;
+        if (_joiner is { } j && !_joined.ContainsKey(j.ToString()))
+        {
+            // Never deployed: the load was not paused either.
+            _moves.Enqueue($"{_move}; it did not take the scenario within {RebalanceTimeout.TotalSeconds:0} s, so nothing moved to it");
+            _move = "";
+            Become(Idle);
+            Stash.UnstashAll();
+            return;
+        }
+        Gate(false);
+    }
+
+    private void ClosingGate()
+    {
+        Receive<RebalanceAllowed>(m =>
+        {
+            if (_ungated.Remove(m.Node) && _ungated.Count == 0) ForgetAllRemote();
+        });
+        Receive<CheckPlacement>(_ => { });
+        Receive<Akka.Cluster.Sharding.ClusterShardingStats[]>(_ => { });
+        Receive<Status.Failure>(_ => { });
+        WhileMoving();
+    }
+
+    /// <summary>Shards moved between nodes that stay: every node drops its remote references, then the load resumes.</summary>
+    private void ForgetAllRemote()
+    {
+        foreach (var w in UpWorkers())
+        {
+            _unforgotten.Add(w.ToString());
+            Agent(w).Tell(new ForgetNode(_runId, ""));
+        }
+        Timers.StartSingleTimer("forget", ForgetTimedOut.Instance, ForgetTimeout);
+        Become(Forgetting);
+        if (_unforgotten.Count == 0) Resume();
     }
 
     private void Pausing()
     {
         Receive<RequestLeave>(m => _toGrant.Add(m));
         Receive<RunProtocol.LoadPaused>(_ => Grant());
+        Receive<ClusterEvent.MemberUp>(_ => Stash.Stash());
         Figures();
     }
 
@@ -117,6 +298,7 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
             _awaitingRemoval.Clear();
             Forget();
         });
+        Receive<ClusterEvent.MemberUp>(_ => Stash.Stash());
         Figures();
     }
 
@@ -130,8 +312,7 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
         foreach (var w in workers)
         {
             _unforgotten.Add(w.ToString());
-            foreach (var address in _removed)
-                Context.ActorSelection(new RootActorPath(w) / "user" / AgentName).Tell(new ForgetNode(_runId, address.ToString()));
+            foreach (var address in _removed) Agent(w).Tell(new ForgetNode(_runId, address.ToString()));
         }
         _removed.Clear();
         Timers.StartSingleTimer("forget", ForgetTimedOut.Instance, ForgetTimeout);
@@ -146,25 +327,42 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
             if (_unforgotten.Remove(m.Node) && _unforgotten.Count == 0) Resume();
         });
         Receive<ForgetTimedOut>(_ => Resume());
-        Receive<RequestLeave>(_ => Stash.Stash());
-        Figures();
+        Receive<RebalanceAllowed>(_ => { });
+        WhileMoving();
     }
 
     private void Resume()
     {
         Timers.Cancel("forget");
         _unforgotten.Clear();
+        _joiner = null;
+        if (_move.Length > 0) _moves.Enqueue($"{_move}; load paused and resumed after {_since.Elapsed.TotalSeconds:0.0} s");
+        _move = "";
         _runner.Tell(new RunProtocol.ResumeLoad("shards moved"));
         Become(Idle);
         Stash.UnstashAll();
     }
 
-    protected override void PreStart() => _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.MemberRemoved));
+    protected override void PreStart() => _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+        typeof(ClusterEvent.MemberRemoved), typeof(ClusterEvent.MemberUp));
 
     protected override void PostStop() => _cluster.Unsubscribe(Self);
 
-    /// <summary>The runner to pause; until it is attached there is no load, and a leaver may go at once.</summary>
-    public sealed record AttachRunner(IActorRef Runner) : INoSerializationVerificationNeeded;
+    /// <summary>
+    /// The runner to pause, the deployment a worker that joins mid-run gets, and the workers the run started with;
+    /// until it is attached there is no load, and a leaver may go at once.
+    /// </summary>
+    public sealed record AttachRunner(IActorRef Runner, DeployScenario Deploy, IReadOnlyList<Address> Workers) : INoSerializationVerificationNeeded;
+
+    private sealed class JoinTimedOut : INoSerializationVerificationNeeded
+    {
+        public static readonly JoinTimedOut Instance = new();
+    }
+
+    private sealed class CheckPlacement : INoSerializationVerificationNeeded
+    {
+        public static readonly CheckPlacement Instance = new();
+    }
 
     private sealed class RemovalTimedOut : INoSerializationVerificationNeeded
     {
@@ -177,6 +375,6 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
     }
 
     public static Props Props(string runId, ConcurrentDictionary<string, NodeMetrics> latest, ConcurrentDictionary<string, NodeMetrics> departed,
-        EntityDirectory directory) =>
-        Akka.Actor.Props.Create(() => new RunCoordinatorActor(runId, latest, departed, directory));
+        EntityDirectory directory, ConcurrentDictionary<string, Address> joined, int shardsPerHost, ConcurrentQueue<string> moves) =>
+        Akka.Actor.Props.Create(() => new RunCoordinatorActor(runId, latest, departed, directory, joined, shardsPerHost, moves));
 }

@@ -51,11 +51,16 @@ public sealed class EntityDirectory(bool countHops = false)
     /// Drops every cached reference to an entity on <paramref name="node"/>: it left, and its entities live on other
     /// nodes now (reached through their regions until they are located again).
     /// </summary>
-    public int ForgetNode(Address node)
+    public int ForgetNode(Address node) => Forget(entity => entity.Path.Address.Equals(node));
+
+    /// <summary>Drops every cached reference to an entity on another node (shards moved between nodes that stay).</summary>
+    public int ForgetRemote() => Forget(entity => entity.Path.Address.HasGlobalScope);
+
+    private int Forget(Func<IActorRef, bool> which)
     {
         var dropped = 0;
         foreach (var (address, entity) in _children)
-            if (entity.Path.Address.Equals(node) && Unregister(address, entity)) dropped++;
+            if (which(entity) && Unregister(address, entity)) dropped++;
         return dropped;
     }
 

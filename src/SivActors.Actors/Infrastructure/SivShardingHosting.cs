@@ -45,6 +45,8 @@ public static class SivShardingHosting
         b.AddHocon("""
             akka.cluster.sharding.state-store-mode = ddata
             akka.cluster.sharding.remember-entities-store = eventsourced
+            # Asked often, answered "nothing" unless the driver opened the rebalance gate (decision 33).
+            akka.cluster.sharding.rebalance-interval = 1s
             """, HoconAddMode.Prepend);
         Func<string, Props> props = id => SivEmulatorHosting.EntityProps(ctx(), EntityAddress.Parse(id));
         return b.WithActors((system, registry) =>

@@ -24,6 +24,9 @@ public sealed record RunReport(
 
     /// <summary>Share of entity messages (hops) that arrived from another node, over the whole run (null on one node).</summary>
     public double? CrossNodeHopShare { get; init; }
+
+    /// <summary>Shard moves during the run (a worker left or joined), in order, one line each (null on one node).</summary>
+    public IReadOnlyList<string>? Moves { get; init; }
 }
 
 /// <summary>

@@ -5,6 +5,7 @@ using SivActors.Model.Scenarios;
 namespace SivActors.Actors.Tests.Cluster;
 
 /// <summary>A scenario driven over three `siv node` worker processes on 127.0.0.1, reported as one run.</summary>
+[Collection(TestCluster.Collection)]
 public sealed class ClusterRunTests : IDisposable
 {
     private readonly TestCluster _cluster = new();

@@ -15,6 +15,7 @@ namespace SivActors.Actors.Tests.Cluster;
 /// same tables from the shared journal, the run completes, and the ledger balances with what the lost node had in
 /// flight booked as lost, never misdelivered. Needs a journal every node shares: PostgreSQL.
 /// </summary>
+[Collection(TestCluster.Collection)]
 public sealed class NodeKillTests : IDisposable
 {
     private readonly TestCluster _cluster = new();

@@ -3,6 +3,7 @@ using SivActors.Cli;
 namespace SivActors.Actors.Tests.Cluster;
 
 /// <summary>`siv node` processes on 127.0.0.1: forming a cluster, leaving it on SIGTERM, refusing bad configuration.</summary>
+[Collection(TestCluster.Collection)]
 public sealed class NodeProcessTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("siv-nodes").FullName;

@@ -14,6 +14,7 @@ namespace SivActors.Actors.Tests.Cluster;
 /// shards hand off to the others), or a worker joins and takes its hosts (rebalance). No node is lost, so the ledger
 /// must balance exactly, with nothing lost and nothing misdelivered. Needs a journal every node shares: PostgreSQL.
 /// </summary>
+[Collection(TestCluster.Collection)]
 public sealed class ShardMovementTests : IDisposable
 {
     private readonly TestCluster _cluster = new();
@@ -49,15 +50,7 @@ public sealed class ShardMovementTests : IDisposable
         var settings = new ClusterRunSettings([_cluster.Seed], "127.0.0.1", 0, "127.0.0.1", MinWorkers: 3, JoinTimeout: Timeout)
         {
             OnWindowStart = () => _ = Task.Delay(TimeSpan.FromSeconds(2)).ContinueWith(_ => leaver.Terminate(), TaskScheduler.Default),
-            BeforeLeave = async (_, directory) =>
-            {
-                for (var c = 0; c < scenario.Scenario.Topology.Containers; c++)
-                {
-                    var id = new ContainerId(c);
-                    var host = new HostId(c % scenario.Scenario.Topology.Hosts);
-                    containers.Add(await directory.Parent(EntityKind.Container).Ask<C.State>(new C.GetState(id, host), TimeSpan.FromSeconds(30)));
-                }
-            },
+            BeforeLeave = (_, directory) => ReadContainers(scenario, directory, containers),
         };
         var outcome = await ClusterRun.RunAsync(scenario, new RunProgress(), settings, db.Store, CancellationToken.None);
 
@@ -68,14 +61,63 @@ public sealed class ShardMovementTests : IDisposable
         AssertExact(report);
         // The leaver's figures are its final ones, and the load paused while its shards moved.
         Assert.Single(report.Nodes!, n => n.Left && n.Operations > 0);
+        Assert.Contains(report.Moves!, m => m.Contains(" left; load paused and resumed after ", StringComparison.Ordinal));
         Assert.True(report.Throughput.PausedSeconds > 0, "no pause recorded");
         Assert.True(report.Throughput.PausedSeconds < report.Throughput.WallSeconds, $"paused {report.Throughput.PausedSeconds:0.0} of {report.Throughput.WallSeconds:0.0} s");
-        // Every container, the moved ones included, holds its vdev as the VDCM's tables do: its ASID and a completion
-        // handle per AI (a moved container that started empty would have ASID 0 and no handles).
+        AssertRestored(containers);
+    }
+
+    [Theory]
+    [MemberData(nameof(SharedStores))]
+    public async Task A_worker_that_joins_mid_load_takes_its_hosts_by_a_rebalance_and_nothing_is_lost(string kind)
+    {
+        await using var db = await TestStores.CreateAsync(kind);
+        string[] Store(int _) => ["--postgres", db.Store.ConnectionString];
+        await _cluster.StartAsync(2, Store, Timeout);
+        // Long enough for a new process to start and be Up on two busy cores, with load left after the move.
+        var scenario = TestScenarios.Small(s => s with { Topology = s.Topology with { Hosts = 3, Containers = 24 }, DurationSeconds = 30 });
+        var containers = new List<C.State>();
+        ChildProcess? joiner = null;
+        var settings = new ClusterRunSettings([_cluster.Seed], "127.0.0.1", 0, "127.0.0.1", MinWorkers: 2, JoinTimeout: Timeout)
+        {
+            // The new process needs about 10 s (Release) to 20 s (Debug) to be Up while two busy workers share the cores.
+            OnWindowStart = () => joiner = _cluster.AddNode(Store(2)),
+            BeforeLeave = (_, directory) => ReadContainers(scenario, directory, containers),
+        };
+        var outcome = await ClusterRun.RunAsync(scenario, new RunProgress(), settings, db.Store, CancellationToken.None);
+
+        Assert.True(outcome.Failure is null, outcome.Failure + "\n" + _cluster.Nodes[0].Output);
+        var report = outcome.Report!;
+        AssertExact(report);
+        // Three hosts on two workers, then three: the joiner takes one host (the rule's), so it did work.
+        Assert.True(report.Nodes!.Count == 3, "joiner: " + joiner?.Output + "\nseed: " + _cluster.Nodes[0].Output);
+        var joined = Assert.Single(report.Nodes!, n => n.Node.EndsWith(":" + _cluster.Ports[2], StringComparison.Ordinal));
+        Assert.True(joined.Operations > 0, "the joiner did no work: " + System.Text.Json.JsonSerializer.Serialize(report.Nodes)
+            + "; moves: " + string.Join(" | ", report.Moves!));
+        Assert.Contains(report.Moves!, m => m.Contains("joined", StringComparison.Ordinal) && !m.Contains("not settled", StringComparison.Ordinal));
+        Assert.True(report.Throughput.PausedSeconds > 0, "no pause recorded");
+        AssertRestored(containers);
+        Assert.NotNull(joiner);
+    }
+
+    private static async Task ReadContainers(SivActors.Model.Scenarios.ResolvedScenario scenario, EntityDirectory directory, List<C.State> into)
+    {
+        for (var c = 0; c < scenario.Scenario.Topology.Containers; c++)
+        {
+            var id = new ContainerId(c);
+            var host = new HostId(c % scenario.Scenario.Topology.Hosts);
+            into.Add(await directory.Parent(EntityKind.Container).Ask<C.State>(new C.GetState(id, host), TimeSpan.FromSeconds(30)));
+        }
+    }
+
+    /// <summary>
+    /// Every container, the moved ones included, holds its vdev as the VDCM's tables do: its ASID and a completion
+    /// handle per AI (a moved container that started empty would have ASID 0 and no handles).
+    /// </summary>
+    private static void AssertRestored(List<C.State> containers) =>
         Assert.All(containers.Select((state, c) => (state, c)), x =>
         {
             Assert.Equal(EmulatorContext.AsidOf(new ContainerId(x.c)), x.state.Asid);
             Assert.All(x.state.CompletionHandles, h => Assert.NotNull(h));
         });
-    }
 }

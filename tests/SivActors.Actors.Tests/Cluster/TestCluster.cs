@@ -6,6 +6,12 @@ namespace SivActors.Actors.Tests.Cluster;
 /// </summary>
 public sealed class TestCluster : IDisposable
 {
+    /// <summary>
+    /// Tests that start `siv node` processes run one after another: each starts several busy processes on a 2-core
+    /// machine, and a test that times a join or a leave against a run's duration must not share the cores with another.
+    /// </summary>
+    public const string Collection = "siv node processes";
+
     public string Dir { get; } = Directory.CreateTempSubdirectory("siv-cluster").FullName;
     public List<ChildProcess> Nodes { get; } = [];
     public int[] Ports { get; private set; } = [];
@@ -20,6 +26,16 @@ public sealed class TestCluster : IDisposable
         await Nodes[0].WaitForLine(l => l.EndsWith($"members: {count}", StringComparison.Ordinal), timeout, $"{count} members");
     }
 
+    /// <summary>Starts one more worker that joins through the seed (it is not waited for).</summary>
+    public ChildProcess AddNode(string[] store)
+    {
+        var port = ChildProcess.FreePort();
+        Ports = [.. Ports, port];
+        var node = ChildProcess.Start(Dir, ["node", "--port", port.ToString(), "--seeds", Seed, .. store]);
+        Nodes.Add(node);
+        return node;
+    }
+
     public void Dispose()
     {
         foreach (var p in Nodes) p.Dispose();
@@ -27,3 +43,7 @@ public sealed class TestCluster : IDisposable
         Directory.Delete(Dir, recursive: true);
     }
 }
+
+[CollectionDefinition(TestCluster.Collection, DisableParallelization = true)]
+public sealed class NodeProcessCollection;
+

@@ -391,6 +391,9 @@ public sealed class WireSerializer : SerializerWithStringManifest
         Add<ClusterProtocol.NodeLeaving>("n.leaving", (w, m) => Figures(w, m.Final), r => new ClusterProtocol.NodeLeaving(Figures(r)));
         Add<ClusterProtocol.LeaveRecorded>("n.leave.rec", (w, m) => w.String(m.RunId), r => new ClusterProtocol.LeaveRecorded(r.String()));
         Add<ClusterProtocol.ForgetNode>("n.forget", (w, m) => { w.String(m.RunId); w.String(m.Address); }, r => new ClusterProtocol.ForgetNode(r.String(), r.String()));
+        Add<ClusterProtocol.AllowRebalance>("n.rebal", (w, m) => { w.String(m.RunId); w.Bool(m.Open); }, r => new ClusterProtocol.AllowRebalance(r.String(), r.Bool()));
+        Add<ClusterProtocol.RebalanceAllowed>("n.rebal.ok", (w, m) => { w.String(m.RunId); w.String(m.Node); w.Bool(m.Open); },
+            r => new ClusterProtocol.RebalanceAllowed(r.String(), r.String(), r.Bool()));
         Add<ClusterProtocol.NodeForgotten>("n.forgot", (w, m) => { w.String(m.RunId); w.String(m.Node); }, r => new ClusterProtocol.NodeForgotten(r.String(), r.String()));
         Add<TableOwnerRecovered>("e.recovered", (w, m) => Address(w, m.Address), r => new TableOwnerRecovered(Address(r)));
         Add<CheckTopology>("t.check", (w, m) => w.Bytes(m.Topology.Encode()), r => new CheckTopology(TopologyRecorded.Decode(r.Bytes())));
