@@ -22,9 +22,8 @@ public sealed record RunOutcome(RunReport? Report, string? Failure);
 /// </summary>
 public static class EmulatorRun
 {
-    public const string AkkaConfig = """
+    public const string AkkaConfig = StandardErrorLogger.Hocon + "\n" + """
         akka.loglevel = WARNING
-        akka.stdout-loglevel = WARNING
         akka.log-dead-letters = off
         akka.log-dead-letters-during-shutdown = off
         akka.actor.default-dispatcher.throughput = 64
@@ -56,7 +55,16 @@ public static class EmulatorRun
             var managedBefore = GC.GetTotalMemory(forceFullCollection: true);
             var runner = system.ActorOf(ScenarioRunnerActor.Props(ctx, progress), "runner");
             var timeout = TimeSpan.FromSeconds(scenario.Scenario.DurationSeconds + 600);
-            var answer = await runner.Ask<object>(replyTo => new RunProtocol.RunScenario(replyTo), timeout, ct);
+            var unrecoverable = new TaskCompletionSource<TableUnrecoverable>(TaskCreationOptions.RunContinuationsAsynchronously);
+            system.ActorOf(Props.Create(() => new UnrecoverableListener(unrecoverable)), "unrecoverable-tables");
+            var asked = runner.Ask<object>(replyTo => new RunProtocol.RunScenario(replyTo), timeout, ct);
+            if (await Task.WhenAny(asked, unrecoverable.Task) == unrecoverable.Task)
+            {
+                var u = unrecoverable.Task.Result;
+                throw new SivInputException($"{store.Display}: table {u.PersistenceId} cannot be recovered after sequence number {u.LastGoodSequenceNr}: " +
+                    $"{u.Reason}. Nothing was run or written; inspect it with `siv tables dump`, restore the database from a copy, or start over with --fresh");
+            }
+            var answer = await asked;
             if (answer is RunProtocol.RunFailed failed) return new RunOutcome(null, failed.Reason);
             var finished = (RunProtocol.RunFinished)answer;
             var managedAfter = GC.GetTotalMemory(forceFullCollection: true);
@@ -74,17 +82,27 @@ public static class EmulatorRun
         }
     }
 
+    /// <summary>Completes the run's wait as soon as any table owner finds its stored tables undecodable.</summary>
+    private sealed class UnrecoverableListener : ReceiveActor
+    {
+        public UnrecoverableListener(TaskCompletionSource<TableUnrecoverable> found) => Receive<TableUnrecoverable>(u => found.TrySetResult(u));
+
+        protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(TableUnrecoverable));
+    }
+
     /// <summary>
     /// A single-node actor system on <paramref name="store"/> (journal, snapshots, table serializer), with whatever
     /// <paramref name="more"/> adds. A bare HostBuilder: no appsettings files and so no file watchers polling
     /// beside the emulator. Runs, `siv tables`, the benchmarks and the tests all start their systems here.
     /// </summary>
-    public static IHost BuildHost(TableStore store, Action<AkkaConfigurationBuilder>? more = null, string? extraHocon = null) =>
+    public static IHost BuildHost(TableStore store, Action<AkkaConfigurationBuilder>? more = null, string? extraHocon = null, bool quiet = false) =>
         new HostBuilder()
             .ConfigureLogging(l => l.ClearProviders())
             .ConfigureServices(services => services.AddAkka("siv", (b, _) =>
             {
-                b.AddHocon(extraHocon is null ? AkkaConfig : extraHocon + "\n" + AkkaConfig, HoconAddMode.Prepend).WithSivPersistence(store);
+                // Later keys win: a quiet system (`siv tables`, whose only output is its result or one error line) logs nothing.
+                var hocon = (extraHocon is null ? AkkaConfig : extraHocon + "\n" + AkkaConfig) + (quiet ? "\nakka.loglevel = OFF" : "");
+                b.AddHocon(hocon, HoconAddMode.Prepend).WithSivPersistence(store);
                 more?.Invoke(b);
             }))
             .Build();

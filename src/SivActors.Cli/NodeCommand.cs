@@ -72,7 +72,8 @@ public static class NodeCommand
         # Errors only: membership changes and unreachable members are printed by siv node itself, one line each,
         # so a node that cannot join says so in one line instead of a stream of association warnings.
         akka.loglevel = ERROR
-        akka.stdout-loglevel = ERROR
+        akka.loggers = ["SivActors.Cli.StandardErrorLogger, siv"]
+        akka.stdout-loglevel = OFF
         akka.log-dead-letters = off
         akka.log-dead-letters-during-shutdown = off
         akka.actor.default-dispatcher.throughput = 64

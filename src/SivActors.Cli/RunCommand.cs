@@ -29,6 +29,7 @@ public static class RunCommand
         // A database that cannot be used is bad input like any other: refused before anything is written.
         // (--fresh discards it first, so a damaged file can be replaced.)
         if (request.Store is { } toCheck && !request.Fresh) request = request with { Store = await toCheck.CheckAsync(ct) };
+        var outExisted = Directory.Exists(request.OutDirectory);
         var outDir = CreateOutDirectory(request.OutDirectory);
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
         var interactive = hooks.Interactive ?? (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected);
@@ -41,8 +42,18 @@ public static class RunCommand
         var run = request.Cluster is { } cluster
             ? ClusterRun.RunAsync(scenario, progress, cluster, request.Store ?? TableStore.InMemory, ct)
             : EmulatorRun.RunAsync(scenario, progress, ct, request.Store, request.Fresh, audit, sharding: request.Sharding);
-        await ShowProgress(console, interactive, run, progress, scenario);
-        var outcome = await run;
+        RunOutcome outcome;
+        try
+        {
+            await ShowProgress(console, interactive, run, progress, scenario);
+            outcome = await run;
+        }
+        catch (SivInputException)
+        {
+            // Refused before anything ran (a table that cannot be recovered): leave no trace of this run either.
+            if (!outExisted && Directory.Exists(outDir) && !Directory.EnumerateFileSystemEntries(outDir).Any()) Directory.Delete(outDir);
+            throw;
+        }
         if (outcome.Report is null)
         {
             error.WriteLine($"siv: run failed: {outcome.Failure}");

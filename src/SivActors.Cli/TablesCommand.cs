@@ -74,7 +74,7 @@ public static class TablesCommand
             if (!File.Exists(file)) throw new SivInputException($"{store.Display} does not exist; `siv run` creates it");
         }
         await store.CheckAsync(ct);
-        using var app = EmulatorRun.BuildHost(store);
+        using var app = EmulatorRun.BuildHost(store, quiet: true);
         await app.StartAsync(ct);
         try
         {

@@ -204,6 +204,44 @@ public sealed class CliInputTests
     }
 
     [Fact]
+    public async Task A_store_with_one_undecodable_event_is_refused_at_once_naming_the_table_and_nothing_is_appended()
+    {
+        var dir = Directory.CreateTempSubdirectory("siv-bad-event").FullName;
+        var db = Path.Combine(dir, "siv.db");
+        Assert.Equal(SivCli.Ok, (await Siv("run", "--duration", "1", "--db", db)).Code);
+        long Rows()
+        {
+            using var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Pooling=false");
+            c.Open();
+            using var q = c.CreateCommand();
+            q.CommandText = "SELECT count(*) FROM journal";
+            return (long)q.ExecuteScalar()!;
+        }
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Pooling=false"))
+        {
+            c.Open();
+            using var u = c.CreateCommand();
+            // The interrupt unit's newest event (after its snapshot, so recovery reads it) gets format version 209.
+            u.CommandText = "UPDATE journal SET message = x'D101020304' WHERE persistence_id = 'interrupt-unit-h0' AND sequence_number = " +
+                            "(SELECT max(sequence_number) FROM journal WHERE persistence_id = 'interrupt-unit-h0')";
+            Assert.Equal(1, u.ExecuteNonQuery());
+        }
+        var before = Rows();
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var run = await Siv("run", "--db", db);
+        AssertBadInput(run, "table interrupt-unit-h0 cannot be recovered after sequence number");
+        Assert.Contains("--fresh", run.Err);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(60), $"took {started.Elapsed.TotalSeconds:0} s");
+        Assert.Equal(before, Rows());
+
+        var digest = await Siv("tables", "digest", "--db", db);
+        Assert.Equal(SivCli.BadInput, digest.Code);
+        Assert.Equal("", digest.Out);
+        Assert.Contains("interrupt-unit-h0 cannot be replayed", Assert.Single(digest.Err.TrimEnd().Split('\n')));
+    }
+
+    [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task A_read_only_database_is_refused_and_left_untouched()
     {

@@ -11,6 +11,12 @@ namespace SivActors.Actors.Persistence;
 /// </summary>
 public sealed record TableOwnerRecovered(EntityAddress Address) : ISivMessage;
 
+/// <summary>
+/// Published on the event stream when a table owner's journal or snapshot cannot be decoded: every retry would fail
+/// the same way, so a run stops at once and names the table instead of waiting for it.
+/// </summary>
+public sealed record TableUnrecoverable(string PersistenceId, long LastGoodSequenceNr, string Reason) : INoSerializationVerificationNeeded;
+
 /// <summary>Receives every table change once it is durable: (persistence id, sequence number, encoded event).</summary>
 public interface ITableAudit
 {
@@ -49,6 +55,18 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor where TEvent :
         // Stashed during recovery like every command, so the answers mean "running, tables recovered".
         Command<EnsureEntity>(m => Sender.Tell(new EntityEnsured(m.Address)));
         Command<LocateEntity>(m => Sender.Tell(new EntityLocated(m.Address)));
+    }
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        var cause = reason.GetBaseException();
+        if (cause is not (InvalidDataException or System.Runtime.Serialization.SerializationException))
+        {
+            base.OnRecoveryFailure(reason, message);
+            return;
+        }
+        // Corrupt data, not a transient fault: one notice (the run reports it in one line), no stack trace.
+        Context.System.EventStream.Publish(new TableUnrecoverable(PersistenceId, LastSequenceNr, cause.Message));
     }
 
     // In the node's directory exactly while it runs (see EntityActor); only if still ours when it stops.
