@@ -32,7 +32,9 @@ public static class RunCommand
         var outExisted = Directory.Exists(request.OutDirectory);
         var outDir = CreateOutDirectory(request.OutDirectory);
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
-        var interactive = hooks.Interactive ?? (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected);
+        // Progress is not the command's product: it goes to stderr, so stdout (the report) can be piped.
+        var progressConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(error) });
+        var interactive = hooks.Interactive ?? (ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected);
         var progress = new RunProgress();
         var t = scenario.Scenario.Topology;
         console.MarkupLine($"[bold]siv run[/] {Markup.Escape(scenario.Scenario.Name)}: {t.Hosts} host(s), {t.Hosts * t.DevicesPerHost} devices x {t.AisPerDevice} AIs, " +
@@ -45,7 +47,7 @@ public static class RunCommand
         RunOutcome outcome;
         try
         {
-            await ShowProgress(console, interactive, run, progress, scenario);
+            await ShowProgress(progressConsole, interactive, run, progress, scenario);
             outcome = await run;
         }
         catch (SivInputException)

@@ -28,10 +28,14 @@ public sealed class CliInputTests
         return path;
     }
 
+    /// <summary>stderr without the progress lines (`[ 42%] running ...`) that `siv run` writes there too.</summary>
+    private static string[] Messages(string err) =>
+        err.TrimEnd().Split('\n').Where(l => !System.Text.RegularExpressions.Regex.IsMatch(l, @"^\[\s*\d+%\] ")).ToArray();
+
     private static void AssertBadInput((int Code, string Out, string Err, string Dir) r, string expected)
     {
         Assert.Equal(SivCli.BadInput, r.Code);
-        var lines = r.Err.TrimEnd().Split('\n');
+        var lines = Messages(r.Err);
         Assert.Single(lines);
         Assert.Contains(expected, lines[0]);
         Assert.DoesNotContain("   at ", r.Err);
@@ -49,7 +53,7 @@ public sealed class CliInputTests
         var hooks = new RunOptions { Interactive = false, OnReport = _ => { Directory.Delete(outDir, true); File.WriteAllText(outDir, "in the way"); } };
         var code = await SivCli.InvokeAsync(["run", "--duration", "1", "--containers", "8", "--out", outDir, "--db", Path.Combine(dir, "siv.db")], new StringWriter(), e, hooks);
         Assert.Equal(SivCli.InvariantFailed, code);
-        var line = Assert.Single(e.ToString().TrimEnd().Split('\n'));
+        var line = Assert.Single(Messages(e.ToString()));
         Assert.Contains("report.json could not be written", line);
         var fallback = line[(line.LastIndexOf("written to ", StringComparison.Ordinal) + "written to ".Length)..].Trim();
         try
@@ -79,7 +83,7 @@ public sealed class CliInputTests
             .Concat(args.Contains("--db") || args.Contains("--postgres") ? [] : new[] { "--db", Path.Combine(dir, "siv.db") }).ToArray();
         var code = await SivCli.InvokeAsync(all, o, e, new RunOptions { Interactive = false });
         Assert.Equal(SivCli.BadInput, code);
-        var line = Assert.Single(e.ToString().TrimEnd().Split('\n'));
+        var line = Assert.Single(Messages(e.ToString()));
         Assert.Contains(expected, line);
         Assert.False(File.Exists(Path.Combine(dir, "siv.db")), "refused before the database was created");
         Assert.Equal("not a directory", File.ReadAllText(Path.Combine(dir, "a-file")));
