@@ -103,8 +103,8 @@ public static class NodeCommand
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var host = new HostBuilder()
             .ConfigureLogging(l => l.ClearProviders())
-            // The signals are this command's to handle (above): the default console lifetime would stop the actor
-            // system on SIGTERM at once, before the node has asked its run's driver to pause the load.
+            // The signals are this command's to handle (above), not the generic host's console lifetime: the node
+            // asks its run's driver to pause the load before it stops its actor system.
             .ConfigureServices(services => services.AddSingleton<IHostLifetime, SignalsHandledByCaller>())
             .ConfigureServices(services => services.AddAkka(NodeSettings.SystemName, (b, _) => b
                 .WithClusterMember(s.BindHost, s.PublicHost, s.Port, seeds, s.Roles)
@@ -154,7 +154,7 @@ public static class NodeCommand
 
     /// <summary>
     /// A worker that a run uses asks the run's driver first: the driver pauses the load, so the shards that move
-    /// when this node leaves have nothing in flight, and books this node's final figures (decision 31).
+    /// when this node leaves have nothing in flight, and books this node's final figures (decision 32).
     /// </summary>
     private static async Task<string> WaitForDriver(ActorSystem system)
     {
