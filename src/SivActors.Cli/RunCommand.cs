@@ -29,6 +29,8 @@ public static class RunCommand
         // A database that cannot be used is bad input like any other: refused before anything is written.
         // (--fresh discards it first, so a damaged file can be replaced.)
         if (request.Store is { } toCheck && !request.Fresh) request = request with { Store = await toCheck.CheckAsync(ct) };
+        // One writer per store: a second run on it is refused here, before it writes anything.
+        using var writer = request.Cluster is null ? StoreLock.Take(request.Store, "siv run") : null;
         var outExisted = Directory.Exists(request.OutDirectory);
         var outDir = CreateOutDirectory(request.OutDirectory);
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });

@@ -208,6 +208,29 @@ public sealed class CliInputTests
     }
 
     [Fact]
+    public async Task A_second_writer_on_a_store_in_use_is_refused_at_once_naming_the_holder_and_readers_still_read()
+    {
+        var dir = Directory.CreateTempSubdirectory("siv-locked").FullName;
+        var db = Path.Combine(dir, "siv.db");
+        Assert.Equal(SivCli.Ok, (await Siv("run", "--duration", "1", "--db", db)).Code);
+        var expected = (await Siv("tables", "digest", "--db", db)).Out;
+        using (StoreLock.Take(SivActors.Actors.Persistence.TableStore.Resolve(db, null), "the test's holder"))
+        {
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var second = await Siv("run", "--db", db);
+            AssertBadInput(second, "is in use by the test's holder (pid " + Environment.ProcessId);
+            // Refused before anything runs (the run itself would take its 20 s); the bound is loose for slow machines.
+            Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"took {started.Elapsed.TotalSeconds:0.0} s");
+            // Reading is not writing: the digest works on a store in use, and gives the same answer.
+            var digest = await Siv("tables", "digest", "--db", db);
+            Assert.Equal(SivCli.Ok, digest.Code);
+            Assert.Equal(expected, digest.Out);
+        }
+        // Released with its holder: the store is usable again.
+        Assert.Equal(SivCli.Ok, (await Siv("run", "--duration", "1", "--db", db)).Code);
+    }
+
+    [Fact]
     public async Task A_store_with_one_undecodable_event_is_refused_at_once_naming_the_table_and_nothing_is_appended()
     {
         var dir = Directory.CreateTempSubdirectory("siv-bad-event").FullName;
