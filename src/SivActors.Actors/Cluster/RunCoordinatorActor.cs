@@ -245,19 +245,6 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
         WhileMoving();
     }
 
-    /// <summary>Shards moved between nodes that stay: every node drops its remote references, then the load resumes.</summary>
-    private void ForgetAllRemote()
-    {
-        foreach (var w in UpWorkers())
-        {
-            _unforgotten.Add(w.ToString());
-            Agent(w).Tell(new ForgetNode(_runId, ""));
-        }
-        Timers.StartSingleTimer("forget", ForgetTimedOut.Instance, ForgetTimeout);
-        Become(Forgetting);
-        if (_unforgotten.Count == 0) Resume();
-    }
-
     private void Pausing()
     {
         Receive<RequestLeave>(m => _toGrant.Add(m));
@@ -302,19 +289,27 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
         Figures();
     }
 
+    /// <summary>The leavers are gone: every node drops the references it cached to their entities, then the load resumes.</summary>
     private void Forget()
     {
         Timers.Cancel("removal");
         foreach (var address in _removed) _directory.ForgetNode(address);
-        var workers = _cluster.State.Members
-            .Where(m => m.Status == MemberStatus.Up && m.HasRole(SivShardingHosting.WorkerRole) && !_removed.Contains(m.Address))
-            .Select(m => m.Address).ToList();
-        foreach (var w in workers)
+        var gone = _removed.Select(a => a.ToString()).ToList();
+        _removed.Clear();
+        ForgetThenResume(gone);
+    }
+
+    /// <summary>Shards moved between nodes that stay: every node drops its remote references, then the load resumes.</summary>
+    private void ForgetAllRemote() => ForgetThenResume([""]);
+
+    /// <summary>Each up worker forgets each of <paramref name="nodes"/> ("" = every other node); resumes once all have answered.</summary>
+    private void ForgetThenResume(IReadOnlyList<string> nodes)
+    {
+        foreach (var w in UpWorkers().Where(w => !nodes.Contains(w.ToString())))
         {
             _unforgotten.Add(w.ToString());
-            foreach (var address in _removed) Agent(w).Tell(new ForgetNode(_runId, address.ToString()));
+            foreach (var node in nodes) Agent(w).Tell(new ForgetNode(_runId, node));
         }
-        _removed.Clear();
         Timers.StartSingleTimer("forget", ForgetTimedOut.Instance, ForgetTimeout);
         Become(Forgetting);
         if (_unforgotten.Count == 0) Resume();
