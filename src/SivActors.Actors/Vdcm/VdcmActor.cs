@@ -110,14 +110,13 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
                 if (_state.Vdevs.TryGetValue(container, out var vdev)) yield return Info(container, vdev);
                 break;
             case EntityKind.DmaRemapping:
-                foreach (var (c, v) in _state.Vdevs) yield return new Dmar.BindPasid(_host, v.Device.Asid, c, Ctx.Layout.Regions);
+                foreach (var (c, v) in _state.Vdevs) yield return PasidBinding(c, v);
                 break;
             case EntityKind.AssignableInterface:
                 var ai = target.AsAiId();
-                var t = Ctx.Scenario.Topology;
                 foreach (var (c, v, slot) in UsersOf(ai))
                 {
-                    yield return new Ai.AssignToVdev(ai, c, v.Device.Asid, v.Modes[slot], t.WorkQueueSize, t.WorkQueueThreshold);
+                    yield return Assignment(c, v, slot);
                     foreach (var e in v.Device.Msix)
                         if (e.AiSlot == slot && BackingIms(v, e) is { } ims) yield return new Ai.WriteIms(ai, NextId(), ims.Index, ims.Entry, null);
                 }
@@ -222,12 +221,18 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
     /// </summary>
     private void Attach(ContainerId container, ComposedVdev v)
     {
-        var t = Ctx.Scenario.Topology;
         var d = v.Device;
         Ctx.Directory.Tell(new Iu.BindAsid(_host, d.Asid, v.TableId, Ctx.Scenario.Composition.InterruptTableSizeExponent), Self);
-        Ctx.Directory.Tell(new Dmar.BindPasid(_host, d.Asid, container, Ctx.Layout.Regions));
-        for (var i = 0; i < d.Ais.Count; i++)
-            Ctx.Directory.Tell(new Ai.AssignToVdev(d.Ais[i], container, d.Asid, v.Modes[i], t.WorkQueueSize, t.WorkQueueThreshold));
+        Ctx.Directory.Tell(PasidBinding(container, v));
+        for (var i = 0; i < d.Ais.Count; i++) Ctx.Directory.Tell(Assignment(container, v, i));
+    }
+
+    private Dmar.BindPasid PasidBinding(ContainerId container, ComposedVdev v) => new(_host, v.Device.Asid, container, Ctx.Layout.Regions);
+
+    private Ai.AssignToVdev Assignment(ContainerId container, ComposedVdev v, int slot)
+    {
+        var t = Ctx.Scenario.Topology;
+        return new(v.Device.Ais[slot], container, v.Device.Asid, v.Modes[slot], t.WorkQueueSize, t.WorkQueueThreshold);
     }
 
     private void Announce(ComposeVdev m, ComposedVdev v) =>
