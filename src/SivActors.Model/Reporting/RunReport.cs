@@ -27,6 +27,9 @@ public sealed record RunReport(
 
     /// <summary>Shard moves during the run (a worker left or joined), in order, one line each (null on one node).</summary>
     public IReadOnlyList<string>? Moves { get; init; }
+
+    /// <summary>The scenario's fault timeline, one record per fault, in order (null when it schedules none).</summary>
+    public IReadOnlyList<FaultOutcome>? Faults { get; init; }
 }
 
 /// <summary>
@@ -156,4 +159,23 @@ public static class RunReportBuilder
         [RunMetrics.Camel(nameof(RogueKind.DmaUnmapped))] = FaultReasons.Hex(FaultReason.DmaNoWritePermission),
         [RunMetrics.Camel(nameof(RogueKind.StaleHandleAfterReset))] = FaultReasons.Hex(FaultReason.IrteNotPresent),
     };
+}
+
+/// <summary>
+/// One injected fault: when it was scheduled and fired, whether it took effect, when its effect was first seen,
+/// when throughput was back to 80% of its level before it, and what it cost. <paramref name="Affected"/> counts what
+/// the fault touched (messages dropped or delayed, entities stopped, writes failed or held, messages forged);
+/// <paramref name="Lost"/> the interrupts it made disappear (part of the ledger's lost); <paramref name="Refused"/>
+/// table changes answered with an error because their journal write failed.
+/// </summary>
+public sealed record FaultOutcome(string Kind, string Target, double AtS, double? ForS, bool Injected, double? FiredAtS, double? DetectedAtS,
+    double? RecoveredAtS, long Affected, long Lost, long Refused)
+{
+    /// <summary>Descriptors that ended with an abort status because of the fault (an AI stopped with them in flight).</summary>
+    public long OpsAborted { get; init; }
+
+    /// <summary>Operations per second while the fault was in force, over the rate before it (windowed faults).</summary>
+    public double? ThroughputRatioDuring { get; init; }
+
+    public string? Note { get; init; }
 }

@@ -17,6 +17,8 @@ public sealed record Scenario
     public RemappingSection Remapping { get; init; } = new();
     /// <summary>Overrides of config/cost-model.json, key by key.</summary>
     public Dictionary<string, double>? CostModel { get; init; }
+    /// <summary>The fault timeline (docs/faults.md): what breaks, when, and for how long.</summary>
+    public List<Faults.FaultSpec> Faults { get; init; } = [];
 }
 
 public sealed record TopologySection

@@ -161,6 +161,7 @@ public static class ScenarioLoader
                 $"composition.interruptTableSizeExponent = {c.InterruptTableSizeExponent} gives {1 << (c.InterruptTableSizeExponent + 1)} entries, fewer than the {tableEntries} that {c.AsidsPerInterruptTable} tenants need");
         if ((long)t.Containers * hosts > Identity.Asid.MaxValue)
             throw new SivInputException("too many containers for the 20-bit ASID space");
+        Faults.FaultTimeline.Validate(s);
     }
 
     private static void Range(string key, long value, long min, long max)
