@@ -9,6 +9,7 @@ using SivActors.Actors.Persistence;
 using SivActors.Model;
 using SivActors.Model.Tables;
 using SivActors.Actors.Run;
+using SivActors.Model.Faults;
 using SivActors.Model.Reporting;
 using SivActors.Model.Scenarios;
 
@@ -73,7 +74,7 @@ public static class EmulatorRun
             // Work done between start and stop; what drains afterwards is in the ledger but not in the rate.
             var timings = new RunTimings(wall, finished.OperationsAtStop - finished.OperationsAtStart, finished.InterruptsAtStop - finished.InterruptsAtStart);
             var memory = new MemorySection(peak, Math.Max(0, managedAfter - managedBefore) / Math.Max(1, finished.Containers), managedAfter - managedBefore);
-            var report = BuildReport(scenario, ctx.Metrics, finished, timings, memory, store, topology);
+            var report = BuildReport(scenario, ctx.Metrics, finished, timings, memory, store, topology, ctx.Faults);
             return new RunOutcome(report, null);
         }
         finally
@@ -109,7 +110,7 @@ public static class EmulatorRun
 
     /// <summary>The report from (possibly merged) metrics: the same for one node and for a cluster.</summary>
     internal static RunReport BuildReport(ResolvedScenario scenario, RunMetrics metrics, RunProtocol.RunFinished finished, RunTimings timings,
-        MemorySection memory, TableStore store, TopologyVerdict topology)
+        MemorySection memory, TableStore store, TopologyVerdict topology, FaultPlane? faults = null)
     {
         var t = scenario.Scenario.Topology;
         var summary = new ScenarioSummary(scenario.Scenario.Name, scenario.Source, scenario.Scenario.Seed, scenario.Scenario.DurationSeconds,
@@ -119,16 +120,19 @@ public static class EmulatorRun
         if (finished.PausedTicks > 0)
             report = report with { Throughput = report.Throughput with { PausedSeconds = finished.PausedTicks / (double)System.Diagnostics.Stopwatch.Frequency } };
         var tables = metrics.Tables;
-        if (tables.WriteFailures > 0)
+        var unexpectedRefusals = tables.WriteFailures - tables.InjectedWriteFailures;
+        if (unexpectedRefusals > 0)
         {
             // Guests were answered correctly, but the run did not persist what it changed: not a passing run.
-            report.Invariants.Violations.Add($"{tables.WriteFailures} table change(s) refused because the journal failed ({store.Display})");
+            // Refusals a scheduled journal-fail caused are what the scenario asked for, and are reported with it.
+            report.Invariants.Violations.Add($"{unexpectedRefusals} table change(s) refused because the journal failed ({store.Display})");
             report = report with { Invariants = report.Invariants with { Passed = false } };
         }
         return report with
         {
             Tables = new TablesSection(store.Display, topology == TopologyVerdict.Resumed, tables.DurableChanges, tables.Batches,
-                tables.WriteFailures, tables.OwnerRestarts),
+                tables.WriteFailures, tables.OwnerRestarts) { InjectedWriteFailures = tables.InjectedWriteFailures },
+            Faults = faults is { Stats.Count: > 0 } ? FaultOutcomes.Of(faults, faults.Trace, finished.StartTicks) : null,
         };
     }
 

@@ -39,6 +39,16 @@ public static class ReportPrinter
                 r.Rogue.Unexpected.GetValueOrDefault(kind).ToString("N0"), Markup.Escape(r.Rogue.ExpectedCodes.GetValueOrDefault(kind, "")));
         console.Write(rogue);
 
+        if (r.Faults is { Count: > 0 } faults)
+        {
+            var table = new Table().Title("[bold]faults[/] (seconds from the window's start)")
+                .AddColumns("kind", "target", "at", "for", "injected", "detected", "recovered", "affected", "lost", "refused", "aborted", "ops during");
+            foreach (var f in faults)
+                table.AddRow(f.Kind, Markup.Escape(f.Target), S(f.AtS), S(f.ForS), f.Injected ? "[green]yes[/]" : "[yellow]no[/]", S(f.DetectedAtS),
+                    S(f.RecoveredAtS), f.Affected.ToString("N0"), f.Lost.ToString("N0"), f.Refused.ToString("N0"), f.OpsAborted.ToString("N0"),
+                    f.ThroughputRatioDuring is { } ratio ? ratio.ToString("P0") : "-");
+            console.Write(table);
+        }
         if (r.Nodes is { } nodes)
             foreach (var n in nodes)
                 console.MarkupLine($"node {Markup.Escape(n.Node)}{(n.Lost ? " [red](lost mid-run: last report)[/]" : n.Left ? " (left mid-run)" : "")}: {n.Operations:N0} operations, {n.Interrupts:N0} interrupts, {n.DurableChanges:N0} durable table changes, " +
@@ -48,10 +58,12 @@ public static class ReportPrinter
         foreach (var move in r.Moves ?? []) console.MarkupLine($"shards moved: {Markup.Escape(move)}");
         if (r.Tables is { } t)
             console.MarkupLine($"tables: {Markup.Escape(t.Store)}, {(t.Resumed ? "resumed" : "new")}; {t.DurableChanges:N0} durable changes in {t.Batches:N0} batches" +
-                               $"{(t.WriteFailures > 0 ? $", [yellow]{t.WriteFailures:N0} refused (journal failed)[/]" : "")}{(t.OwnerRestarts > 0 ? $", {t.OwnerRestarts} owner restart(s)" : "")}");
+                               $"{(t.WriteFailures > 0 ? $", [yellow]{t.WriteFailures:N0} refused (journal failed{(t.InjectedWriteFailures > 0 ? $", {t.InjectedWriteFailures:N0} of them by an injected fault" : "")})[/]" : "")}{(t.OwnerRestarts > 0 ? $", {t.OwnerRestarts} owner restart(s)" : "")}");
         if (r.Invariants.Passed) console.MarkupLine("[green]all invariants hold[/]: ledger balanced, misdelivered 0, every rogue message faulted as expected, VDCM never on the fast path");
         else foreach (var v in r.Invariants.Violations) console.MarkupLine($"[red]invariant violated[/]: {Markup.Escape(v)}");
     }
+
+    private static string S(double? seconds) => seconds is { } s ? s.ToString("0.0#") : "-";
 
     private static string Join(Dictionary<string, long> d) => d.Count == 0 ? "none" : string.Join(", ", d.Select(kv => $"{kv.Key}: {kv.Value:N0}"));
 

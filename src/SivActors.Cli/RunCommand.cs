@@ -173,12 +173,17 @@ public static class RunCommand
         string Describe() => progress.Phase switch
         {
             RunPhase.Composing => $"composing vdevs {progress.ContainersReady:N0}/{containers:N0}",
-            RunPhase.Running => $"running {Elapsed():0.0}/{duration:0} s, {Rate():N0} ops/s",
+            RunPhase.Running => $"running {Elapsed():0.0}/{duration:0} s, {Rate():N0} ops/s{(LastFault() is { } f ? $", fault {f}" : "")}",
             RunPhase.Draining => $"draining {progress.ContainersDrained:N0}/{containers:N0}",
             RunPhase.Paused => $"paused while shards move ({progress.ContainersDrained:N0}/{containers:N0} drained)",
             RunPhase.Flushing => "flushing upstream writes",
             _ => progress.Phase.ToString().ToLowerInvariant(),
         };
+        // The scheduled faults that fired so far, and the latest of them, so the progress line marks each one.
+        int FaultsFired() => progress.Faults?.Stats.Count(f => f.FiredTicks != 0) ?? 0;
+        string? LastFault() => progress.Faults?.Stats.Where(f => f.FiredTicks != 0).MaxBy(f => f.FiredTicks) is { } f
+            ? $"{f.Fault.KindName} {f.Fault.TargetText} at {f.Fault.AtSeconds:0.#} s"
+            : null;
         double Rate() => progress.Metrics is { } m && Elapsed() > 0 ? (m.OperationsCompleted - progress.OperationsAtStart) / Elapsed() : 0;
         double Elapsed() => progress.RunStartTicks == 0 ? 0 : (Stopwatch.GetTimestamp() - progress.RunStartTicks) / (double)Stopwatch.Frequency;
         double Percent() => progress.Phase switch
@@ -207,15 +212,18 @@ public static class RunCommand
             return;
         }
         var last = "";
+        var lastFired = 0;
         var lastPrint = Stopwatch.StartNew();
         while (!run.IsCompleted)
         {
             await Task.WhenAny(run, Task.Delay(250));
             var phase = progress.Phase.ToString();
-            if (phase != last || lastPrint.Elapsed > TimeSpan.FromSeconds(5))
+            var fired = FaultsFired();
+            if (phase != last || fired != lastFired || lastPrint.Elapsed > TimeSpan.FromSeconds(5))
             {
                 console.WriteLine($"[{Percent(),3:0}%] {Describe()}");
                 last = phase;
+                lastFired = fired;
                 lastPrint.Restart();
             }
         }

@@ -121,7 +121,7 @@ public class FaultTimelineTests
         Assert.True(plane.HopsArmed);
         Assert.NotNull(plane.Rule(Hop.AiToInterruptUnit));
         Assert.Null(plane.Rule(Hop.AiToDmaUnit));
-        Assert.True(plane.Stats[0].Injected);
+        Assert.False(plane.Stats[0].Injected); // in force, but nothing touched yet
         plane.Hold(Hop.AiToInterruptUnit);
         plane.EndHop(plane.Stats[0]);
         Assert.Null(plane.Rule(Hop.AiToInterruptUnit));

@@ -30,14 +30,16 @@ public sealed class AssignableInterfaceActor : EntityActor
     private readonly Queue<(ContainerId Container, int Slot)> _waiters = new();
     private WorkQueue? _wq;
     private uint _dedicatedPasid;
-    private long _nextRequest;
+    // Request ids start from the incarnation: a DMA read answered to a killed predecessor never matches a new request.
+    private long _nextRequest = Interlocked.Increment(ref s_incarnations) << 32;
+    private static long s_incarnations;
     private int _completionsSinceForgery;
     private int _nextRogueKind;
     private (Asid Asid, ushort Handle)? _stale;
 
     private readonly record struct InFlight(ContainerId Container, Descriptor Descriptor, uint Pasid, int Slot, long WallStartTicks);
 
-    public AssignableInterfaceActor(EmulatorContext ctx, AiId id) : base(ctx.Directory, EntityAddress.Of(id))
+    public AssignableInterfaceActor(EmulatorContext ctx, AiId id) : base(ctx, EntityAddress.Of(id))
     {
         _ctx = ctx;
         _id = id;
@@ -61,6 +63,9 @@ public sealed class AssignableInterfaceActor : EntityActor
         {
             var ok = _ims.Write(m.Index, m.Entry);
             if (ok && m.Hint is not null) _hints[m.Index] = m.Hint;
+            // A revoked handle written again (a VDCM that restarted restores the entries a failed reset revoked) is
+            // live once more, so it is no longer material for a stale-handle forgery.
+            if (ok && _stale is { } stale && RemappableMsi.Decode(m.Entry.Address, m.Entry.Data).Handle == stale.Handle) _stale = null;
             Sender.Tell(new ImsWritten(m.RequestId, ok));
         });
         Receive<SetImsMask>(m =>
@@ -110,6 +115,19 @@ public sealed class AssignableInterfaceActor : EntityActor
         });
         Receive<GetState>(_ => Sender.Tell(new State(_wq?.Mode, _wq?.Occupancy ?? 0,
             _ims.Entries.ToDictionary(kv => kv.Key, kv => kv.Value), _rogue)));
+    }
+
+    /// <summary>
+    /// A kill-actor fault: descriptors waiting for their source reads end with an abort status (the driver sees the
+    /// function's error state), and submitters waiting for room are woken, so nothing waits on this incarnation.
+    /// </summary>
+    protected override void OnInjectedKill(int fault)
+    {
+        foreach (var f in _inFlight.Values)
+            _ctx.Directory.Tell(new ContainerProtocol.DescriptorAborted(f.Container, _ctx.HostOf(f.Container), f.Slot));
+        _ctx.Faults.Stats[fault].AbortedDescriptors(_inFlight.Count);
+        _inFlight.Clear();
+        while (_waiters.Count > 0) WakeWaiter();
     }
 
     private void Submit(PortalWrite m)
@@ -190,6 +208,12 @@ public sealed class AssignableInterfaceActor : EntityActor
             {
                 _completionsSinceForgery = 0;
                 Forge(d.CompletionInterruptHandle, entry, atRecordWritten);
+            }
+            // A rogue storm: this AI floods forged interrupts and DMA after every completion it serves.
+            if (_ctx.Faults.Storm(_id.Host.Value, _id.Device.Index, _id.Index) is { Burst: > 0 } storm)
+            {
+                for (var i = 0; i < storm.Burst; i++) Forge(d.CompletionInterruptHandle, entry, atRecordWritten);
+                storm.Stats!.Touched(storm.Burst);
             }
         }
     }

@@ -41,6 +41,9 @@ public sealed class ContainerActor : EntityActor
     private ushort?[] _handles = [];
     private byte[] _vectors = [];
     private byte[] _pendingVectors = [];
+    // Vectors of writes that were answered with an error (the VDCM restarted, its journal failed): the write may
+    // have reached the interrupt entry before the error, so until a later write of the entry succeeds, either is ours.
+    private List<byte>?[] _uncertainVectors = [];
     private IActorRef _replyTo = ActorRefs.Nobody;
     private bool _running, _stopping, _ready, _harvestScheduled, _resetting;
     private SlowOperation? _quiesceFor;
@@ -54,7 +57,7 @@ public sealed class ContainerActor : EntityActor
     /// <summary>One trapped access; <see cref="OnDone"/> runs when the VDCM answers.</summary>
     private sealed record SlowStep(GuestAccess Access, Action<GuestAccessCompleted>? OnDone);
 
-    public ContainerActor(EmulatorContext ctx, ContainerId id, HostId host) : base(ctx.Directory, EntityAddress.Of(id, host))
+    public ContainerActor(EmulatorContext ctx, ContainerId id, HostId host) : base(ctx, EntityAddress.Of(id, host))
     {
         _ctx = ctx;
         _id = id;
@@ -74,6 +77,7 @@ public sealed class ContainerActor : EntityActor
             Receive<MemoryRead>(Read);
             Receive<MemoryWrite>(Write);
             Receive<PortalRejected>(Rejected);
+            Receive<DescriptorAborted>(Aborted);
             Receive<InterruptDelivered>(Interrupt);
             Receive<WorkQueueRoom>(m =>
             {
@@ -117,6 +121,7 @@ public sealed class ContainerActor : EntityActor
         _handles = new ushort?[_ais.Length];
         _vectors = new byte[_ais.Length];
         _pendingVectors = new byte[_ais.Length];
+        _uncertainVectors = new List<byte>?[_ais.Length];
         ProgramAllVectors(() =>
         {
             _ready = true;
@@ -136,6 +141,7 @@ public sealed class ContainerActor : EntityActor
         _handles = new ushort?[_ais.Length];
         _vectors = new byte[_ais.Length];
         _pendingVectors = new byte[_ais.Length];
+        _uncertainVectors = new List<byte>?[_ais.Length];
         for (var s = 0; s < _ais.Length; s++)
         {
             var entry = s + 1 < m.Msix.Count ? m.Msix[s + 1] : null; // entry 0 is the VDCM's own vector
@@ -147,16 +153,35 @@ public sealed class ContainerActor : EntityActor
         _ready = _ais.Length > 0 && _handles.All(h => h is not null);
     }
 
-    /// <summary>The guest driver's MSI-X set-up: per AI, write the data dword (vector) then unmask the entry.</summary>
+    /// <summary>
+    /// The guest driver's MSI-X set-up: per AI, write the data dword (vector) then unmask the entry. A data write
+    /// answered with an error is written again before the unmask (unmasking would make live whatever vector the VDCM
+    /// holds); one that keeps failing leaves the entry masked, without a completion handle, until the next reset.
+    /// </summary>
     private void ProgramAllVectors(Action done)
     {
-        for (var slot = 0; slot < _ais.Length; slot++)
+        var remaining = _ais.Length;
+        for (var slot = 0; slot < _ais.Length; slot++) ProgramVector(slot, attempt: 1, () =>
         {
-            var s = slot;
-            var entry = s + 1; // entry 0 is the VDCM's own vector
-            var vector = (byte)(FirstVector + s);
-            _pendingVectors[s] = vector;
-            EnqueueSlow(new GuestAccess(AccessKind.Bar0Write, MsixOffset(entry, 8), Value: vector), null);
+            if (--remaining == 0) done();
+        });
+    }
+
+    private const int VectorWriteAttempts = 10;
+
+    private void ProgramVector(int s, int attempt, Action programmed)
+    {
+        var entry = s + 1; // entry 0 is the VDCM's own vector
+        var vector = (byte)(FirstVector + s);
+        _pendingVectors[s] = vector;
+        EnqueueSlow(new GuestAccess(AccessKind.Bar0Write, MsixOffset(entry, 8), Value: vector), w =>
+        {
+            if (w.Error is not null)
+            {
+                if (attempt < VectorWriteAttempts) ProgramVector(s, attempt + 1, programmed);
+                else programmed();
+                return;
+            }
             EnqueueSlow(new GuestAccess(AccessKind.Bar0Write, MsixOffset(entry, 12), Value: 0), r =>
             {
                 if (r.Error is null)
@@ -164,9 +189,9 @@ public sealed class ContainerActor : EntityActor
                     _handles[s] = (ushort)r.Value;
                     _vectors[s] = vector;
                 }
-                if (s == _ais.Length - 1) done();
+                programmed();
             });
-        }
+        });
     }
 
     private static int MsixOffset(int entry, int field) => VirtualLayout.MsixTable + entry * VirtualLayout.MsixEntryBytes + field;
@@ -233,7 +258,12 @@ public sealed class ContainerActor : EntityActor
                 _pendingVectors[s] = vector;
                 EnqueueSlow(new GuestAccess(AccessKind.Bar0Write, MsixOffset(s + 1, 8), Value: vector), r =>
                 {
-                    if (r.Error is null) _vectors[s] = vector;
+                    if (r.Error is null)
+                    {
+                        _vectors[s] = vector;
+                        _uncertainVectors[s] = null;
+                    }
+                    else (_uncertainVectors[s] ??= []).Add(vector);
                     _pendingVectors[s] = _vectors[s];
                 });
                 break;
@@ -259,9 +289,15 @@ public sealed class ContainerActor : EntityActor
                 _ => _resetting = false);
             return;
         }
-        EnqueueSlow(new GuestAccess(AccessKind.ConfigWrite, VirtualLayout.DeviceControl, Value: VirtualLayout.InitiateFlr), _ =>
+        EnqueueSlow(new GuestAccess(AccessKind.ConfigWrite, VirtualLayout.DeviceControl, Value: VirtualLayout.InitiateFlr), r =>
         {
             _resetting = false;
+            for (var s = 0; s < _ais.Length; s++)
+            {
+                // A reset answered with an error may have left the old interrupt entries live: their vectors stay ours.
+                if (r.Error is not null && _vectors[s] != 0) (_uncertainVectors[s] ??= []).Add(_vectors[s]);
+                else _uncertainVectors[s] = null;
+            }
             Array.Clear(_handles);
             Array.Clear(_vectors);
             Array.Clear(_pendingVectors);
@@ -397,10 +433,23 @@ public sealed class ContainerActor : EntityActor
         CheckDrained();
     }
 
+    private void Aborted(DescriptorAborted m)
+    {
+        if (_slots[m.Slot] is null) return;
+        _slots[m.Slot] = null;
+        _outstanding--;
+        _ctx.Metrics.OutstandingChanged(-1);
+        _ctx.Metrics.DescriptorRejected(RejectCodes.Aborted);
+        Pump();
+        CheckDrained();
+    }
+
     private void Interrupt(InterruptDelivered m)
     {
         var metrics = _ctx.Metrics;
-        if (!IsMine(m)) metrics.InterruptMisdelivered();
+        if (!IsMine(m))
+            metrics.InterruptMisdelivered($"{_id} (ASID {_asid}) got vector 0x{m.Vector:X2} with ASID {m.Asid} from {m.Origin} " +
+                                          $"(handle {m.Handle}); its AIs {string.Join(", ", _ais)}, vectors {string.Join(", ", _vectors.Select(v => $"0x{v:X2}"))}");
         if (m.Posted)
         {
             var result = _pid.Post(m.Vector, m.Urgent);
@@ -425,7 +474,8 @@ public sealed class ContainerActor : EntityActor
     {
         if (m.Asid != _asid) return false;
         for (var i = 0; i < _ais.Length; i++)
-            if (_ais[i] == m.Origin && m.Vector != 0 && (_vectors[i] == m.Vector || _pendingVectors[i] == m.Vector))
+            if (_ais[i] == m.Origin && m.Vector != 0
+                && (_vectors[i] == m.Vector || _pendingVectors[i] == m.Vector || _uncertainVectors[i]?.Contains(m.Vector) == true))
                 return true;
         return false;
     }
@@ -457,12 +507,15 @@ public static class RejectCodes
     public const byte Retry = 0xF0;
     public const byte Dropped = 0xF1;
     public const byte Ignored = 0xF2;
+    /// <summary>The AI stopped with the descriptor in flight (a kill-actor fault): no completion record was written.</summary>
+    public const byte Aborted = 0xF3;
 
     public static string Name(byte code) => code switch
     {
         Retry => "retry",
         Dropped => "dropped",
         Ignored => "ignored",
+        Aborted => "aborted",
         _ => "0x" + code.ToString("X2", System.Globalization.CultureInfo.InvariantCulture),
     };
 }

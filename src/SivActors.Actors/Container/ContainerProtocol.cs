@@ -28,6 +28,9 @@ public static class ContainerProtocol
     /// The WQ that answered Retry has room again (DSA's "WQ occupancy below limit" event), so the submitter retries
     /// then instead of spinning on the portal.
     /// </summary>
+    /// <summary>The AI stopped (a kill-actor fault) with this slot's descriptor in flight: it ends with an abort status.</summary>
+    public sealed record DescriptorAborted(ContainerId Container, HostId Host, int Slot) : Command(Container, Host), ISivHotPathMessage;
+
     public sealed record WorkQueueRoom(ContainerId Container, HostId Host, int Slot) : Command(Container, Host), ISivHotPathMessage;
 
     /// <summary>A DMA read of the container's memory, already checked by DMA remapping; the data goes to the AI.</summary>

@@ -18,7 +18,7 @@ public sealed class DmaRemappingActor : EntityActor
     private readonly EmulatorContext _ctx;
     private readonly PasidTable _pasids = new();
 
-    public DmaRemappingActor(EmulatorContext ctx, HostId host) : base(ctx.Directory, EntityAddress.DmaRemapping(host))
+    public DmaRemappingActor(EmulatorContext ctx, HostId host) : base(ctx, EntityAddress.DmaRemapping(host))
     {
         _ctx = ctx;
         Behave(host, () => Receive<BindPasid>(m => _pasids.Bind(new PasidBinding(m.Pasid, m.Owner, new AddressSpace(m.Regions)))), () =>

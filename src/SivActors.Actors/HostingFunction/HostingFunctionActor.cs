@@ -16,7 +16,7 @@ public sealed class HostingFunctionActor : EntityActor
     private int _cursor;
     private int _count;
 
-    public HostingFunctionActor(EmulatorContext ctx, DeviceId id) : base(ctx.Directory, EntityAddress.Of(id))
+    public HostingFunctionActor(EmulatorContext ctx, DeviceId id) : base(ctx, EntityAddress.Of(id))
     {
         _inUse = new bool[ctx.Scenario.Topology.ImsEntriesPerDevice];
         // Claims and releases change which entries are in use; an allocation waits until the claims are restored.

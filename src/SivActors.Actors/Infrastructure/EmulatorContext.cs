@@ -1,6 +1,7 @@
 using SivActors.Actors.Persistence;
 using SivActors.Model.Cost;
 using SivActors.Model.Dma;
+using SivActors.Model.Faults;
 using SivActors.Model.Identity;
 using SivActors.Model.Reporting;
 using SivActors.Model.Scenarios;
@@ -19,7 +20,28 @@ public sealed class EmulatorContext
         Metrics = metrics ?? new RunMetrics();
         Mix = new WorkloadMix(scenario.Scenario.Workload);
         Layout = new ContainerLayout(scenario.Scenario.Workload.QueueDepth, Mix.MaxTransferSize);
+        Faults = new FaultPlane(scenario.Scenario.Seed, FaultTimeline.Validate(scenario.Scenario));
     }
+
+    /// <summary>The faults in force on this node, and what each scheduled fault did (docs/faults.md).</summary>
+    public FaultPlane Faults { get; }
+
+    /// <summary>
+    /// An interrupt that did not fit the buffer of an entity being restarted: lost, counted in the ledger (a forged
+    /// one in the rogue ledger too) and charged to the fault that restarted the entity, if one did. Other messages
+    /// are left to dead letters (false).
+    /// </summary>
+    public bool LostWhileRestarting(EntityAddress address, object message)
+    {
+        if (message is not (InterruptUnit.InterruptUnitProtocol.RaiseInterrupt or Container.ContainerProtocol.InterruptDelivered)) return false;
+        Metrics.InterruptLost();
+        if (message is InterruptUnit.InterruptUnitProtocol.RaiseInterrupt { Forgery: not null }) Metrics.RogueLostInTransit();
+        Faults.RestartedBy(address.EntityId)?.LostOne();
+        return true;
+    }
+
+    /// <summary>Drop and delay faults on this node's hops, while a fault injector runs that schedules them.</summary>
+    public Faults.HopInterceptor? Hops { get; set; }
 
     public ResolvedScenario Resolved { get; }
     public Scenario Scenario => Resolved.Scenario;

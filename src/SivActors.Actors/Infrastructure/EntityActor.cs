@@ -21,6 +21,7 @@ public abstract class EntityActor : ReceiveActor, IWithUnboundedStash, IWithTime
     // The request is sent again while unanswered: the VDCM may itself be moving or restarting.
     private static readonly TimeSpan RestoreRetry = TimeSpan.FromSeconds(3);
 
+    private readonly EmulatorContext _ctx;
     private readonly EntityDirectory _directory;
     private readonly EntityAddress _address;
     private HostId _vdcmHost;
@@ -31,9 +32,10 @@ public abstract class EntityActor : ReceiveActor, IWithUnboundedStash, IWithTime
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    protected EntityActor(EntityDirectory directory, EntityAddress address)
+    protected EntityActor(EmulatorContext ctx, EntityAddress address)
     {
-        _directory = directory;
+        _ctx = ctx;
+        _directory = ctx.Directory;
         _address = address;
     }
 
@@ -55,6 +57,7 @@ public abstract class EntityActor : ReceiveActor, IWithUnboundedStash, IWithTime
         Receive<VdcmProtocol.DeviceStateRestored>(_ =>
         {
             Timers.Cancel(RestoreTimer.Instance);
+            _ctx.Faults.Restarted(_address.EntityId);
             Become(Running);
             Stash.UnstashAll();
         });
@@ -69,8 +72,22 @@ public abstract class EntityActor : ReceiveActor, IWithUnboundedStash, IWithTime
         Receive<LocateEntity>(m => Sender.Tell(new EntityLocated(m.Address)));
         Receive<VdcmProtocol.DeviceStateRestored>(_ => { }); // the answer to a repeated request
         Receive<RestoreTimer>(_ => { });
+        Receive<Faults.FaultProtocol.InjectedKill>(m =>
+        {
+            // A crash: what this incarnation held only in memory is gone; its mailbox waits for the successor.
+            OnInjectedKill(m.Fault);
+            _ctx.Faults.Stats[m.Fault].Touched();
+            _ctx.Faults.Restarting(_address.EntityId, _ctx.Faults.Stats[m.Fault]);
+            if (!_ctx.Sharded) Context.Parent.Tell(new EntityKilled(_address));
+            Context.Stop(Self);
+        });
         _configuration();
         _traffic();
+    }
+
+    /// <summary>Runs just before a kill-actor fault stops this incarnation (an AI aborts what it had in flight).</summary>
+    protected virtual void OnInjectedKill(int fault)
+    {
     }
 
     private void AskForState() => _directory.Tell(new VdcmProtocol.RestoreDeviceState(_vdcmHost, _address), Self);

@@ -73,7 +73,22 @@ public sealed class EntityDirectory(bool countHops = false)
     /// <summary>Messages sent to entities through this directory so far (0 unless it counts hops).</summary>
     public long Sends => _sends?.Sum(0) ?? 0;
 
+    private Func<IEntityMessage, IActorRef?, bool>? _interceptor;
+
+    /// <summary>
+    /// Set when a run schedules drop or delay faults (see <see cref="Faults.HopInterceptor"/>): it may take a message
+    /// instead of the Tell. Unset, the hot path pays one null check.
+    /// </summary>
+    public void InterceptWith(Func<IEntityMessage, IActorRef?, bool>? interceptor) => Volatile.Write(ref _interceptor, interceptor);
+
     public void Tell(IEntityMessage message, IActorRef? sender = null)
+    {
+        if (_interceptor is { } intercept && intercept(message, sender)) return;
+        Deliver(message, sender);
+    }
+
+    /// <summary>Sends without interception (a delay line releasing what it held).</summary>
+    public void Deliver(IEntityMessage message, IActorRef? sender = null)
     {
         if (_sends is not null) _sends.Mine.Counters[0]++;
         var target = message.Target;
@@ -134,12 +149,17 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
     private readonly Dictionary<EntityAddress, int> _failures = new();
     private readonly HashSet<EntityAddress> _givenUp = [];
     private readonly Dictionary<IActorRef, EntityAddress> _stopped = new();
+    private readonly HashSet<EntityAddress> _killed = [];
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    private readonly Func<EntityAddress, object, bool>? _onOverflow;
+
+    /// <param name="onOverflow">Takes a message that does not fit the restart buffer (true: it was accounted for).</param>
     public EntityParent(EntityDirectory directory, Func<EntityAddress, Props> props, Action<string>? onFailure = null,
-        EntityRestartPolicy? policy = null, Action? onRestart = null)
+        EntityRestartPolicy? policy = null, Action? onRestart = null, Func<EntityAddress, object, bool>? onOverflow = null)
     {
+        _onOverflow = onOverflow;
         _directory = directory;
         _props = props;
         _onFailure = onFailure;
@@ -154,7 +174,9 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
             if (_givenUp.Contains(address)) return;
             if (!_waiting.TryGetValue(address, out var waiting)) _waiting[address] = waiting = [];
             if (waiting.Count < MaxBuffered) waiting.Add((d.Message, d.Sender));
+            else Overflow(address, d.Message, d.Sender);
         });
+        Receive<EntityKilled>(m => _killed.Add(m.Address));
         Receive<Terminated>(t =>
         {
             if (!_addresses.Remove(t.ActorRef, out var address)) return;
@@ -162,6 +184,14 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
             if (_stopped.Count > 1_000) _stopped.Clear(); // only recent ones can still produce dead letters
             _children.Remove(address);
             _directory.Unregister(address, t.ActorRef);
+            if (_killed.Remove(address))
+            {
+                // A kill-actor fault, not a failure: the successor starts at once (behind the dead letters of the
+                // stopped one's mailbox, already queued here), and the failure count stays as it was.
+                _waiting.TryAdd(address, []);
+                Self.Tell(new RestartEntity(address));
+                return;
+            }
             var attempt = _failures.GetValueOrDefault(address) + 1;
             _failures[address] = attempt;
             if (attempt > _policy.MaxConsecutiveRestarts)
@@ -194,7 +224,7 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
             if (_waiting.TryGetValue(address, out var waiting))
             {
                 if (waiting.Count < MaxBuffered) waiting.Add((inner, Sender));
-                else Context.System.DeadLetters.Tell(inner, Sender);
+                else Overflow(address, inner, Sender);
                 return;
             }
             if (_givenUp.Contains(address))
@@ -204,6 +234,12 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
             }
             GetOrCreate(address).Forward(inner);
         });
+    }
+
+    /// <summary>More messages wait for a restarting entity than the buffer holds: counted where they are owed, or dead letters.</summary>
+    private void Overflow(EntityAddress address, object message, IActorRef sender)
+    {
+        if (_onOverflow?.Invoke(address, message) != true) Context.System.DeadLetters.Tell(message, sender);
     }
 
     protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
@@ -232,8 +268,8 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
     private string Suffix(EntityAddress address) => _failures.GetValueOrDefault(address) is var n and > 0 ? $"~{n}" : "";
 
     public static Props Props(EntityDirectory directory, Func<EntityAddress, Props> props, Action<string>? onFailure = null,
-        EntityRestartPolicy? policy = null, Action? onRestart = null) =>
-        Akka.Actor.Props.Create(() => new EntityParent(directory, props, onFailure, policy, onRestart));
+        EntityRestartPolicy? policy = null, Action? onRestart = null, Func<EntityAddress, object, bool>? onOverflow = null) =>
+        Akka.Actor.Props.Create(() => new EntityParent(directory, props, onFailure, policy, onRestart, onOverflow));
 
     private sealed record RestartEntity(EntityAddress Address) : INoSerializationVerificationNeeded;
 }
@@ -249,6 +285,9 @@ public sealed record EnsureEntity(EntityAddress Address) : IEntityMessage, ISivM
 }
 
 public sealed record EntityEnsured(EntityAddress Address) : ISivMessage;
+
+/// <summary>Told by an entity to its local parent just before a kill-actor fault stops it, so the parent restarts it at once.</summary>
+public sealed record EntityKilled(EntityAddress Address) : INoSerializationVerificationNeeded;
 
 /// <summary>
 /// Asks an entity (through its parent or shard region) for its reference; it answers <see cref="EntityLocated"/>

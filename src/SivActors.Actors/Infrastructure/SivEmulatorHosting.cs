@@ -81,8 +81,9 @@ public static class SivEmulatorHosting
 
     private static IActorRef StartParent(ActorSystem system, EmulatorContext ctx, EntityKind kind)
     {
+        var owner = kind is EntityKind.InterruptUnit or EntityKind.Vdcm;
         var parent = system.ActorOf(EntityParent.Props(ctx.Directory, a => EntityProps(ctx, a), what => ctx.Metrics.EntityFailed($"{kind}: {what}"),
-            ctx.Store.Restart, ctx.Metrics.TableOwnerRestarted), ParentName(kind));
+            ctx.Store.Restart, owner ? ctx.Metrics.TableOwnerRestarted : null, ctx.LostWhileRestarting), ParentName(kind));
         ctx.Directory.SetParent(kind, parent);
         return parent;
     }

@@ -68,11 +68,11 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
         var sender = Sender;
         if (decision.Event is not { } e)
         {
-            sender.Tell(decision.Error is null ? new AsidBindingDone(m.Asid, m.TableId, null) : new AsidBindingDone(m.Asid, m.TableId, decision.Error));
+            Answer(sender, decision.Error is null ? new AsidBindingDone(m.Asid, m.TableId, null) : new AsidBindingDone(m.Asid, m.TableId, decision.Error));
             return;
         }
         _tables.Apply(e);
-        Commit(e, () => sender.Tell(new AsidBindingDone(m.Asid, m.TableId, null)), reason => sender.Tell(new AsidBindingDone(m.Asid, m.TableId, reason)));
+        Commit(e, () => Answer(sender, new AsidBindingDone(m.Asid, m.TableId, null)), reason => Answer(sender, new AsidBindingDone(m.Asid, m.TableId, reason)));
     }
 
     private void Program(ProgramEntry m)
@@ -82,14 +82,14 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
         var sender = Sender;
         if (decision.Event is not EntryWritten written)
         {
-            sender.Tell(new ProgramFailed(m.RequestId, decision.Error ?? "no change"));
+            Answer(sender, new ProgramFailed(m.RequestId, decision.Error ?? "no change"));
             return;
         }
         _tables.Apply(written);
         _cache.Invalidate(written.TableId, written.Handle);
         var size = _tables.Asids.Tables[written.TableId].Size;
-        Commit(written, () => sender.Tell(new EntryProgrammed(m.RequestId, written.Handle, written.TableId, size)),
-            reason => sender.Tell(new ProgramFailed(m.RequestId, reason)));
+        Commit(written, () => Answer(sender, new EntryProgrammed(m.RequestId, written.Handle, written.TableId, size)),
+            reason => Answer(sender, new ProgramFailed(m.RequestId, reason)));
     }
 
     private void Reconcile(ReconcileAsid m)
@@ -110,14 +110,25 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
         var sender = Sender;
         if (_tables.DecideFree(m.Asid, m.Handle) is not { } freed)
         {
-            sender.Tell(new InterruptUnitProtocol.EntryFreed(m.RequestId, null));
+            Answer(sender, new InterruptUnitProtocol.EntryFreed(m.RequestId, null));
             return;
         }
         // Applied at once: from here on the handle can only fault, even before the free is durable.
         _tables.Apply(freed);
         _cache.Invalidate(freed.TableId, freed.Handle);
-        Commit(freed, () => sender.Tell(new InterruptUnitProtocol.EntryFreed(m.RequestId, null)),
-            reason => sender.Tell(new InterruptUnitProtocol.EntryFreed(m.RequestId, reason)));
+        Commit(freed, () => Answer(sender, new InterruptUnitProtocol.EntryFreed(m.RequestId, null)),
+            reason => Answer(sender, new InterruptUnitProtocol.EntryFreed(m.RequestId, reason)));
+    }
+
+    /// <summary>
+    /// Answers a table change. While the path to the containers is delayed, the answer queues behind the interrupts
+    /// already on it, as VT-d's invalidation wait drains them: no interrupt decided with the old entry reaches a
+    /// guest after the guest learns that the entry changed.
+    /// </summary>
+    private void Answer(IActorRef sender, object answer)
+    {
+        if (Ctx.Hops?.Behind(SivActors.Model.Faults.Hop.InterruptUnitToContainer, sender, answer, Self) == true) return;
+        sender.Tell(answer);
     }
 
     private void Raise(RaiseInterrupt m)

@@ -1,7 +1,9 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using SivActors.Actors.Faults;
 using SivActors.Actors.Infrastructure;
+using SivActors.Model.Faults;
 using SivActors.Model.Tables;
 
 namespace SivActors.Actors.Persistence;
@@ -28,8 +30,10 @@ public interface ITableAudit
 /// equals the journal), failure answers, the recovery notice to its parent, and its place in the node's
 /// directory. Subclasses decide and apply.
 /// </summary>
-public abstract class TableOwner<TEvent> : ReceivePersistentActor where TEvent : class
+public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers where TEvent : class
 {
+    public ITimerScheduler Timers { get; set; } = null!;
+
     protected readonly EmulatorContext Ctx;
     private readonly EntityAddress _address;
     private readonly GroupCommit<TEvent> _commit;
@@ -41,11 +45,31 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor where TEvent :
         Ctx = ctx;
         _address = address;
         PersistenceId = PersistenceIdOf(address);
-        _commit = new GroupCommit<TEvent>(Math.Max(1, ctx.Store.MaxBatch), (events, confirmed) => PersistAllAsync(events, e =>
+        _owner = address.Kind == EntityKind.Vdcm ? TargetKind.Vdcm : TargetKind.InterruptUnit;
+        _commit = new GroupCommit<TEvent>(Math.Max(1, ctx.Store.MaxBatch), Write);
+        Command<FaultProtocol.InjectedKill>(KillWhenNoWriteInFlight);
+        Command<InjectedJournalFailure>(m =>
         {
-            Ctx.Audit?.Durable(PersistenceId, LastSequenceNr, Encode(e));
-            confirmed(e);
-        }));
+            // As a real write failure (OnPersistFailure): every waiting change is answered with the error, nothing
+            // is acknowledged, and the owner restarts from the journal.
+            var reason = "journal write failed (injected journal-fail)";
+            var refused = _commit.FailAll(reason);
+            Ctx.Metrics.TableWriteFailed(refused, injected: true);
+            Ctx.Faults.Stats[m.Fault].RefusedChanges(refused);
+            Stopping(reason);
+            StopForFault(m.Fault);
+        });
+        Command<JournalStallCheck>(_ =>
+        {
+            if (_stalled is not { } held) return;
+            if (Ctx.Faults.Journal(_owner, _address.Host).Condition == JournalCondition.Stalled)
+            {
+                Timers.StartSingleTimer(JournalStallCheck.Instance, JournalStallCheck.Instance, StallPoll);
+                return;
+            }
+            _stalled = null;
+            Persist(held.Events, held.Confirmed);
+        });
         _commit.BatchDurable = BatchDurable;
         // Older snapshots are dropped once a newer one is saved; the journal keeps every event.
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
@@ -55,6 +79,80 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor where TEvent :
         // Stashed during recovery like every command, so the answers mean "running, tables recovered".
         Command<EnsureEntity>(m => Sender.Tell(new EntityEnsured(m.Address)));
         Command<LocateEntity>(m => Sender.Tell(new EntityLocated(m.Address)));
+    }
+
+    private static readonly TimeSpan StallPoll = TimeSpan.FromMilliseconds(10);
+    private readonly TargetKind _owner;
+    private (IReadOnlyList<TEvent> Events, Action<TEvent> Confirmed)? _stalled;
+    private bool _failing;
+
+    /// <summary>Where group commit writes a batch: the journal, unless a journal fault is in force for this owner.</summary>
+    private void Write(IReadOnlyList<TEvent> events, Action<TEvent> confirmed)
+    {
+        var (condition, stats) = Ctx.Faults.Journal(_owner, _address.Host);
+        switch (condition)
+        {
+            case JournalCondition.Failing:
+                stats!.Touched(events.Count);
+                // Failed from a message of its own, not inside group commit's flush: answers may start new changes.
+                if (!_failing) Self.Tell(new InjectedJournalFailure(stats.Fault.Index));
+                _failing = true;
+                return;
+            case JournalCondition.Stalled:
+                // The write hangs: the batch and every answer wait, later changes queue behind it.
+                stats!.Touched(events.Count);
+                _stalled = (events, confirmed);
+                Timers.StartSingleTimer(JournalStallCheck.Instance, JournalStallCheck.Instance, StallPoll);
+                return;
+            default:
+                Persist(events, confirmed);
+                return;
+        }
+    }
+
+    private void Persist(IReadOnlyList<TEvent> events, Action<TEvent> confirmed) => PersistAllAsync(events, e =>
+    {
+        Ctx.Audit?.Durable(PersistenceId, LastSequenceNr, Encode(e));
+        confirmed(e);
+    });
+
+    /// <summary>
+    /// A kill-actor fault stops the owner at the first moment no batch of its own is in flight or held, so the
+    /// journal holds whole batches only (a crash in the middle of a write is what the crash tests cover).
+    /// </summary>
+    private void KillWhenNoWriteInFlight(FaultProtocol.InjectedKill m)
+    {
+        if (_commit.Dirty || _failing)
+        {
+            Timers.StartSingleTimer(m, m, TimeSpan.FromMilliseconds(2));
+            return;
+        }
+        Ctx.Faults.Stats[m.Fault].Touched();
+        Stopping($"{PersistenceId} restarted (injected kill-actor)");
+        StopForFault(m.Fault);
+    }
+
+    /// <summary>
+    /// Stops for an injected fault: the parent starts the successor at once (the back-off is for real failures that
+    /// repeat), and what is lost meanwhile is charged to the fault.
+    /// </summary>
+    private void StopForFault(int fault)
+    {
+        Ctx.Faults.Restarting(_address.EntityId, Ctx.Faults.Stats[fault]);
+        if (!Ctx.Sharded) Context.Parent.Tell(new EntityKilled(_address));
+        Context.Stop(Self);
+    }
+
+    /// <summary>This incarnation stops because of an injected fault: answer whatever still waits on it.</summary>
+    protected virtual void Stopping(string reason)
+    {
+    }
+
+    private sealed record InjectedJournalFailure(int Fault) : INoSerializationVerificationNeeded;
+
+    private sealed class JournalStallCheck : INoSerializationVerificationNeeded
+    {
+        public static readonly JournalStallCheck Instance = new();
     }
 
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
@@ -115,6 +213,7 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor where TEvent :
     protected void Recovered(long recoveredSequenceNr)
     {
         _snapshotAt = recoveredSequenceNr;
+        Ctx.Faults.Restarted(_address.EntityId);
         // Local entity parents reset their restart back-off on this; a shard handles restarts itself.
         if (!Ctx.Sharded) Context.Parent.Tell(new TableOwnerRecovered(_address));
     }

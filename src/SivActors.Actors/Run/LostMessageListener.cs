@@ -27,6 +27,8 @@ public sealed class LostMessageListener : ReceiveActor
     private static void Count(object message, RunMetrics metrics)
     {
         if (message is InterruptUnitProtocol.RaiseInterrupt or ContainerProtocol.InterruptDelivered) metrics.InterruptLost();
+        // A forged interrupt that never reached the interrupt unit was never judged: the rogue ledger owes it as lost.
+        if (message is InterruptUnitProtocol.RaiseInterrupt { Forgery: not null }) metrics.RogueLostInTransit();
     }
 
     protected override void PreStart()

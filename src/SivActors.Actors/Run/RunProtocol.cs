@@ -72,4 +72,7 @@ public sealed class RunProgress
     public long OperationsAtStart { get; set; }
 
     public SivActors.Model.Reporting.RunMetrics? Metrics { get; set; }
+
+    /// <summary>The node's fault plane, to mark each scheduled fault on the progress line when it fires.</summary>
+    public SivActors.Model.Faults.FaultPlane? Faults { get; set; }
 }

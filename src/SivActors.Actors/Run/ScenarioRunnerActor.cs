@@ -38,6 +38,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
     private readonly List<PauseLoad> _pauseWaiters = [];
     private Action _whenQuiet = () => { };
     private long _pauseStartTicks, _pausedTicks;
+    private IActorRef? _injector;
 
     /// <param name="onWindow">Told when the measured window starts (true) and ends (false); a cluster run marks it on every node.</param>
     public ScenarioRunnerActor(EmulatorContext ctx, RunProgress progress, TimeSpan? phaseTimeout = null, Action<bool>? onWindow = null)
@@ -46,6 +47,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
         _ctx = ctx;
         _progress = progress;
         _progress.Metrics = ctx.Metrics;
+        _progress.Faults = ctx.Faults;
         _phaseTimeout = phaseTimeout ?? TimeSpan.FromSeconds(120);
         Receive<RunScenario>(m =>
         {
@@ -116,6 +118,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
             _progress.OperationsAtStart = _opsAtStart;
             _progress.RunStartTicks = _startTicks;
             Timers.StartSingleTimer("duration", DurationElapsed.Instance, TimeSpan.FromSeconds(_ctx.Scenario.DurationSeconds));
+            if (_ctx.Faults.Stats.Count > 0) _injector = Context.ActorOf(Faults.FaultInjectorActor.Props(_ctx, _startTicks), "faults");
             StartLoad();
         });
         Receive<PauseLoad>(m => _pauseWaiters.Add(m));
@@ -142,6 +145,8 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
             Quiesce(RunPhase.Draining, () =>
             {
                 Timers.CancelAll();
+                // Stopped only now: its delay lines may hold messages until the load has drained.
+                if (_injector is { } injector) Context.Stop(injector);
                 _progress.Phase = RunPhase.Done;
                 // A node that asked to leave meanwhile may go now: nothing of this run moves any more.
                 AnswerPauseWaiters();

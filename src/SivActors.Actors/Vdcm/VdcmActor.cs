@@ -533,6 +533,8 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
         AnswerOpenRequests($"journal rejected the write: {cause.GetBaseException().Message}");
     }
 
+    protected override void Stopping(string reason) => AnswerOpenRequests(reason);
+
     /// <summary>This incarnation stops: every guest request still open is answered, none is left waiting.</summary>
     private void AnswerOpenRequests(string reason)
     {

@@ -10,7 +10,6 @@ namespace SivActors.Model.Faults;
 public sealed class FaultStats(ScheduledFault fault)
 {
     private long _affected, _lost, _refused, _aborted, _detectedTicks, _firedTicks, _endedTicks;
-    private int _injected;
     private string? _note;
 
     public ScheduledFault Fault { get; } = fault;
@@ -27,7 +26,8 @@ public sealed class FaultStats(ScheduledFault fault)
     /// <summary>Descriptors that ended with an abort status because of the fault.</summary>
     public long Aborted => Interlocked.Read(ref _aborted);
 
-    public bool Injected => Volatile.Read(ref _injected) != 0;
+    /// <summary>The fault really took effect: it touched at least one message, write or entity.</summary>
+    public bool Injected => Affected > 0;
 
     public long FiredTicks => Interlocked.Read(ref _firedTicks);
 
@@ -41,9 +41,6 @@ public sealed class FaultStats(ScheduledFault fault)
     public void Fired(long ticks) => Interlocked.CompareExchange(ref _firedTicks, ticks, 0);
 
     public void Ended(long ticks) => Interlocked.CompareExchange(ref _endedTicks, ticks, 0);
-
-    /// <summary>The fault really took effect (a rule installed, an entity stopped).</summary>
-    public void TookEffect() => Volatile.Write(ref _injected, 1);
 
     public void Touched(long count = 1)
     {
@@ -124,6 +121,9 @@ public sealed class FaultPlane
 
     public IReadOnlyList<FaultStats> Stats { get; }
 
+    /// <summary>Completed operations over the window, sampled by the injector, read for the report once the run is over.</summary>
+    public ThroughputTrace Trace { get; } = new();
+
     /// <summary>True while some hop has a rule or holds delayed messages: only then is a message classified.</summary>
     public bool HopsArmed => Volatile.Read(ref _rulesArmed) != 0 || Volatile.Read(ref _heldTotal) != 0;
 
@@ -148,7 +148,6 @@ public sealed class FaultPlane
     {
         var hop = stats.Fault.Hop ?? throw new ArgumentException("not a hop fault", nameof(stats));
         if (Interlocked.Exchange(ref _hops[(int)hop], new HopRule(stats, Seed)) is null) Interlocked.Increment(ref _rulesArmed);
-        stats.TookEffect();
     }
 
     public void EndHop(FaultStats stats)
@@ -160,12 +159,24 @@ public sealed class FaultPlane
             Interlocked.Decrement(ref _rulesArmed);
     }
 
+    private readonly ConcurrentDictionary<string, FaultStats> _restarting = new(StringComparer.Ordinal);
+
+    /// <summary>An injected fault stopped the entity; until its successor runs, what it costs is charged to that fault.</summary>
+    public void Restarting(string entity, FaultStats stats) => _restarting[entity] = stats;
+
+    /// <summary>The entity's successor runs (or it was never stopped by a fault).</summary>
+    public void Restarted(string entity)
+    {
+        if (!_restarting.IsEmpty) _restarting.TryRemove(entity, out _);
+    }
+
+    public FaultStats? RestartedBy(string entity) => _restarting.TryGetValue(entity, out var s) ? s : null;
+
     public void StartJournal(FaultStats stats, JournalCondition condition)
     {
         var t = stats.Fault.Target!;
         _journals[(t.Kind, t.Host)] = (condition, stats);
         Interlocked.Increment(ref _journalsArmed);
-        stats.TookEffect();
     }
 
     public void EndJournal(FaultStats stats)
@@ -187,7 +198,6 @@ public sealed class FaultPlane
         var i = stats.Fault.Target!.Index;
         _storms[(i[0], i[1], i[2])] = (stats.Fault.Burst, stats);
         Interlocked.Increment(ref _stormsArmed);
-        stats.TookEffect();
     }
 
     public void EndStorm(FaultStats stats)

@@ -24,7 +24,7 @@ public sealed class RunMetrics
         Notifications = 11, Harvested = 12, DmaIssued_ = 13, DmaApplied_ = 14, VdcmOnFastPath = 15, FaultsRecorded = 16,
         FaultsDroppedOverflow = 17, FaultsDroppedCompressed = 18, FaultsSuppressedFpd = 19, FaultEvents = 20, IecHits = 21,
         IecMisses = 22, Retries = 23, Outstanding_ = 24, EntityFailures_ = 25, TableWrites_ = 26, TableBatches_ = 27,
-        TableWriteFailures_ = 28, OwnerRestarts_ = 29, VdevsRestored_ = 30, OrphansFreed_ = 31, DmaLost_ = 32, RogueLost_ = 33, Scalars = 34;
+        TableWriteFailures_ = 28, OwnerRestarts_ = 29, VdevsRestored_ = 30, OrphansFreed_ = 31, DmaLost_ = 32, RogueLost_ = 33, InjectedWriteFailures_ = 34, Scalars = 35;
     private const int DescriptorsRejectedBase = Scalars, InterruptFaultsBase = DescriptorsRejectedBase + 256, DmaFaultsBase = InterruptFaultsBase + 256;
     private static readonly int FastBase = DmaFaultsBase + 256, SlowBase = FastBase + Ops, SlowErrorsBase = SlowBase + Ops,
         RogueForgedBase = SlowErrorsBase + Ops, RogueAsExpectedBase = RogueForgedBase + Kinds, RogueUnexpectedBase = RogueAsExpectedBase + Kinds,
@@ -35,7 +35,7 @@ public sealed class RunMetrics
 
     private readonly ThreadCells _cells = new(CounterCount, Enumerable.Repeat((1L, MaxNs, 3), 6).ToArray());
     private readonly Counter _c;
-    private string? _firstEntityFailure, _firstRogueSurprise;
+    private string? _firstEntityFailure, _firstRogueSurprise, _firstMisdelivery;
 
     public RunMetrics() => _c = new Counter(_cells);
 
@@ -60,7 +60,7 @@ public sealed class RunMetrics
         var histograms = new (long Value, long Count)[6][];
         for (var h = 0; h < histograms.Length; h++)
             histograms[h] = Histogram(h).RecordedValues().Select(v => (v.ValueIteratedTo, v.CountAtValueIteratedTo)).ToArray();
-        return new MetricsExport(counters, histograms, Volatile.Read(ref _firstEntityFailure), Volatile.Read(ref _firstRogueSurprise));
+        return new MetricsExport(counters, histograms, Volatile.Read(ref _firstEntityFailure), Volatile.Read(ref _firstRogueSurprise), Volatile.Read(ref _firstMisdelivery));
     }
 
     /// <summary>Adds another node's figures to this one's (on the calling thread's cells).</summary>
@@ -72,6 +72,7 @@ public sealed class RunMetrics
             foreach (var (value, count) in e.Histograms[h]) _cells.Mine.Record(h, value, count);
         if (e.FirstEntityFailure is { } f) Interlocked.CompareExchange(ref _firstEntityFailure, f, null);
         if (e.FirstRogueSurprise is { } r) Interlocked.CompareExchange(ref _firstRogueSurprise, r, null);
+        if (e.FirstMisdelivery is { } d) Interlocked.CompareExchange(ref _firstMisdelivery, d, null);
     }
 
     /// <summary>The counters each ledger starts from: descriptors submitted, interrupts raised, DMA issued, forgeries.</summary>
@@ -112,8 +113,16 @@ public sealed class RunMetrics
     public void InterruptFaulted(FaultReason reason) => _c.Add(InterruptFaultsBase + (byte)reason);
     public void InterruptPassedThrough() => _c.Add(PassedThrough);
     public void InterruptLost(long count = 1) => _c.Add(Lost, count);
-    public void InterruptMisdelivered() => _c.Add(Misdelivered);
+    /// <summary>An interrupt reached a container that did not expect it; the first one is described for the report.</summary>
+    public void InterruptMisdelivered(string what)
+    {
+        _c.Add(Misdelivered);
+        Interlocked.CompareExchange(ref _firstMisdelivery, what, null);
+    }
     public void InterruptsHarvested(int vectors) => _c.Add(Harvested, vectors);
+
+    /// <summary>A forged message lost in transit (a drop fault): never judged, and owed to the rogue ledger as lost.</summary>
+    public void RogueLostInTransit() => _c.Add(RogueLost_);
 
     public void DmaIssued(long n = 1) => _c.Add(DmaIssued_, n);
     public void DmaApplied(long n = 1) => _c.Add(DmaApplied_, n);
@@ -186,7 +195,12 @@ public sealed class RunMetrics
     }
 
     /// <summary>A table change was answered with an error because its journal write failed or was rejected.</summary>
-    public void TableWriteFailed(long changes = 1) => _c.Add(TableWriteFailures_, changes);
+    /// <param name="injected">The failure was a scheduled journal-fail fault: expected, and kept apart from real failures.</param>
+    public void TableWriteFailed(long changes = 1, bool injected = false)
+    {
+        _c.Add(TableWriteFailures_, changes);
+        if (injected) _c.Add(InjectedWriteFailures_, changes);
+    }
 
     /// <summary>A table owner stopped (journal or recovery failure) and its parent restarted it from the journal.</summary>
     public void TableOwnerRestarted() => _c.Add(OwnerRestarts_);
@@ -201,7 +215,7 @@ public sealed class RunMetrics
 
     public long OrphansFreed => _c.Sum(OrphansFreed_);
 
-    public TablesCounters Tables => new(_c.Sum(TableWrites_), _c.Sum(TableBatches_), _c.Sum(TableWriteFailures_), _c.Sum(OwnerRestarts_));
+    public TablesCounters Tables => new(_c.Sum(TableWrites_), _c.Sum(TableBatches_), _c.Sum(TableWriteFailures_), _c.Sum(OwnerRestarts_), _c.Sum(InjectedWriteFailures_));
     public string? FirstEntityFailure => Volatile.Read(ref _firstEntityFailure);
 
     public void InterruptEntryCache(bool hit) => _c.Add(hit ? IecHits : IecMisses);
@@ -218,7 +232,8 @@ public sealed class RunMetrics
         ByKind(RogueForgedBase), ByKind(RogueAsExpectedBase), ByKind(RogueUnexpectedBase),
         _c.Sum(FaultsRecorded), _c.Sum(FaultsDroppedOverflow), _c.Sum(FaultsDroppedCompressed),
         _c.Sum(FaultsSuppressedFpd), _c.Sum(FaultEvents), _c.Sum(IecHits), _c.Sum(IecMisses),
-        _c.Sum(EntityFailures_), Volatile.Read(ref _firstEntityFailure), Volatile.Read(ref _firstRogueSurprise), _c.Sum(DmaLost_), _c.Sum(RogueLost_));
+        _c.Sum(EntityFailures_), Volatile.Read(ref _firstEntityFailure), Volatile.Read(ref _firstRogueSurprise), _c.Sum(DmaLost_), _c.Sum(RogueLost_))
+        { FirstMisdelivery = Volatile.Read(ref _firstMisdelivery) };
 
     private IEnumerable<long> Range(int start, int count) => Enumerable.Range(start, count).Select(_c.Sum);
 
@@ -239,10 +254,10 @@ public sealed class RunMetrics
 }
 
 /// <summary>One node's counters (by slot) and histograms (value, count), for merging into a cluster report.</summary>
-public sealed record MetricsExport(long[] Counters, (long Value, long Count)[][] Histograms, string? FirstEntityFailure, string? FirstRogueSurprise);
+public sealed record MetricsExport(long[] Counters, (long Value, long Count)[][] Histograms, string? FirstEntityFailure, string? FirstRogueSurprise, string? FirstMisdelivery = null);
 
-/// <summary>Durable table changes, batches, changes refused because the journal failed, and owner restarts.</summary>
-public sealed record TablesCounters(long DurableChanges, long Batches, long WriteFailures, long OwnerRestarts);
+/// <summary>Durable table changes, batches, changes refused because the journal failed (of them, by an injected fault), and owner restarts.</summary>
+public sealed record TablesCounters(long DurableChanges, long Batches, long WriteFailures, long OwnerRestarts, long InjectedWriteFailures = 0);
 
 /// <summary>Plain numbers; summed across nodes and turned into the report.</summary>
 public sealed record MetricsSnapshot(
@@ -254,4 +269,7 @@ public sealed record MetricsSnapshot(
     Dictionary<string, long> FastPath, Dictionary<string, long> SlowPath, Dictionary<string, long> SlowPathErrors, long VdcmMessagesOnFastPath,
     Dictionary<string, long> RogueForged, Dictionary<string, long> RogueAsExpected, Dictionary<string, long> RogueUnexpected,
     long FaultsRecorded, long FaultsDroppedOverflow, long FaultsDroppedCompressed, long FaultsSuppressedFpd, long FaultEvents,
-    long IecHits, long IecMisses, long EntityFailures = 0, string? FirstEntityFailure = null, string? FirstRogueSurprise = null, long DmaLost = 0, long RogueLost = 0);
+    long IecHits, long IecMisses, long EntityFailures = 0, string? FirstEntityFailure = null, string? FirstRogueSurprise = null, long DmaLost = 0, long RogueLost = 0)
+{
+    public string? FirstMisdelivery { get; init; }
+}

@@ -49,7 +49,11 @@ public sealed record NodeFigures(string Node, long Operations, long Interrupts, 
 /// The persisted tables: the store, whether this run resumed tables an earlier run left, and the durable writes.
 /// <paramref name="WriteFailures"/> are guest requests answered with an error because the journal failed.
 /// </summary>
-public sealed record TablesSection(string Store, bool Resumed, long DurableChanges, long Batches, long WriteFailures, long OwnerRestarts);
+public sealed record TablesSection(string Store, bool Resumed, long DurableChanges, long Batches, long WriteFailures, long OwnerRestarts)
+{
+    /// <summary>Of <see cref="WriteFailures"/>, those a scheduled journal-fail fault caused.</summary>
+    public long InjectedWriteFailures { get; init; }
+}
 
 public sealed record ScenarioSummary(string Name, string Source, int Seed, double DurationSeconds, int Hosts, int Devices, int Ais, int Containers, string CompositionPolicy);
 
@@ -84,8 +88,8 @@ public sealed record MemorySection(long PeakWorkingSetBytes, long ManagedBytesPe
 public sealed record RogueSection(Dictionary<string, long> Forged, Dictionary<string, long> FaultedAsExpected, Dictionary<string, long> Unexpected,
     Dictionary<string, string> ExpectedCodes)
 {
-    /// <summary>Forged messages in flight on a node lost mid-run: never judged, never delivered.</summary>
-    public long LostWithNode { get; init; }
+    /// <summary>Forged messages never judged and never delivered: in flight on a node lost mid-run, or dropped in transit by a fault.</summary>
+    public long Lost { get; init; }
 }
 
 public sealed record FaultLogSection(long Recorded, long DroppedOverflow, long DroppedCompressed, long SuppressedByFpd, long FaultEvents);
@@ -113,7 +117,7 @@ public static class RunReportBuilder
         if (!descriptorsBalanced) violations.Add($"descriptor ledger does not balance: submitted {m.DescriptorsSubmitted} != completed + rejected + in flight");
         if (!interruptsBalanced) violations.Add($"interrupt ledger does not balance: raised {m.InterruptsRaised} != delivered + coalesced + faulted + lost");
         if (!dmaBalanced) violations.Add($"DMA ledger does not balance: issued {m.DmaIssued} != applied {m.DmaApplied} + faulted {m.DmaFaulted.Values.Sum()} + lost {m.DmaLost}");
-        if (m.InterruptsMisdelivered != 0) violations.Add($"{m.InterruptsMisdelivered} interrupt(s) misdelivered");
+        if (m.InterruptsMisdelivered != 0) violations.Add($"{m.InterruptsMisdelivered} interrupt(s) misdelivered; first: {m.FirstMisdelivery}");
         if (m.VdcmMessagesOnFastPath != 0) violations.Add($"the VDCM received {m.VdcmMessagesOnFastPath} fast-path message(s)");
         if (m.EntityFailures != 0) violations.Add($"{m.EntityFailures} entity failure(s) (state lost on restart); first: {m.FirstEntityFailure}");
         if (m.VerificationFailures != 0) violations.Add($"{m.VerificationFailures} completion(s) failed data verification");
@@ -137,7 +141,7 @@ public static class RunReportBuilder
                 new PathLatency(Of(histograms.Histogram(RunMetrics.WallFastUs)), Of(histograms.Histogram(RunMetrics.WallSlowUs))),
                 new InterruptLatency(Of(histograms.Histogram(RunMetrics.ModeledRemappedInterruptNs)), Of(histograms.Histogram(RunMetrics.ModeledPostedInterruptNs)))),
             memory,
-            new RogueSection(m.RogueForged, m.RogueAsExpected, m.RogueUnexpected, ExpectedCodes()) { LostWithNode = m.RogueLost },
+            new RogueSection(m.RogueForged, m.RogueAsExpected, m.RogueUnexpected, ExpectedCodes()) { Lost = m.RogueLost },
             new FaultLogSection(m.FaultsRecorded, m.FaultsDroppedOverflow, m.FaultsDroppedCompressed, m.FaultsSuppressedFpd, m.FaultEvents),
             new CacheSection(m.IecHits, m.IecMisses),
             new InvariantsSection(violations.Count == 0, violations));

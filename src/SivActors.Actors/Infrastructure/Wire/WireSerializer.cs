@@ -175,6 +175,8 @@ public sealed class WireSerializer : SerializerWithStringManifest
         }, r => new C.GuestAccessCompleted(r.Container(), r.Host(), r.Var(), r.UInt32(), r.NullableString(), r.Var(), r.Var()));
         Add<C.PortalRejected>("c.rejected", (w, m) => { w.Container(m.Container); w.Host(m.Host); w.Var(m.Slot); w.Byte((byte)m.Outcome); },
             r => new C.PortalRejected(r.Container(), r.Host(), r.Int(), (SubmitOutcome)r.Byte()));
+        Add<C.DescriptorAborted>("c.aborted", (w, m) => { w.Container(m.Container); w.Host(m.Host); w.Var(m.Slot); },
+            r => new C.DescriptorAborted(r.Container(), r.Host(), r.Int()));
         Add<C.WorkQueueRoom>("c.room", (w, m) => { w.Container(m.Container); w.Host(m.Host); w.Var(m.Slot); },
             r => new C.WorkQueueRoom(r.Container(), r.Host(), r.Int()));
         Add<C.MemoryRead>("c.mr", (w, m) =>
@@ -374,6 +376,8 @@ public sealed class WireSerializer : SerializerWithStringManifest
         Add<EnsureEntity>("e.ensure", (w, m) => Address(w, m.Address), r => new EnsureEntity(Address(r)));
         Add<EntityEnsured>("e.ensured", (w, m) => Address(w, m.Address), r => new EntityEnsured(Address(r)));
         Add<LocateEntity>("e.locate", (w, m) => Address(w, m.Address), r => new LocateEntity(Address(r)));
+        Add<Faults.FaultProtocol.InjectedKill>("f.kill", (w, m) => { Address(w, m.Address); w.Var(m.Fault); },
+            r => new Faults.FaultProtocol.InjectedKill(Address(r), r.Int()));
         Add<EntityLocated>("e.located", (w, m) => Address(w, m.Address), r => new EntityLocated(Address(r)));
         // Cluster runs.
         Add<ClusterProtocol.DeployScenario>("n.deploy", (w, m) =>
@@ -418,7 +422,7 @@ public sealed class WireSerializer : SerializerWithStringManifest
             w.VarU((ulong)h.Length);
             foreach (var (value, count) in h) { w.Var(value); w.Var(count); }
         }
-        w.NullableString(m.Metrics.FirstEntityFailure); w.NullableString(m.Metrics.FirstRogueSurprise);
+        w.NullableString(m.Metrics.FirstEntityFailure); w.NullableString(m.Metrics.FirstRogueSurprise); w.NullableString(m.Metrics.FirstMisdelivery);
     }
 
     private static ClusterProtocol.NodeMetrics Figures(WireReader r)
@@ -433,7 +437,7 @@ public sealed class WireSerializer : SerializerWithStringManifest
             for (var i = 0; i < histograms[h].Length; i++) histograms[h][i] = (r.Var(), r.Var());
         }
         return new ClusterProtocol.NodeMetrics(run, node, ops, irq, hops, remote,
-            new SivActors.Model.Reporting.MetricsExport(counters, histograms, r.NullableString(), r.NullableString()));
+            new SivActors.Model.Reporting.MetricsExport(counters, histograms, r.NullableString(), r.NullableString(), r.NullableString()));
     }
 
     private static void Address(WireWriter w, EntityAddress a)

@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using Akka.Actor;
+using SivActors.Actors.Infrastructure;
+using SivActors.Model.Faults;
+using SivActors.Model.Identity;
+
+namespace SivActors.Actors.Faults;
+
+/// <summary>
+/// Fires a scenario's fault timeline on one node: each fault at its <c>at</c>, windowed ones ended after their
+/// <c>for</c>, all of it counted from the measured window's start. It installs the rules the hot path reads (the
+/// <see cref="FaultPlane"/>), sends kills to entities, and samples completed operations so the report can say when
+/// throughput came back. Started by the runner when the window opens and stopped when it closes; whatever is still
+/// in force then is ended.
+/// </summary>
+public sealed class FaultInjectorActor : ReceiveActor, IWithTimers
+{
+    private static readonly TimeSpan SampleEvery = TimeSpan.FromMilliseconds(100);
+
+    private readonly EmulatorContext _ctx;
+    private readonly long _windowStart;
+    private readonly FaultPlane _plane;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public FaultInjectorActor(EmulatorContext ctx, long windowStartTicks)
+    {
+        _ctx = ctx;
+        _windowStart = windowStartTicks;
+        _plane = ctx.Faults;
+        Receive<Fire>(m => Start(_plane.Stats[m.Fault]));
+        Receive<End>(m => Stop(_plane.Stats[m.Fault]));
+        Receive<Sample>(_ => _plane.Trace.Add(Seconds(Stopwatch.GetTimestamp()), _ctx.Metrics.OperationsCompleted));
+    }
+
+    protected override void PreStart()
+    {
+        if (_plane.Stats.Any(s => s.Fault.Kind is FaultKind.Drop or FaultKind.Delay))
+        {
+            var interceptor = new HopInterceptor(_plane, _ctx.Metrics);
+            foreach (var hop in Enum.GetValues<Hop>())
+                interceptor.SetLine(hop, Context.ActorOf(DelayLineActor.Props(_ctx.Directory, _plane, hop), "delay-" + FaultNames.Name(hop)));
+            _ctx.Hops = interceptor;
+            _ctx.Directory.InterceptWith(interceptor.Intercept);
+        }
+        var now = Seconds(Stopwatch.GetTimestamp());
+        foreach (var s in _plane.Stats)
+            Timers.StartSingleTimer(("fire", s.Fault.Index), new Fire(s.Fault.Index), Delay(s.Fault.AtSeconds - now));
+        _plane.Trace.Add(now, _ctx.Metrics.OperationsCompleted);
+        Timers.StartPeriodicTimer("sample", Sample.Instance, SampleEvery);
+    }
+
+    protected override void PostStop()
+    {
+        foreach (var s in _plane.Stats)
+            if (s.FiredTicks != 0 && s.EndedTicks == 0) Stop(s);
+        // The delay lines stop with this actor; nothing is held once the load has drained.
+        _ctx.Directory.InterceptWith(null);
+        _ctx.Hops = null;
+    }
+
+    private void Start(FaultStats s)
+    {
+        var f = s.Fault;
+        s.Fired(Stopwatch.GetTimestamp());
+        switch (f.Kind)
+        {
+            case FaultKind.Drop:
+            case FaultKind.Delay:
+                _plane.StartHop(s);
+                break;
+            case FaultKind.JournalFail:
+                _plane.StartJournal(s, JournalCondition.Failing);
+                break;
+            case FaultKind.JournalStall:
+                _plane.StartJournal(s, JournalCondition.Stalled);
+                break;
+            case FaultKind.RogueStorm:
+                _plane.StartStorm(s);
+                break;
+            case FaultKind.KillActor:
+                foreach (var target in Targets(f)) _ctx.Directory.Tell(new FaultProtocol.InjectedKill(target, f.Index));
+                s.Ended(Stopwatch.GetTimestamp());
+                return;
+            default:
+                s.Explain($"{f.KindName} is not injected on this node");
+                return;
+        }
+        if (f.ForSeconds is { } length) Timers.StartSingleTimer(("end", f.Index), new End(f.Index), Delay(length));
+    }
+
+    private void Stop(FaultStats s)
+    {
+        switch (s.Fault.Kind)
+        {
+            case FaultKind.Drop:
+            case FaultKind.Delay:
+                _plane.EndHop(s);
+                break;
+            case FaultKind.JournalFail:
+            case FaultKind.JournalStall:
+                _plane.EndJournal(s);
+                break;
+            case FaultKind.RogueStorm:
+                _plane.EndStorm(s);
+                break;
+        }
+        s.Ended(Stopwatch.GetTimestamp());
+    }
+
+    /// <summary>The entities a kill-actor fault stops: the one named, or <c>random</c> of a kind picked with the seed.</summary>
+    private IEnumerable<EntityAddress> Targets(ScheduledFault f)
+    {
+        var t = f.Target!;
+        if (!t.IsWholeKind) return [Address(t.Kind, t.Index)];
+        var all = All(t.Kind).ToList();
+        var rng = new Random(_ctx.Scenario.Seed * 7919 + f.Index);
+        return all.OrderBy(_ => rng.Next()).Take(f.Random).ToList();
+    }
+
+    private IEnumerable<EntityAddress> All(TargetKind kind)
+    {
+        var topology = _ctx.Scenario.Topology;
+        for (var h = 0; h < topology.Hosts; h++)
+        {
+            if (kind is TargetKind.InterruptUnit or TargetKind.DmaUnit or TargetKind.Vdcm)
+            {
+                yield return Address(kind, [h]);
+                continue;
+            }
+            for (var d = 0; d < topology.DevicesPerHost; d++)
+            {
+                if (kind == TargetKind.Device) yield return Address(kind, [h, d]);
+                else for (var a = 0; a < topology.AisPerDevice; a++) yield return Address(kind, [h, d, a]);
+            }
+        }
+    }
+
+    private static EntityAddress Address(TargetKind kind, int[] i) => kind switch
+    {
+        TargetKind.Ai => EntityAddress.Of(new AiId(new DeviceId(new HostId(i[0]), i[1]), i[2])),
+        TargetKind.Device => EntityAddress.Of(new DeviceId(new HostId(i[0]), i[1])),
+        TargetKind.InterruptUnit => EntityAddress.InterruptUnit(new HostId(i[0])),
+        TargetKind.DmaUnit => EntityAddress.DmaRemapping(new HostId(i[0])),
+        TargetKind.Vdcm => EntityAddress.Vdcm(new HostId(i[0])),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "kill-actor cannot target it"),
+    };
+
+    private double Seconds(long ticks) => (ticks - _windowStart) / (double)Stopwatch.Frequency;
+
+    private static TimeSpan Delay(double seconds) => TimeSpan.FromSeconds(Math.Max(0, seconds));
+
+    private sealed record Fire(int Fault) : INoSerializationVerificationNeeded;
+
+    private sealed record End(int Fault) : INoSerializationVerificationNeeded;
+
+    private sealed class Sample : INoSerializationVerificationNeeded
+    {
+        public static readonly Sample Instance = new();
+    }
+
+    public static Props Props(EmulatorContext ctx, long windowStartTicks) => Akka.Actor.Props.Create(() => new FaultInjectorActor(ctx, windowStartTicks));
+}

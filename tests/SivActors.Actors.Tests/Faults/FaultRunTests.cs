@@ -1,0 +1,187 @@
+using SivActors.Actors.Persistence;
+using SivActors.Actors.Run;
+using SivActors.Actors.Tests.Persistence;
+using SivActors.Cli;
+using SivActors.Model.Faults;
+using SivActors.Model.Reporting;
+using SivActors.Model.Scenarios;
+
+namespace SivActors.Actors.Tests.Faults;
+
+/// <summary>
+/// Every fault kind that runs on one node, injected into live traffic through the same code as `siv run`, on a
+/// SQLite store. Each test asserts what every run under faults must keep (the ledger balances exactly, nothing is
+/// misdelivered, every invariant holds, the persisted tables equal their replayed events) and what the fault did.
+/// </summary>
+[Trait("Category", "Faults")]
+public sealed class FaultRunTests
+{
+    private static async Task<RunReport> RunWith(params FaultSpec[] faults) => await RunWith(s => s, faults);
+
+    private static async Task<RunReport> RunWith(Func<Scenario, Scenario> edit, params FaultSpec[] faults)
+    {
+        var scenario = TestScenarios.Small(s => edit(s with { DurationSeconds = 3.5, Faults = [.. faults] }));
+        await using var db = await TestStores.CreateAsync("sqlite");
+        var outcome = await EmulatorRun.RunAsync(scenario, new RunProgress(), store: db.Store);
+        Assert.Null(outcome.Failure);
+        var r = outcome.Report!;
+        Assert.True(r.Invariants.Passed, string.Join("; ", r.Invariants.Violations));
+        Assert.True(r.Ledger.Interrupts.Balanced && r.Ledger.Descriptors.Balanced && r.Ledger.Dma.Balanced);
+        Assert.Equal(0, r.Ledger.Interrupts.Misdelivered);
+        Assert.Equal(0, r.Ledger.Descriptors.InFlight);
+        Assert.Equal(r.Ledger.Descriptors.Completed, r.Ledger.Descriptors.Verified);
+        // What the faults lost is exactly what the ledger lost: nothing else went missing.
+        Assert.Equal(r.Faults!.Sum(f => f.Lost), r.Ledger.Interrupts.Lost);
+        Assert.Equal(faults.Length, r.Faults!.Count);
+        Assert.All(r.Faults!, f =>
+        {
+            Assert.True(f.Injected, $"{f.Kind} {f.Target} never took effect: {f}");
+            Assert.True(f.DetectedAtS is not null, $"{f.Kind} {f.Target} was never detected: {f}");
+            Assert.True(f.DetectedAtS >= f.AtS - 0.05, $"{f.Kind} detected at {f.DetectedAtS} s, before it fired at {f.AtS} s");
+        });
+        await using (var reader = await ReaderSystem.StartAsync(db.Store))
+        {
+            var topology = await TableInspector.ReadTopologyAsync(reader.System, TimeSpan.FromSeconds(30));
+            var fromSnapshots = await TableInspector.ReadHostAsync(reader.System, topology!, 0, fromEvents: false, TimeSpan.FromSeconds(60));
+            var fromEvents = await TableInspector.ReadHostAsync(reader.System, topology!, 0, fromEvents: true, TimeSpan.FromSeconds(60));
+            Assert.Equal(TableInspector.Digests([fromEvents]), TableInspector.Digests([fromSnapshots]));
+        }
+        return r;
+    }
+
+    private static FaultSpec Kill(string target, double at = 1) => new() { At = at, Kind = "kill-actor", Target = target };
+
+    [Fact]
+    public async Task Killed_ais_abort_what_they_had_in_flight_and_their_successors_carry_on()
+    {
+        var r = await RunWith(new FaultSpec { At = 1, Kind = "kill-actor", Target = "ai", Random = 3 });
+        var f = Assert.Single(r.Faults!);
+        Assert.Equal(3, f.Affected);
+        Assert.Equal("3 random ai", f.Target);
+        Assert.Equal(f.OpsAborted, r.Ledger.Descriptors.Rejected.GetValueOrDefault("aborted"));
+        Assert.True(r.Throughput.Operations > 0);
+    }
+
+    [Theory]
+    [InlineData("interrupt-unit:0")]
+    [InlineData("vdcm:0")]
+    [InlineData("dma-unit:0")]
+    [InlineData("device:0.1")]
+    public async Task A_killed_unit_restarts_from_its_journal_or_its_vdcm_and_nothing_is_lost(string target)
+    {
+        var r = await RunWith(Kill(target));
+        var f = Assert.Single(r.Faults!);
+        Assert.Equal(1, f.Affected);
+        Assert.Equal(0, r.Ledger.Interrupts.Lost);
+        Assert.Equal(0, r.Rogue.Lost);
+        Assert.Equal(0, r.Ledger.Descriptors.Rejected.GetValueOrDefault("aborted"));
+    }
+
+    [Fact]
+    public async Task Every_unit_killed_in_turn_mid_load_still_balances()
+    {
+        var r = await RunWith(Kill("interrupt-unit:0", 0.6), Kill("vdcm:0", 1.2), Kill("dma-unit:0", 1.8), Kill("device:0.0", 2.4), Kill("ai:0.1.2", 2.7));
+        Assert.All(r.Faults!, f => Assert.Equal(1, f.Affected));
+    }
+
+    [Theory]
+    [InlineData("ai-to-interrupt-unit")]
+    [InlineData("interrupt-unit-to-container")]
+    public async Task A_drop_loses_its_share_of_interrupts_and_the_ledger_counts_each_one_lost(string hop)
+    {
+        var r = await RunWith(new FaultSpec { At = 1, Kind = "drop", Hop = hop, Probability = 0.05, For = 1.5 });
+        var f = Assert.Single(r.Faults!);
+        Assert.True(f.Lost > 0);
+        Assert.Equal(f.Affected, f.Lost);
+        Assert.Equal(f.Lost, r.Ledger.Interrupts.Lost);
+        // 5% of what crossed the hop while the drop was in force, within a wide margin for the window's edges.
+        var rate = f.Lost / (r.Ledger.Interrupts.Raised * 1.5 / r.Throughput.WallSeconds);
+        Assert.InRange(rate, 0.02, 0.10);
+    }
+
+    [Fact]
+    public async Task A_full_drop_loses_every_interrupt_of_the_hop_while_it_lasts_and_the_run_still_drains()
+    {
+        var r = await RunWith(new FaultSpec { At = 1, Kind = "drop", Hop = "ai-to-interrupt-unit", Probability = 1, For = 0.5 });
+        var f = Assert.Single(r.Faults!);
+        Assert.True(f.Lost > 100, $"only {f.Lost} lost");
+        Assert.True(r.Rogue.Lost > 0, "forged interrupts dropped in transit are owed to the rogue ledger");
+    }
+
+    [Theory]
+    [InlineData("ai-to-interrupt-unit")]
+    [InlineData("interrupt-unit-to-container")]
+    [InlineData("ai-to-dma-unit")]
+    [InlineData("container-to-ai")]
+    public async Task A_delay_holds_the_hop_in_order_and_loses_nothing(string hop)
+    {
+        var r = await RunWith(new FaultSpec { At = 1, Kind = "delay", Hop = hop, DelayMs = 30, For = 1 });
+        var f = Assert.Single(r.Faults!);
+        Assert.True(f.Affected > 0);
+        Assert.Equal(0, r.Ledger.Interrupts.Lost);
+        Assert.NotNull(f.ThroughputRatioDuring);
+    }
+
+    [Theory]
+    [InlineData("vdcm:0")]
+    [InlineData("interrupt-unit:0")]
+    public async Task A_failing_journal_answers_errors_acknowledges_nothing_and_the_tables_equal_their_events(string owner)
+    {
+        var r = await RunWith(s => s with { Workload = s.Workload with { SlowPathShare = 0.3 } },
+            new FaultSpec { At = 1, Kind = "journal-fail", Target = owner, For = 1 });
+        var f = Assert.Single(r.Faults!);
+        Assert.True(f.Refused > 0, "no table change was refused while the journal failed");
+        Assert.Equal(f.Refused, r.Tables!.InjectedWriteFailures);
+        Assert.Equal(r.Tables.WriteFailures, r.Tables.InjectedWriteFailures);
+        Assert.True(r.Paths.SlowErrors.Values.Sum() > 0, "guests never saw the error");
+    }
+
+    [Theory]
+    [InlineData("vdcm:0")]
+    [InlineData("interrupt-unit:0")]
+    public async Task A_stalled_journal_holds_its_answers_until_the_stall_ends(string owner)
+    {
+        var r = await RunWith(s => s with { Workload = s.Workload with { SlowPathShare = 0.3 } },
+            new FaultSpec { At = 1, Kind = "journal-stall", Target = owner, For = 1 });
+        var f = Assert.Single(r.Faults!);
+        Assert.True(f.Affected > 0);
+        Assert.Equal(0, f.Refused);
+        Assert.Equal(0, r.Tables!.WriteFailures);
+        // The slow path waited for the stall: its wall latency's tail covers most of it.
+        Assert.True(r.Latency.WallUs.Slow.Max >= 500_000, $"slowest slow-path request took {r.Latency.WallUs.Slow.Max} us");
+    }
+
+    [Fact]
+    public async Task A_rogue_storm_is_faulted_message_by_message_and_the_other_tenants_keep_working()
+    {
+        var calm = await RunWith(new FaultSpec { At = 1, Kind = "kill-actor", Target = "dma-unit:0" });
+        var r = await RunWith(new FaultSpec { At = 1, Kind = "rogue-storm", Target = "ai:0.0.1", For = 1.5, Burst = 32 });
+        var f = Assert.Single(r.Faults!);
+        Assert.True(f.Affected > 1_000, $"only {f.Affected} forged");
+        Assert.True(r.Rogue.Forged.Values.Sum() > calm.Rogue.Forged.Values.Sum() + f.Affected / 2);
+        Assert.Equal(0, r.Rogue.Unexpected.Values.Sum());
+        Assert.True(f.ThroughputRatioDuring > 0.2, $"the others' throughput fell to {f.ThroughputRatioDuring:P0} of what it was");
+    }
+
+    [Fact]
+    public void The_shipped_chaos_scenario_schedules_every_kind_that_runs_on_one_node()
+    {
+        var s = ScenarioLoader.Load(Path.Combine(TestScenarios.RepoRoot(), "config", "scenarios", "chaos.json"), TestScenarios.CostModelPath);
+        var kinds = FaultTimeline.Validate(s.Scenario).Select(f => f.Kind).ToHashSet();
+        Assert.Superset(FaultTimeline.Available.ToHashSet(), kinds);
+    }
+
+    [Fact]
+    public async Task Siv_validate_refuses_a_fault_after_the_end_in_one_line()
+    {
+        var dir = Directory.CreateTempSubdirectory("siv-faults").FullName;
+        var path = Path.Combine(dir, "late.json");
+        File.WriteAllText(path, """{ "durationSeconds": 5, "faults": [ { "at": 7, "kind": "kill-actor", "target": "vdcm:0" } ] }""");
+        var err = new StringWriter();
+        var code = await SivCli.InvokeAsync(["validate", path], new StringWriter(), err, new RunOptions { Interactive = false });
+        Assert.Equal(SivCli.BadInput, code);
+        var line = Assert.Single(err.ToString().TrimEnd().Split('\n'));
+        Assert.Contains("faults[0].at = 7 s is not within the run", line);
+        Directory.Delete(dir, true);
+    }
+}
