@@ -172,7 +172,17 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
         {
             if (!_addresses.TryGetValue(d.Recipient, out var address) && !_stopped.TryGetValue(d.Recipient, out address)) return;
             if (_givenUp.Contains(address)) return;
-            if (!_waiting.TryGetValue(address, out var waiting)) _waiting[address] = waiting = [];
+            if (!_waiting.TryGetValue(address, out var waiting))
+            {
+                // Sent to the stopped incarnation's reference after its successor started: it goes to the successor
+                // (a list opened here would hold every later message for the address too, with nothing to release it).
+                if (_children.TryGetValue(address, out var successor) && !successor.Equals(d.Recipient))
+                {
+                    successor.Tell(d.Message, d.Sender);
+                    return;
+                }
+                _waiting[address] = waiting = [];
+            }
             if (waiting.Count < MaxBuffered) waiting.Add((d.Message, d.Sender));
             else Overflow(address, d.Message, d.Sender);
         });
