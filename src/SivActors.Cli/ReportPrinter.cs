@@ -39,16 +39,12 @@ public static class ReportPrinter
                 r.Rogue.Unexpected.GetValueOrDefault(kind).ToString("N0"), Markup.Escape(r.Rogue.ExpectedCodes.GetValueOrDefault(kind, "")));
         console.Write(rogue);
 
-        if (r.Faults is { Count: > 0 } faults)
-        {
-            var table = new Table().Title("[bold]faults[/] (seconds from the window's start)")
-                .AddColumns("kind", "target", "at", "for", "injected", "detected", "recovered", "affected", "lost", "refused", "aborted", "ops during");
-            foreach (var f in faults)
-                table.AddRow(f.Kind, Markup.Escape(f.Target), S(f.AtS), S(f.ForS), f.Injected ? "[green]yes[/]" : "[yellow]no[/]", S(f.DetectedAtS),
-                    S(f.RecoveredAtS), f.Affected.ToString("N0"), f.Lost.ToString("N0"), f.Refused.ToString("N0"), f.OpsAborted.ToString("N0"),
-                    f.ThroughputRatioDuring is { } ratio ? ratio.ToString("P0") : "-");
-            console.Write(table);
-        }
+        // One line per fault: a table of ten columns does not fit an 80-column terminal.
+        foreach (var f in r.Faults ?? [])
+            console.MarkupLine($"fault [bold]{f.Kind}[/] {Markup.Escape(f.Target)} at {S(f.AtS)} s{(f.ForS is { } w ? $" for {S(w)} s" : "")}: " +
+                               (f.Injected ? "injected" : "[yellow]not injected[/]") +
+                               $", detected {S(f.DetectedAtS)}, recovered {S(f.RecoveredAtS)}; touched {f.Affected:N0}{Cost(f)}" +
+                               (f.ThroughputRatioDuring is { } ratio ? $"; ops during it {ratio:P0} of before" : ""));
         if (r.Nodes is { } nodes)
             foreach (var n in nodes)
                 console.MarkupLine($"node {Markup.Escape(n.Node)}{(n.Lost ? " [red](lost mid-run: last report)[/]" : n.Left ? " (left mid-run)" : "")}: {n.Operations:N0} operations, {n.Interrupts:N0} interrupts, {n.DurableChanges:N0} durable table changes, " +
@@ -63,7 +59,16 @@ public static class ReportPrinter
         else foreach (var v in r.Invariants.Violations) console.MarkupLine($"[red]invariant violated[/]: {Markup.Escape(v)}");
     }
 
-    private static string S(double? seconds) => seconds is { } s ? s.ToString("0.0#") : "-";
+    private static string Cost(FaultOutcome f)
+    {
+        var parts = new List<string>();
+        if (f.Lost > 0) parts.Add($"lost {f.Lost:N0}");
+        if (f.Refused > 0) parts.Add($"refused {f.Refused:N0}");
+        if (f.OpsAborted > 0) parts.Add($"aborted {f.OpsAborted:N0}");
+        return string.Concat(parts.Select(p => ", " + p));
+    }
+
+    private static string S(double? seconds) => seconds is { } s ? s.ToString("0.0#") : "never";
 
     private static string Join(Dictionary<string, long> d) => d.Count == 0 ? "none" : string.Join(", ", d.Select(kv => $"{kv.Key}: {kv.Value:N0}"));
 

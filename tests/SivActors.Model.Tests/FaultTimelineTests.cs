@@ -81,8 +81,22 @@ public class FaultTimelineTests
     [InlineData("""{ "at": 1, "kind": "partition", "for": 1 }""", "faults[0].kind \"partition\" cannot be scheduled in this build yet")]
     [InlineData("""{ "at": 1, "kind": "kill-actor", "target": "vdcm:0", "colour": "red" }""", "unknown key \"colour\" at $.faults[0]")]
     public void A_bad_fault_is_one_line_naming_the_entry(string fault, string expected)
+        => AssertOneLine(() => Load(fault), expected);
+
+    [Theory]
+    [InlineData("reliable", "delivery \"reliable\" cannot be chosen in this build yet")]
+    [InlineData("best-effort", "delivery \"best-effort\" is not a delivery mode (modes: hardware)")]
+    public void Only_the_hardware_delivery_mode_is_accepted(string mode, string expected)
     {
-        var e = Assert.Throws<SivInputException>(() => Load(fault));
+        var path = Path.Combine(Path.GetTempPath(), $"siv-delivery-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, $$"""{ "delivery": "{{mode}}" }""");
+        AssertOneLine(() => ScenarioLoader.Load(path, CostModel), expected);
+        File.Delete(path);
+    }
+
+    private static void AssertOneLine(Action load, string expected)
+    {
+        var e = Assert.Throws<SivInputException>(load);
         Assert.Contains(expected, e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }

@@ -55,7 +55,11 @@ public sealed record TablesSection(string Store, bool Resumed, long DurableChang
     public long InjectedWriteFailures { get; init; }
 }
 
-public sealed record ScenarioSummary(string Name, string Source, int Seed, double DurationSeconds, int Hosts, int Devices, int Ais, int Containers, string CompositionPolicy);
+public sealed record ScenarioSummary(string Name, string Source, int Seed, double DurationSeconds, int Hosts, int Devices, int Ais, int Containers, string CompositionPolicy)
+{
+    /// <summary>The delivery mode the run kept under its faults (docs/faults.md).</summary>
+    public string Delivery { get; init; } = "hardware";
+}
 
 public sealed record ThroughputSection(double OpsPerSecond, double InterruptsPerSecond, double WallSeconds, long Operations, long Interrupts)
 {
