@@ -418,28 +418,28 @@ public sealed class ContainerActor : EntityActor
     private void Rejected(PortalRejected m)
     {
         if (_slots[m.Slot] is null) return;
-        _slots[m.Slot] = null;
-        _outstanding--;
-        _ctx.Metrics.OutstandingChanged(-1);
         // After Retry the slot waits for the WQ's room event rather than spinning on the portal.
         _waitingForRoom[m.Slot] = m.Outcome == SubmitOutcome.Retry;
-        _ctx.Metrics.DescriptorRejected(m.Outcome switch
+        EndWithoutCompletion(m.Slot, m.Outcome switch
         {
             SubmitOutcome.Retry => RejectCodes.Retry,
             SubmitOutcome.Dropped => RejectCodes.Dropped,
             _ => RejectCodes.Ignored,
         });
-        Pump();
-        CheckDrained();
     }
 
     private void Aborted(DescriptorAborted m)
     {
-        if (_slots[m.Slot] is null) return;
-        _slots[m.Slot] = null;
+        if (_slots[m.Slot] is not null) EndWithoutCompletion(m.Slot, RejectCodes.Aborted);
+    }
+
+    /// <summary>A descriptor that will get no completion record: its slot is free, its end is booked under <paramref name="code"/>.</summary>
+    private void EndWithoutCompletion(int slot, byte code)
+    {
+        _slots[slot] = null;
         _outstanding--;
         _ctx.Metrics.OutstandingChanged(-1);
-        _ctx.Metrics.DescriptorRejected(RejectCodes.Aborted);
+        _ctx.Metrics.DescriptorRejected(code);
         Pump();
         CheckDrained();
     }

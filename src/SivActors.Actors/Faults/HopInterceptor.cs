@@ -29,7 +29,7 @@ public sealed class HopInterceptor(FaultPlane plane, RunMetrics metrics)
         var rule = plane.Rule(c.Hop);
         if (rule is { Fault.Kind: FaultKind.Drop } && c.Droppable && rule.DropsNext())
         {
-            Lose(message);
+            Run.LostMessageListener.BookIfInterrupt(message, metrics);
             rule.Stats.Touched();
             rule.Stats.LostOne();
             return true;
@@ -54,12 +54,6 @@ public sealed class HopInterceptor(FaultPlane plane, RunMetrics metrics)
         plane.Hold(hop);
         line.Tell(new FaultProtocol.Delayed(answer, to, sender, 0));
         return true;
-    }
-
-    private void Lose(Infrastructure.IEntityMessage message)
-    {
-        metrics.InterruptLost();
-        if (message is InterruptUnitProtocol.RaiseInterrupt { Forgery: not null }) metrics.RogueLostInTransit();
     }
 
     private static (Hop Hop, bool Droppable)? Classify(Infrastructure.IEntityMessage m) => m switch

@@ -33,9 +33,7 @@ public sealed class EmulatorContext
     /// </summary>
     public bool LostWhileRestarting(EntityAddress address, object message)
     {
-        if (message is not (InterruptUnit.InterruptUnitProtocol.RaiseInterrupt or Container.ContainerProtocol.InterruptDelivered)) return false;
-        Metrics.InterruptLost();
-        if (message is InterruptUnit.InterruptUnitProtocol.RaiseInterrupt { Forgery: not null }) Metrics.RogueLostInTransit();
+        if (!Run.LostMessageListener.BookIfInterrupt(message, Metrics)) return false;
         Faults.RestartedBy(address.EntityId)?.LostOne();
         return true;
     }

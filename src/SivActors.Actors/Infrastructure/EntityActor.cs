@@ -77,9 +77,7 @@ public abstract class EntityActor : ReceiveActor, IWithUnboundedStash, IWithTime
             // A crash: what this incarnation held only in memory is gone; its mailbox waits for the successor.
             OnInjectedKill(m.Fault);
             _ctx.Faults.Stats[m.Fault].Touched();
-            _ctx.Faults.Restarting(_address.EntityId, _ctx.Faults.Stats[m.Fault]);
-            if (!_ctx.Sharded) Context.Parent.Tell(new EntityKilled(_address));
-            Context.Stop(Self);
+            EntityKilled.StopForFault(Context, _ctx, _address, m.Fault);
         });
         _configuration();
         _traffic();

@@ -297,7 +297,19 @@ public sealed record EnsureEntity(EntityAddress Address) : IEntityMessage, ISivM
 public sealed record EntityEnsured(EntityAddress Address) : ISivMessage;
 
 /// <summary>Told by an entity to its local parent just before a kill-actor fault stops it, so the parent restarts it at once.</summary>
-public sealed record EntityKilled(EntityAddress Address) : INoSerializationVerificationNeeded;
+public sealed record EntityKilled(EntityAddress Address) : INoSerializationVerificationNeeded
+{
+    /// <summary>
+    /// Stops the calling entity for an injected fault: what is lost until its successor runs is charged to the fault,
+    /// and a local parent starts the successor at once (its back-off is for real failures that repeat).
+    /// </summary>
+    public static void StopForFault(IActorContext context, EmulatorContext ctx, EntityAddress address, int fault)
+    {
+        ctx.Faults.Restarting(address.EntityId, ctx.Faults.Stats[fault]);
+        if (!ctx.Sharded) context.Parent.Tell(new EntityKilled(address));
+        context.Stop(context.Self);
+    }
+}
 
 /// <summary>
 /// Asks an entity (through its parent or shard region) for its reference; it answers <see cref="EntityLocated"/>

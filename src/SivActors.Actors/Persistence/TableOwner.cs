@@ -132,16 +132,7 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
         StopForFault(m.Fault);
     }
 
-    /// <summary>
-    /// Stops for an injected fault: the parent starts the successor at once (the back-off is for real failures that
-    /// repeat), and what is lost meanwhile is charged to the fault.
-    /// </summary>
-    private void StopForFault(int fault)
-    {
-        Ctx.Faults.Restarting(_address.EntityId, Ctx.Faults.Stats[fault]);
-        if (!Ctx.Sharded) Context.Parent.Tell(new EntityKilled(_address));
-        Context.Stop(Self);
-    }
+    private void StopForFault(int fault) => EntityKilled.StopForFault(Context, Ctx, _address, fault);
 
     /// <summary>This incarnation stops because of an injected fault: answer whatever still waits on it.</summary>
     protected virtual void Stopping(string reason)

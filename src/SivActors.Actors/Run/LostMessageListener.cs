@@ -24,11 +24,19 @@ public sealed class LostMessageListener : ReceiveActor
         Receive<Dropped>(d => Count(d.Message, metrics));
     }
 
-    private static void Count(object message, RunMetrics metrics)
+    private static void Count(object message, RunMetrics metrics) => BookIfInterrupt(message, metrics);
+
+    /// <summary>
+    /// Books <paramref name="message"/> as lost if it is an interrupt in transit (dead-lettered, dropped by a fault,
+    /// or beyond a restarting entity's buffer); false for any other message.
+    /// </summary>
+    public static bool BookIfInterrupt(object message, RunMetrics metrics)
     {
-        if (message is InterruptUnitProtocol.RaiseInterrupt or ContainerProtocol.InterruptDelivered) metrics.InterruptLost();
+        if (message is not (InterruptUnitProtocol.RaiseInterrupt or ContainerProtocol.InterruptDelivered)) return false;
+        metrics.InterruptLost();
         // A forged interrupt that never reached the interrupt unit was never judged: the rogue ledger owes it as lost.
         if (message is InterruptUnitProtocol.RaiseInterrupt { Forgery: not null }) metrics.RogueLostInTransit();
+        return true;
     }
 
     protected override void PreStart()

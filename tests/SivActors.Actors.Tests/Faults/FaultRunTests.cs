@@ -14,8 +14,13 @@ namespace SivActors.Actors.Tests.Faults;
 /// misdelivered, every invariant holds, the persisted tables equal their replayed events) and what the fault did.
 /// </summary>
 [Trait("Category", "Faults")]
+[Collection(Collection)]
 public sealed class FaultRunTests
 {
+    // Each test is a whole run that fills both cores: run alone, so neither these runs' figures (a storm's effect on
+    // the others' throughput) nor other classes' TestKit timeouts depend on what else happens to run beside them.
+    public const string Collection = "fault runs";
+
     private static async Task<RunReport> RunWith(params FaultSpec[] faults) => await RunWith(s => s, faults);
 
     private static async Task<RunReport> RunWith(Func<Scenario, Scenario> edit, params FaultSpec[] faults)
@@ -122,13 +127,16 @@ public sealed class FaultRunTests
         Assert.NotNull(f.ThroughputRatioDuring);
     }
 
+    /// <summary>A journal fault for a second, under a slow path busy enough to write tables all the time.</summary>
+    private static Task<RunReport> JournalFault(string kind, string owner) =>
+        RunWith(s => s with { Workload = s.Workload with { SlowPathShare = 0.3 } }, new FaultSpec { At = 1, Kind = kind, Target = owner, For = 1 });
+
     [Theory]
     [InlineData("vdcm:0")]
     [InlineData("interrupt-unit:0")]
     public async Task A_failing_journal_answers_errors_acknowledges_nothing_and_the_tables_equal_their_events(string owner)
     {
-        var r = await RunWith(s => s with { Workload = s.Workload with { SlowPathShare = 0.3 } },
-            new FaultSpec { At = 1, Kind = "journal-fail", Target = owner, For = 1 });
+        var r = await JournalFault("journal-fail", owner);
         var f = Assert.Single(r.Faults!);
         Assert.True(f.Refused > 0, "no table change was refused while the journal failed");
         Assert.Equal(f.Refused, r.Tables!.InjectedWriteFailures);
@@ -141,8 +149,7 @@ public sealed class FaultRunTests
     [InlineData("interrupt-unit:0")]
     public async Task A_stalled_journal_holds_its_answers_until_the_stall_ends(string owner)
     {
-        var r = await RunWith(s => s with { Workload = s.Workload with { SlowPathShare = 0.3 } },
-            new FaultSpec { At = 1, Kind = "journal-stall", Target = owner, For = 1 });
+        var r = await JournalFault("journal-stall", owner);
         var f = Assert.Single(r.Faults!);
         Assert.True(f.Affected > 0);
         Assert.Equal(0, f.Refused);
@@ -185,3 +192,6 @@ public sealed class FaultRunTests
         Directory.Delete(dir, true);
     }
 }
+
+[CollectionDefinition(FaultRunTests.Collection, DisableParallelization = true)]
+public sealed class FaultRunCollection;
