@@ -77,12 +77,27 @@ cluster.SetAction(async (p, ct) =>
     }
     return await ClusterBench.RunAsync(settings, Console.Out, ct);
 });
+var dRounds = new Option<int>("--rounds") { Description = "Measured rounds (after one warm-up round)", DefaultValueFactory = _ => 5 };
+var dSeconds = new Option<double>("--seconds") { Description = "Measurement window per run", DefaultValueFactory = _ => 10 };
+var dContainers = new Option<int>("--containers") { Description = "Containers in the scenario", DefaultValueFactory = _ => 1000 };
+var delivery = new Command("delivery", "What reliable delivery costs: the default scenario in hardware and in reliable delivery, alternating")
+    { dRounds, dSeconds, dContainers };
+delivery.SetAction(async (p, ct) =>
+{
+    var settings = new DeliveryBenchSettings(p.GetValue(dRounds), p.GetValue(dSeconds), p.GetValue(dContainers));
+    if (settings.Validate() is { } problem)
+    {
+        Console.Error.WriteLine($"bench: {problem}");
+        return 2;
+    }
+    return await DeliveryBench.RunAsync(settings, Console.Out, ct);
+});
 var peerPort = new Option<int>("--port") { Required = true };
 var peer = new Command("crossnode-peer", "The raw side's peer process (started by crossnode)") { peerPort };
 peer.Hidden = true;
 peer.SetAction(async p => await CrossNodeBench.PeerAsync(p.GetValue(peerPort)));
 
-var root = new RootCommand("SivActors benchmarks; each prints its result as the last line") { fastpath, tables, crossnode, cluster, peer };
+var root = new RootCommand("SivActors benchmarks; each prints its result as the last line") { fastpath, tables, crossnode, cluster, delivery, peer };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

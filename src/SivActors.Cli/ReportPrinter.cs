@@ -22,7 +22,12 @@ public static class ReportPrinter
 
         var ledger = new Table().Title("[bold]conservation ledger[/]").AddColumns("", "figures", "balanced");
         ledger.AddRow("descriptors", $"submitted {l.Descriptors.Submitted:N0} = completed {l.Descriptors.Completed:N0} + rejected {{{Join(l.Descriptors.Rejected)}}} + in flight {l.Descriptors.InFlight:N0}; verified {l.Descriptors.Verified:N0}", Mark(l.Descriptors.Balanced));
-        ledger.AddRow("interrupts", $"raised {l.Interrupts.Raised:N0} = delivered {l.Interrupts.Delivered:N0} (remapped {l.Interrupts.DeliveredRemapped:N0}, posted {l.Interrupts.DeliveredPosted:N0}) + coalesced {l.Interrupts.Coalesced:N0} + faulted {{{Join(l.Interrupts.Faulted)}}} + lost {l.Interrupts.Lost:N0}; misdelivered {l.Interrupts.Misdelivered:N0}", Mark(l.Interrupts.Balanced));
+        var i = l.Interrupts;
+        // Reliable delivery counts attempts: each retransmission ends once more, as a duplicate or dropped in transit.
+        var attempts = r.Scenario.Delivery == "reliable"
+            ? ($" + retransmitted {i.Retransmitted:N0}", $" + duplicates {i.DuplicatesSuppressed:N0} + dropped in transit {i.DroppedInTransit:N0}")
+            : ("", "");
+        ledger.AddRow("interrupts", $"raised {i.Raised:N0}{attempts.Item1} = delivered {i.Delivered:N0} (remapped {i.DeliveredRemapped:N0}, posted {i.DeliveredPosted:N0}) + coalesced {i.Coalesced:N0} + faulted {{{Join(i.Faulted)}}} + lost {i.Lost:N0}{attempts.Item2}; misdelivered {i.Misdelivered:N0}", Mark(i.Balanced));
         ledger.AddRow("DMA", $"issued {l.Dma.Issued:N0} = applied {l.Dma.Applied:N0} + faulted {{{Join(l.Dma.Faulted)}}}" +
                              (l.Dma.Lost > 0 ? $" + lost {l.Dma.Lost:N0}" : ""), Mark(l.Dma.Balanced));
         console.Write(ledger);

@@ -45,6 +45,22 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Reliable_delivery_numbers_and_their_acknowledgement_round_trip()
+    {
+        var ai = new AiId(new DeviceId(new HostId(1), 3), 200);
+        var write = new UpstreamWrite(SourceId.Create(0x6A, 1, 0), Asid.Create(0x42), UpstreamKind.Interrupt, RemappableMsi.EncodeAddress(7), 0);
+        object[] messages =
+        [
+            new Iu.RaiseInterrupt(new HostId(1), ai, write, 10, 20, null, Seq: 1L << 40, Watermark: (1L << 40) - 5),
+            new SivActors.Actors.Container.ContainerProtocol.InterruptDelivered(new ContainerId(4), new HostId(0), 0x41, ai, Asid.Create(0x42), 7, true, false, 30, 40,
+                Seq: 123_456_789, Watermark: 123_456_700),
+            new SivActors.Actors.AssignableInterface.AssignableInterfaceProtocol.InterruptAcked(ai, 123_456_789),
+        ];
+        var serializer = (WireSerializer)Sys.Serialization.FindSerializerFor(messages[0]);
+        Assert.All(messages, m => Assert.Equal(m, serializer.FromBinary(serializer.ToBinary(m), serializer.Manifest(m))));
+    }
+
+    [Fact]
     public void The_reused_writer_leaves_nothing_of_an_earlier_message_in_the_next()
     {
         var small = new RunProtocol.RunScenario(TestActor);

@@ -84,14 +84,27 @@ public class FaultTimelineTests
         => AssertOneLine(() => Load(fault), expected);
 
     [Theory]
-    [InlineData("reliable", "delivery \"reliable\" cannot be chosen in this build yet")]
-    [InlineData("best-effort", "delivery \"best-effort\" is not a delivery mode (modes: hardware)")]
-    public void Only_the_hardware_delivery_mode_is_accepted(string mode, string expected)
+    [InlineData("best-effort", "delivery \"best-effort\" is not a delivery mode (modes: hardware, reliable)")]
+    [InlineData("Reliable", "delivery \"Reliable\" is not a delivery mode (modes: hardware, reliable)")]
+    public void An_unknown_delivery_mode_is_one_line(string mode, string expected)
     {
         var path = Path.Combine(Path.GetTempPath(), $"siv-delivery-{Guid.NewGuid():N}.json");
         File.WriteAllText(path, $$"""{ "delivery": "{{mode}}" }""");
         AssertOneLine(() => ScenarioLoader.Load(path, CostModel), expected);
         File.Delete(path);
+    }
+
+    [Theory]
+    [InlineData("hardware", false)]
+    [InlineData("reliable", true)]
+    public void Both_delivery_modes_load(string mode, bool reliable)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"siv-delivery-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, $$"""{ "delivery": "{{mode}}" }""");
+        var loaded = ScenarioLoader.Load(path, CostModel).Scenario;
+        File.Delete(path);
+        Assert.Equal(mode, loaded.Delivery);
+        Assert.Equal(reliable, loaded.ReliableDelivery);
     }
 
     private static void AssertOneLine(Action load, string expected)

@@ -1,8 +1,11 @@
+using System.Diagnostics;
 using Akka.Actor;
 using SivActors.Actors.Container;
+using SivActors.Actors.Delivery;
 using SivActors.Actors.DmaRemapping;
 using SivActors.Actors.Infrastructure;
 using SivActors.Actors.InterruptUnit;
+using SivActors.Model.Delivery;
 using SivActors.Model.Device;
 using SivActors.Model.Identity;
 using SivActors.Model.Interrupts;
@@ -36,6 +39,12 @@ public sealed class AssignableInterfaceActor : EntityActor
     private int _completionsSinceForgery;
     private int _nextRogueKind;
     private (Asid Asid, ushort Handle)? _stale;
+    // Reliable delivery (decision 38): interrupts sent and not yet judged; outlives this incarnation.
+    private readonly ReliableOutbox<InterruptUnitProtocol.RaiseInterrupt>? _outbox;
+    private readonly List<(long Seq, InterruptUnitProtocol.RaiseInterrupt Item, int Attempt)> _due = [];
+    private readonly List<IActorRef> _flushWaiters = [];
+    private long _flushDeadline;
+    private bool _resendArmed;
 
     private readonly record struct InFlight(ContainerId Container, Descriptor Descriptor, uint Pasid, int Slot, long WallStartTicks);
 
@@ -46,8 +55,16 @@ public sealed class AssignableInterfaceActor : EntityActor
         _host = id.Host;
         _source = id.Device.SourceId;
         _rogue = ctx.IsRogue(id);
+        _outbox = ctx.Reliable?.Of(id);
 
         Behave(_host, Configuration, Traffic);
+    }
+
+    protected override void PreStart()
+    {
+        base.PreStart();
+        // A successor sends again what its predecessor had sent and nobody acknowledged.
+        if (_outbox is { Count: > 0 }) ArmResend();
     }
 
     /// <summary>The VDCM's writes: WQ assignment, IMS entries, resets.</summary>
@@ -110,11 +127,67 @@ public sealed class AssignableInterfaceActor : EntityActor
         });
         Receive<FlushUpstream>(m =>
         {
-            _ctx.Directory.Tell(new InterruptUnitProtocol.FlushFrom(_host, _id, m.ReplyTo));
-            _ctx.Directory.Tell(new DmaRemappingProtocol.FlushFrom(_host, _id, m.ReplyTo));
+            if (_outbox is not { Count: > 0 })
+            {
+                Flush(m.ReplyTo);
+                return;
+            }
+            // Reliable delivery: the flush follows the last acknowledgement, so the run ends with nothing unjudged.
+            if (_flushWaiters.Count == 0) _flushDeadline = Stopwatch.GetTimestamp() + ReliableInterrupts.Ticks(ReliableInterrupts.FlushPatience);
+            _flushWaiters.Add(m.ReplyTo);
         });
+        Receive<InterruptAcked>(m =>
+        {
+            if (_outbox?.Acknowledge(m.Seq) == true) FlushIfJudged();
+        });
+        Receive<ResendDue>(_ => ResendDueInterrupts());
         Receive<GetState>(_ => Sender.Tell(new State(_wq?.Mode, _wq?.Occupancy ?? 0,
             _ims.Entries.ToDictionary(kv => kv.Key, kv => kv.Value), _rogue)));
+    }
+
+    private void Flush(IActorRef replyTo)
+    {
+        _ctx.Directory.Tell(new InterruptUnitProtocol.FlushFrom(_host, _id, replyTo));
+        _ctx.Directory.Tell(new DmaRemappingProtocol.FlushFrom(_host, _id, replyTo));
+    }
+
+    private void FlushIfJudged()
+    {
+        if (_flushWaiters.Count == 0 || _outbox!.Count > 0) return;
+        foreach (var w in _flushWaiters) Flush(w);
+        _flushWaiters.Clear();
+    }
+
+    private void ArmResend()
+    {
+        if (_resendArmed) return;
+        _resendArmed = true;
+        Timers.StartPeriodicTimer(ResendDue.Instance, ResendDue.Instance, ReliableInterrupts.Tick);
+    }
+
+    /// <summary>Sends again, in order, every interrupt whose acknowledgement is overdue, with the current watermark.</summary>
+    private void ResendDueInterrupts()
+    {
+        var outbox = _outbox!;
+        var now = Stopwatch.GetTimestamp();
+        if (_flushWaiters.Count > 0 && now >= _flushDeadline)
+        {
+            // Every attempt of these was lost for the whole patience: lost, so the run can end and say so.
+            _ctx.Metrics.InterruptsUnrecovered(outbox.Clear());
+            FlushIfJudged();
+        }
+        if (outbox.Count == 0)
+        {
+            Timers.Cancel(ResendDue.Instance);
+            _resendArmed = false;
+            return;
+        }
+        _due.Clear();
+        outbox.TakeDue(now, _due);
+        if (_due.Count == 0) return;
+        var watermark = outbox.Watermark;
+        foreach (var (_, raise, _) in _due) _ctx.Directory.Tell(raise with { Watermark = watermark });
+        _ctx.Metrics.InterruptRetransmitted(_due.Count);
     }
 
     /// <summary>
@@ -229,7 +302,21 @@ public sealed class AssignableInterfaceActor : EntityActor
     {
         _ctx.Metrics.InterruptRaised();
         var write = UpstreamWrite.Interrupt(_source, Asid.FromMasked(entry.Pasid), entry.Address, entry.Data);
-        _ctx.Directory.Tell(new InterruptUnitProtocol.RaiseInterrupt(_host, _id, write, modeled, wallStart, null));
+        var raise = new InterruptUnitProtocol.RaiseInterrupt(_host, _id, write, modeled, wallStart, null);
+        if (_outbox is { } outbox)
+        {
+            // The same message is what a retransmission sends: the write as the AI made it, not as its entry is now.
+            var seq = outbox.NextSequence;
+            raise = raise with { Seq = seq, Watermark = outbox.Watermark };
+            outbox.Add(raise, Stopwatch.GetTimestamp());
+            ArmResend();
+        }
+        _ctx.Directory.Tell(raise);
+    }
+
+    private sealed class ResendDue : INoSerializationVerificationNeeded
+    {
+        public static readonly ResendDue Instance = new();
     }
 
     private void Forge(ushort imsIndex, ImsEntry own, long modeled)

@@ -26,6 +26,12 @@ public static class AssignableInterfaceProtocol
     /// <summary>Data fetched by a DMA read, straight from the container's memory.</summary>
     public sealed record MemoryReadData(AiId Ai, long RequestId, byte[] Data, byte[]? Data2, long ModeledNs) : Command(Ai), ISivHotPathMessage;
 
+    /// <summary>
+    /// Reliable delivery: interrupt <paramref name="Seq"/> of this AI's outbox was judged (delivered by its container, or
+    /// faulted by the interrupt unit), so it is not sent again.
+    /// </summary>
+    public sealed record InterruptAcked(AiId Ai, long Seq) : Command(Ai), ISivHotPathMessage;
+
     /// <summary>Configures the WQ for a vdev: mode, and the tenant's PASID (WQCFG PASID for a dedicated WQ).</summary>
     public sealed record AssignToVdev(AiId Ai, ContainerId Container, Asid Pasid, WorkQueueMode Mode, int Size, int Threshold) : Command(Ai);
 

@@ -45,7 +45,11 @@ public sealed class ContainerActor : EntityActor
     // have reached the interrupt entry before the error, so until a later write of the entry succeeds, either is ours.
     private List<byte>?[] _uncertainVectors = [];
     private IActorRef _replyTo = ActorRefs.Nobody;
-    private bool _running, _stopping, _ready, _harvestScheduled, _resetting;
+    private Dictionary<AiId, Model.Delivery.DuplicateFilter>? _firstCopies;
+    // Reliable delivery: every vector each slot has had (256 bits per slot). A retransmitted interrupt was judged once,
+    // when it was raised; recovered after a loss, it may arrive after the guest moved the slot to another vector.
+    private ulong[]? _everVectors;
+    private bool _running, _stopping, _stopped, _ready, _harvestScheduled, _resetting;
     private SlowOperation? _quiesceFor;
     private SlowStep? _slowInFlight;
     private long _nextRequest;
@@ -84,6 +88,12 @@ public sealed class ContainerActor : EntityActor
                 _waitingForRoom[m.Slot] = false;
                 Pump();
             });
+            Receive<RetryVector>(m =>
+            {
+                // After the run's end the driver gives up: nothing is sent once the container said it is drained.
+                if (_stopped) m.Programmed();
+                else ProgramVector(m.Slot, m.Attempt, m.Programmed);
+            });
             Receive<Harvest>(_ =>
             {
                 _harvestScheduled = false;
@@ -92,11 +102,12 @@ public sealed class ContainerActor : EntityActor
             Receive<StartWorkload>(_ =>
             {
                 _running = true;
+                _stopped = false;
                 Pump();
             });
             Receive<StopWorkload>(m =>
             {
-                _stopping = true;
+                _stopping = _stopped = true;
                 _running = false;
                 _replyTo = m.ReplyTo;
                 CheckDrained();
@@ -122,6 +133,7 @@ public sealed class ContainerActor : EntityActor
         _vectors = new byte[_ais.Length];
         _pendingVectors = new byte[_ais.Length];
         _uncertainVectors = new List<byte>?[_ais.Length];
+        if (_ctx.Reliable is not null) _everVectors = new ulong[_ais.Length * 4];
         ProgramAllVectors(() =>
         {
             _ready = true;
@@ -142,12 +154,14 @@ public sealed class ContainerActor : EntityActor
         _vectors = new byte[_ais.Length];
         _pendingVectors = new byte[_ais.Length];
         _uncertainVectors = new List<byte>?[_ais.Length];
+        if (_ctx.Reliable is not null) _everVectors = new ulong[_ais.Length * 4];
         for (var s = 0; s < _ais.Length; s++)
         {
             var entry = s + 1 < m.Msix.Count ? m.Msix[s + 1] : null; // entry 0 is the VDCM's own vector
             if (entry is not { ImsIndex: { } ims, InterruptHandle: not null, Masked: false }) continue;
             _handles[s] = ims;
-            _vectors[s] = _pendingVectors[s] = (byte)entry.Data;
+            _vectors[s] = (byte)entry.Data;
+            Pend(s, (byte)entry.Data);
         }
         // A vdev whose vectors were never all programmed is not ready: its composition (VdevComposed) is still coming.
         _ready = _ais.Length > 0 && _handles.All(h => h is not null);
@@ -156,7 +170,9 @@ public sealed class ContainerActor : EntityActor
     /// <summary>
     /// The guest driver's MSI-X set-up: per AI, write the data dword (vector) then unmask the entry. A data write
     /// answered with an error is written again before the unmask (unmasking would make live whatever vector the VDCM
-    /// holds); one that keeps failing leaves the entry masked, without a completion handle, until the next reset.
+    /// holds), after a back-off that doubles from 20 ms (about 10 s over all attempts, so a store that fails for a
+    /// while is outlasted); one that keeps failing leaves the entry masked, without a completion handle, until the
+    /// next reset.
     /// </summary>
     private void ProgramAllVectors(Action done)
     {
@@ -173,12 +189,13 @@ public sealed class ContainerActor : EntityActor
     {
         var entry = s + 1; // entry 0 is the VDCM's own vector
         var vector = (byte)(FirstVector + s);
-        _pendingVectors[s] = vector;
+        Pend(s, vector);
         EnqueueSlow(new GuestAccess(AccessKind.Bar0Write, MsixOffset(entry, 8), Value: vector), w =>
         {
             if (w.Error is not null)
             {
-                if (attempt < VectorWriteAttempts) ProgramVector(s, attempt + 1, programmed);
+                if (attempt < VectorWriteAttempts)
+                    Timers.StartSingleTimer(("vector", s), new RetryVector(s, attempt + 1, programmed), TimeSpan.FromMilliseconds(20 << (attempt - 1)));
                 else programmed();
                 return;
             }
@@ -193,6 +210,15 @@ public sealed class ContainerActor : EntityActor
             });
         });
     }
+
+    /// <summary>The vector being written for slot <paramref name="s"/>; in reliable delivery it stays in the slot's history.</summary>
+    private void Pend(int s, byte vector)
+    {
+        _pendingVectors[s] = vector;
+        if (_everVectors is { } ever) ever[s * 4 + (vector >> 6)] |= 1UL << (vector & 63);
+    }
+
+    private bool WasEverOurs(int s, byte vector) => _everVectors is { } ever && (ever[s * 4 + (vector >> 6)] & (1UL << (vector & 63))) != 0;
 
     private static int MsixOffset(int entry, int field) => VirtualLayout.MsixTable + entry * VirtualLayout.MsixEntryBytes + field;
 
@@ -255,7 +281,7 @@ public sealed class ContainerActor : EntityActor
                 var s = _rng.Next(_ais.Length);
                 if (_handles[s] is null) break;
                 var vector = (byte)(FirstVector + _rng.Next(0x80));
-                _pendingVectors[s] = vector;
+                Pend(s, vector);
                 EnqueueSlow(new GuestAccess(AccessKind.Bar0Write, MsixOffset(s + 1, 8), Value: vector), r =>
                 {
                     if (r.Error is null)
@@ -447,6 +473,11 @@ public sealed class ContainerActor : EntityActor
     private void Interrupt(InterruptDelivered m)
     {
         var metrics = _ctx.Metrics;
+        if (m.Seq != 0 && !FirstCopy(m))
+        {
+            metrics.InterruptDuplicateSuppressed();
+            return;
+        }
         if (!IsMine(m))
             metrics.InterruptMisdelivered($"{_id} (ASID {_asid}) got vector 0x{m.Vector:X2} with ASID {m.Asid} from {m.Origin} " +
                                           $"(handle {m.Handle}); its AIs {string.Join(", ", _ais)}, vectors {string.Join(", ", _vectors.Select(v => $"0x{v:X2}"))}");
@@ -469,13 +500,26 @@ public sealed class ContainerActor : EntityActor
         }
     }
 
+    /// <summary>
+    /// Reliable delivery (decision 38): acknowledges the interrupt to its AI (every copy, since the acknowledgement of
+    /// an earlier one may be what was lost) and tells whether this is its first copy here.
+    /// </summary>
+    private bool FirstCopy(InterruptDelivered m)
+    {
+        _ctx.Directory.Tell(new AssignableInterfaceProtocol.InterruptAcked(m.Origin, m.Seq));
+        _firstCopies ??= new Dictionary<AiId, Model.Delivery.DuplicateFilter>();
+        if (!_firstCopies.TryGetValue(m.Origin, out var filter)) _firstCopies[m.Origin] = filter = new Model.Delivery.DuplicateFilter();
+        return filter.FirstCopy(m.Seq, m.Watermark);
+    }
+
     /// <summary>An interrupt is ours only if one of our AIs raised it, with our ASID, on a vector we programmed.</summary>
     private bool IsMine(InterruptDelivered m)
     {
         if (m.Asid != _asid) return false;
         for (var i = 0; i < _ais.Length; i++)
             if (_ais[i] == m.Origin && m.Vector != 0
-                && (_vectors[i] == m.Vector || _pendingVectors[i] == m.Vector || _uncertainVectors[i]?.Contains(m.Vector) == true))
+                && (_vectors[i] == m.Vector || _pendingVectors[i] == m.Vector || _uncertainVectors[i]?.Contains(m.Vector) == true
+                    || m.Seq != 0 && WasEverOurs(i, m.Vector)))
                 return true;
         return false;
     }
@@ -491,6 +535,8 @@ public sealed class ContainerActor : EntityActor
 
     private static long WallMicros(long startTicks) =>
         startTicks == 0 ? 0 : (long)((Stopwatch.GetTimestamp() - startTicks) * 1_000_000.0 / Stopwatch.Frequency);
+
+    private sealed record RetryVector(int Slot, int Attempt, Action Programmed) : INoSerializationVerificationNeeded;
 
     private sealed class Harvest : INoSerializationVerificationNeeded
     {

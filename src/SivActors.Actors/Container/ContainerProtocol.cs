@@ -41,9 +41,12 @@ public static class ContainerProtocol
     public sealed record MemoryWrite(ContainerId Container, HostId Host, DmaWriteOp[] Writes, long ModeledNs, long WallStartTicks)
         : Command(Container, Host), ISivHotPathMessage;
 
-    /// <summary>An interrupt for this container: remapped (delivered) or posted into its posted-interrupt descriptor.</summary>
+    /// <summary>
+    /// An interrupt for this container: remapped (delivered) or posted into its posted-interrupt descriptor. A nonzero
+    /// <paramref name="Seq"/> asks for an <see cref="AssignableInterface.AssignableInterfaceProtocol.InterruptAcked"/> (reliable delivery).
+    /// </summary>
     public sealed record InterruptDelivered(ContainerId Container, HostId Host, byte Vector, AiId Origin, Asid Asid, int Handle, bool Posted, bool Urgent,
-        long ModeledNs, long WallStartTicks) : Command(Container, Host), ISivHotPathMessage;
+        long ModeledNs, long WallStartTicks, long Seq = 0, long Watermark = 0) : Command(Container, Host), ISivHotPathMessage;
 
     public sealed record StartWorkload(ContainerId Container, HostId Host) : Command(Container, Host);
 

@@ -29,9 +29,9 @@ public sealed class HopInterceptor(FaultPlane plane, RunMetrics metrics)
         var rule = plane.Rule(c.Hop);
         if (rule is { Fault.Kind: FaultKind.Drop } && c.Droppable && rule.DropsNext())
         {
-            Run.LostMessageListener.BookIfInterrupt(message, metrics);
+            var fate = Run.LostMessageListener.BookIfInterrupt(message, metrics);
             rule.Stats.Touched();
-            rule.Stats.LostOne();
+            if (fate == Run.InterruptFate.Lost) rule.Stats.LostOne();
             return true;
         }
         var delaying = rule is { Fault.Kind: FaultKind.Delay };
@@ -53,6 +53,18 @@ public sealed class HopInterceptor(FaultPlane plane, RunMetrics metrics)
         if (!plane.HopsArmed || !plane.Holding(hop) || _lines[(int)hop] is not { } line) return false;
         plane.Hold(hop);
         line.Tell(new FaultProtocol.Delayed(answer, to, sender, 0));
+        return true;
+    }
+
+    /// <summary>
+    /// Queues <paramref name="message"/> for its entity behind what <paramref name="hop"/> holds, if it holds anything
+    /// (not delayed itself). False when the hop is clear: the caller then sends it as usual.
+    /// </summary>
+    public bool Behind(Hop hop, Infrastructure.IEntityMessage message, IActorRef sender)
+    {
+        if (!plane.HopsArmed || !plane.Holding(hop) || _lines[(int)hop] is not { } line) return false;
+        plane.Hold(hop);
+        line.Tell(new FaultProtocol.Delayed(message, null, sender, 0));
         return true;
     }
 

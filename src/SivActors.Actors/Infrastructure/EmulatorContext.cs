@@ -21,7 +21,15 @@ public sealed class EmulatorContext
         Mix = new WorkloadMix(scenario.Scenario.Workload);
         Layout = new ContainerLayout(scenario.Scenario.Workload.QueueDepth, Mix.MaxTransferSize);
         Faults = new FaultPlane(scenario.Scenario.Seed, FaultTimeline.Validate(scenario.Scenario));
+        if (scenario.Scenario.ReliableDelivery)
+        {
+            Reliable = new Delivery.ReliableInterrupts();
+            Metrics.ReliableDelivery = true;
+        }
     }
+
+    /// <summary>The AIs' outboxes in <c>delivery: reliable</c>; null in hardware delivery (decision 38).</summary>
+    public Delivery.ReliableInterrupts? Reliable { get; }
 
     /// <summary>The faults in force on this node, and what each scheduled fault did (docs/faults.md).</summary>
     public FaultPlane Faults { get; }
@@ -33,8 +41,9 @@ public sealed class EmulatorContext
     /// </summary>
     public bool LostWhileRestarting(EntityAddress address, object message)
     {
-        if (!Run.LostMessageListener.BookIfInterrupt(message, Metrics)) return false;
-        Faults.RestartedBy(address.EntityId)?.LostOne();
+        var fate = Run.LostMessageListener.BookIfInterrupt(message, Metrics);
+        if (fate == Run.InterruptFate.NotAnInterrupt) return false;
+        if (fate == Run.InterruptFate.Lost) Faults.RestartedBy(address.EntityId)?.LostOne();
         return true;
     }
 

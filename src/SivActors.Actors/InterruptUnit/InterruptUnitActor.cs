@@ -3,6 +3,7 @@ using SivActors.Actors.Container;
 using Akka.Persistence;
 using SivActors.Actors.Infrastructure;
 using SivActors.Actors.Persistence;
+using SivActors.Model.Delivery;
 using SivActors.Model.Identity;
 using SivActors.Model.Interrupts;
 using SivActors.Model.Tables;
@@ -24,6 +25,9 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
     private readonly InterruptEntryCache _cache;
     private readonly FaultRecorder _faults;
     private bool _serviceScheduled;
+    // Reliable delivery: per AI, what was decided for interrupts still unacknowledged (null: faulted). Held in memory
+    // only, as the unit's entry cache is: a killed unit judges a retransmitted copy afresh.
+    private Dictionary<AiId, JudgmentMemory<ContainerProtocol.InterruptDelivered?>>? _judgments;
 
     public InterruptUnitActor(EmulatorContext ctx, HostId host) : base(ctx, EntityAddress.InterruptUnit(host))
     {
@@ -134,6 +138,19 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
     private void Raise(RaiseInterrupt m)
     {
         var metrics = Ctx.Metrics;
+        var memory = m.Seq != 0 ? Judgments(m.Origin) : null;
+        if (memory is not null && memory.TryRecall(m.Seq, m.Watermark, out var earlier))
+        {
+            // A retransmitted copy: its first copy was judged. A delivery is forwarded again (the container keeps one
+            // copy and acknowledges); a fault, or a number already acknowledged, ends here as a duplicate.
+            if (earlier is not null) Ctx.Directory.Tell(earlier with { Watermark = m.Watermark });
+            else
+            {
+                metrics.InterruptDuplicateSuppressed();
+                Judged(m);
+            }
+            return;
+        }
         var decision = InterruptRemapper.Process(_settings, _tables.Asids, m.Write);
         var modeled = m.ModeledNs;
         if (decision.Table is { } t && decision.Index >= 0 && decision.Index < t.Size)
@@ -151,21 +168,41 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
                 var posted = decision.Outcome == InterruptOutcome.Posted;
                 modeled += (long)(posted ? Ctx.Cost.PostedDeliveryNs : Ctx.Cost.RemappedDeliveryNs + Ctx.Cost.VmExitDeliveryNs);
                 if (m.Forgery is { } forged) metrics.RogueOutcome(forged.Kind, asExpected: false, $"a delivery to {entry.Target} (handle {decision.Index})");
-                Ctx.Directory.Tell(new ContainerProtocol.InterruptDelivered(
-                    entry.Target, Ctx.HostOf(entry.Target), entry.Vector, m.Origin, m.Write.Asid, decision.Index, posted, entry.Urgent, modeled, m.WallStartTicks));
+                var delivered = new ContainerProtocol.InterruptDelivered(
+                    entry.Target, Ctx.HostOf(entry.Target), entry.Vector, m.Origin, m.Write.Asid, decision.Index, posted, entry.Urgent, modeled, m.WallStartTicks,
+                    m.Seq, m.Watermark);
+                memory?.Remember(m.Seq, delivered);
+                Ctx.Directory.Tell(delivered);
                 break;
             }
             case InterruptOutcome.Blocked:
                 metrics.InterruptFaulted(decision.Fault);
                 if (m.Forgery is { } f) metrics.RogueOutcome(f.Kind, f.Accepts(decision.Fault), $"fault {FaultReasons.Hex(decision.Fault)} (handle {decision.Index})");
                 Record(m.Write, decision);
+                memory?.Remember(m.Seq, null);
+                Judged(m);
                 break;
             default:
                 // Remapping is always on in scenarios; a pass-through is not for any container.
                 metrics.InterruptPassedThrough();
                 if (m.Forgery is { } p) metrics.RogueOutcome(p.Kind, asExpected: false, "a pass-through");
+                memory?.Remember(m.Seq, null);
+                Judged(m);
                 break;
         }
+    }
+
+    private JudgmentMemory<ContainerProtocol.InterruptDelivered?> Judgments(AiId ai)
+    {
+        _judgments ??= new Dictionary<AiId, JudgmentMemory<ContainerProtocol.InterruptDelivered?>>();
+        if (!_judgments.TryGetValue(ai, out var memory)) _judgments[ai] = memory = new JudgmentMemory<ContainerProtocol.InterruptDelivered?>();
+        return memory;
+    }
+
+    /// <summary>Reliable delivery: an interrupt that ends here (faulted) is judged, so its AI stops sending it.</summary>
+    private void Judged(RaiseInterrupt m)
+    {
+        if (m.Seq != 0) Ctx.Directory.Tell(new AssignableInterface.AssignableInterfaceProtocol.InterruptAcked(m.Origin, m.Seq));
     }
 
     private void Record(in UpstreamWrite write, in InterruptDecision decision)

@@ -39,9 +39,11 @@ public static class InterruptUnitProtocol
     /// <summary>
     /// An interrupt-flagged upstream write from an AI. <paramref name="Origin"/> is the physical sender (not
     /// forgeable); <paramref name="Forgery"/> is the fault injector's label, read only after the decision, to check it.
+    /// In reliable delivery <paramref name="Seq"/> is the interrupt's number in its AI's outbox (0 otherwise) and
+    /// <paramref name="Watermark"/> the outbox's watermark when sent (decision 38); both travel on to the container.
     /// </summary>
-    public sealed record RaiseInterrupt(HostId Host, AiId Origin, UpstreamWrite Write, long ModeledNs, long WallStartTicks, Forgery? Forgery)
-        : Command(Host), ISivHotPathMessage;
+    public sealed record RaiseInterrupt(HostId Host, AiId Origin, UpstreamWrite Write, long ModeledNs, long WallStartTicks, Forgery? Forgery,
+        long Seq = 0, long Watermark = 0) : Command(Host), ISivHotPathMessage;
 
     /// <summary>Sent by an AI after its last upstream write; answered to <paramref name="ReplyTo"/> with <see cref="UpstreamFlushed"/>.</summary>
     public sealed record FlushFrom(HostId Host, AiId Ai, IActorRef ReplyTo) : Command(Host);

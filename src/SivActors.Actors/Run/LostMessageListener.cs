@@ -10,6 +10,17 @@ namespace SivActors.Actors.Run;
 /// Counts interrupts that died on the way (dead letters: an actor stopped, a node went away) as the ledger's
 /// "lost", so they are measured rather than inferred from the balance.
 /// </summary>
+public enum InterruptFate
+{
+    NotAnInterrupt,
+    Lost,
+    /// <summary>
+    /// Reliable delivery: one attempt gone (dropped in transit); the AI's outbox sends the interrupt again. A forged
+    /// one is not sent again, and is owed to the rogue ledger only.
+    /// </summary>
+    Attempt,
+}
+
 public sealed class LostMessageListener : ReceiveActor
 {
     public LostMessageListener(RunMetrics metrics)
@@ -27,16 +38,23 @@ public sealed class LostMessageListener : ReceiveActor
     private static void Count(object message, RunMetrics metrics) => BookIfInterrupt(message, metrics);
 
     /// <summary>
-    /// Books <paramref name="message"/> as lost if it is an interrupt in transit (dead-lettered, dropped by a fault,
-    /// or beyond a restarting entity's buffer); false for any other message.
+    /// Books <paramref name="message"/> if it is an interrupt in transit (dead-lettered, dropped by a fault, or beyond
+    /// a restarting entity's buffer): lost in hardware delivery; in reliable delivery an attempt dropped in transit,
+    /// which its AI sends again. A forged one is not sent again: it is lost to the rogue ledger in either mode.
     /// </summary>
-    public static bool BookIfInterrupt(object message, RunMetrics metrics)
+    public static InterruptFate BookIfInterrupt(object message, RunMetrics metrics)
     {
-        if (message is not (InterruptUnitProtocol.RaiseInterrupt or ContainerProtocol.InterruptDelivered)) return false;
-        metrics.InterruptLost();
+        if (message is not (InterruptUnitProtocol.RaiseInterrupt or ContainerProtocol.InterruptDelivered)) return InterruptFate.NotAnInterrupt;
+        var forged = message is InterruptUnitProtocol.RaiseInterrupt { Forgery: not null };
         // A forged interrupt that never reached the interrupt unit was never judged: the rogue ledger owes it as lost.
-        if (message is InterruptUnitProtocol.RaiseInterrupt { Forgery: not null }) metrics.RogueLostInTransit();
-        return true;
+        if (forged) metrics.RogueLostInTransit();
+        if (!metrics.ReliableDelivery)
+        {
+            metrics.InterruptLost();
+            return InterruptFate.Lost;
+        }
+        metrics.InterruptDroppedInTransit();
+        return InterruptFate.Attempt;
     }
 
     protected override void PreStart()

@@ -118,7 +118,13 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
             _progress.OperationsAtStart = _opsAtStart;
             _progress.RunStartTicks = _startTicks;
             Timers.StartSingleTimer("duration", DurationElapsed.Instance, TimeSpan.FromSeconds(_ctx.Scenario.DurationSeconds));
-            if (_ctx.Faults.Stats.Count > 0) _injector = Context.ActorOf(Faults.FaultInjectorActor.Props(_ctx, _startTicks), "faults");
+            if (_ctx.Faults.Stats.Count > 0)
+            {
+                // The trace starts with the window, not when the injector first runs (later on a busy machine), so a
+                // fault early in the run still has a rate before it to be compared with.
+                _ctx.Faults.Trace.Add(0, _opsAtStart);
+                _injector = Context.ActorOf(Faults.FaultInjectorActor.Props(_ctx, _startTicks), "faults");
+            }
             StartLoad();
         });
         Receive<PauseLoad>(m => _pauseWaiters.Add(m));

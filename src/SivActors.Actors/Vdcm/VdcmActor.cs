@@ -558,6 +558,10 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
             _ => throw new ArgumentException($"{message.GetType().Name} carries no request id", nameof(message)),
         };
         _pending[id] = continuation;
+        // PCIe ordering: the function's interrupt writes already on their way upstream reach the interrupt unit
+        // before the change that its reset or reprogramming leads to (the drain that precedes it completes behind
+        // them), so under a delay the change waits behind them rather than faulting them as not present.
+        if (message is Iu.FreeEntry or Iu.ProgramEntry && Ctx.Hops?.Behind(SivActors.Model.Faults.Hop.AiToInterruptUnit, message, Self) == true) return;
         Ctx.Directory.Tell(message, Self);
     }
 

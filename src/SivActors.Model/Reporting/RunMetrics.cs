@@ -24,7 +24,8 @@ public sealed class RunMetrics
         Notifications = 11, Harvested = 12, DmaIssued_ = 13, DmaApplied_ = 14, VdcmOnFastPath = 15, FaultsRecorded = 16,
         FaultsDroppedOverflow = 17, FaultsDroppedCompressed = 18, FaultsSuppressedFpd = 19, FaultEvents = 20, IecHits = 21,
         IecMisses = 22, Retries = 23, Outstanding_ = 24, EntityFailures_ = 25, TableWrites_ = 26, TableBatches_ = 27,
-        TableWriteFailures_ = 28, OwnerRestarts_ = 29, VdevsRestored_ = 30, OrphansFreed_ = 31, DmaLost_ = 32, RogueLost_ = 33, InjectedWriteFailures_ = 34, Scalars = 35;
+        TableWriteFailures_ = 28, OwnerRestarts_ = 29, VdevsRestored_ = 30, OrphansFreed_ = 31, DmaLost_ = 32, RogueLost_ = 33, InjectedWriteFailures_ = 34,
+        Retransmitted_ = 35, DuplicatesSuppressed_ = 36, DroppedInTransit_ = 37, Scalars = 38;
     private const int DescriptorsRejectedBase = Scalars, InterruptFaultsBase = DescriptorsRejectedBase + 256, DmaFaultsBase = InterruptFaultsBase + 256;
     private static readonly int FastBase = DmaFaultsBase + 256, SlowBase = FastBase + Ops, SlowErrorsBase = SlowBase + Ops,
         RogueForgedBase = SlowErrorsBase + Ops, RogueAsExpectedBase = RogueForgedBase + Kinds, RogueUnexpectedBase = RogueAsExpectedBase + Kinds,
@@ -113,6 +114,32 @@ public sealed class RunMetrics
     public void InterruptFaulted(FaultReason reason) => _c.Add(InterruptFaultsBase + (byte)reason);
     public void InterruptPassedThrough() => _c.Add(PassedThrough);
     public void InterruptLost(long count = 1) => _c.Add(Lost, count);
+
+    /// <summary>
+    /// True in <c>delivery: reliable</c> (decision 38): an interrupt lost on the way is one attempt of several, booked
+    /// <see cref="InterruptDroppedInTransit"/>; only an interrupt that no attempt brought to a judge is lost.
+    /// </summary>
+    public bool ReliableDelivery { get; set; }
+
+    /// <summary>Reliable delivery: an attempt lost in transit; its sender sends the interrupt again.</summary>
+    public void InterruptDroppedInTransit() => _c.Add(DroppedInTransit_);
+
+    /// <summary>Reliable delivery: an interrupt sent again because no judge acknowledged it in time.</summary>
+    public void InterruptRetransmitted(long count = 1) => _c.Add(Retransmitted_, count);
+
+    /// <summary>Reliable delivery: a second copy of an interrupt that its container already had, not delivered again.</summary>
+    public void InterruptDuplicateSuppressed() => _c.Add(DuplicatesSuppressed_);
+
+    /// <summary>
+    /// Reliable delivery, at the end of the run: <paramref name="count"/> interrupts that no attempt brought to a judge.
+    /// Each one's last attempt moves from the attempts dropped in transit to lost, so the ledger still balances.
+    /// </summary>
+    public void InterruptsUnrecovered(long count)
+    {
+        if (count <= 0) return;
+        _c.Add(Lost, count);
+        _c.Add(DroppedInTransit_, -count);
+    }
     /// <summary>An interrupt reached a container that did not expect it; the first one is described for the report.</summary>
     public void InterruptMisdelivered(string what)
     {
@@ -137,8 +164,7 @@ public sealed class RunMetrics
     public void BookInFlightAsLost()
     {
         var m = Snapshot();
-        var interrupts = m.InterruptsRaised - (m.InterruptsRemapped + m.InterruptsPosted + m.InterruptsCoalesced + m.InterruptsFaulted.Values.Sum()
-                                               + m.InterruptsLost + m.InterruptsPassedThrough);
+        var interrupts = m.InterruptsSent - m.InterruptsEnded;
         if (interrupts > 0) InterruptLost(interrupts);
         var dma = m.DmaIssued - (m.DmaApplied + m.DmaFaulted.Values.Sum() + m.DmaLost);
         if (dma > 0) _c.Add(DmaLost_, dma);
@@ -233,7 +259,12 @@ public sealed class RunMetrics
         _c.Sum(FaultsRecorded), _c.Sum(FaultsDroppedOverflow), _c.Sum(FaultsDroppedCompressed),
         _c.Sum(FaultsSuppressedFpd), _c.Sum(FaultEvents), _c.Sum(IecHits), _c.Sum(IecMisses),
         _c.Sum(EntityFailures_), Volatile.Read(ref _firstEntityFailure), Volatile.Read(ref _firstRogueSurprise), _c.Sum(DmaLost_), _c.Sum(RogueLost_))
-        { FirstMisdelivery = Volatile.Read(ref _firstMisdelivery) };
+        {
+            FirstMisdelivery = Volatile.Read(ref _firstMisdelivery),
+            InterruptsRetransmitted = _c.Sum(Retransmitted_),
+            InterruptDuplicatesSuppressed = _c.Sum(DuplicatesSuppressed_),
+            InterruptsDroppedInTransit = _c.Sum(DroppedInTransit_),
+        };
 
     private IEnumerable<long> Range(int start, int count) => Enumerable.Range(start, count).Select(_c.Sum);
 
@@ -272,4 +303,19 @@ public sealed record MetricsSnapshot(
     long IecHits, long IecMisses, long EntityFailures = 0, string? FirstEntityFailure = null, string? FirstRogueSurprise = null, long DmaLost = 0, long RogueLost = 0)
 {
     public string? FirstMisdelivery { get; init; }
+
+    /// <summary>Reliable delivery: attempts sent again, second copies suppressed, attempts lost on the way (decision 38).</summary>
+    public long InterruptsRetransmitted { get; init; }
+    public long InterruptDuplicatesSuppressed { get; init; }
+    public long InterruptsDroppedInTransit { get; init; }
+
+    /// <summary>Interrupt messages sent: each raised once, plus every retransmission.</summary>
+    public long InterruptsSent => InterruptsRaised + InterruptsRetransmitted;
+
+    /// <summary>
+    /// Interrupt messages that ended: delivered, coalesced, faulted, passed through, lost, a suppressed duplicate or an
+    /// attempt dropped in transit. The ledger balances when this equals <see cref="InterruptsSent"/>.
+    /// </summary>
+    public long InterruptsEnded => InterruptsRemapped + InterruptsPosted + InterruptsCoalesced + InterruptsFaulted.Values.Sum() + InterruptsLost
+                                   + InterruptsPassedThrough + InterruptDuplicatesSuppressed + InterruptsDroppedInTransit;
 }

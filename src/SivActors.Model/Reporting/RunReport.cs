@@ -72,7 +72,17 @@ public sealed record LedgerSection(DescriptorLedger Descriptors, InterruptLedger
 public sealed record DescriptorLedger(long Submitted, long Completed, Dictionary<string, long> Rejected, long InFlight, long Verified, long VerificationFailures, bool Balanced);
 
 public sealed record InterruptLedger(long Raised, long Delivered, long DeliveredRemapped, long DeliveredPosted, long Coalesced,
-    Dictionary<string, long> Faulted, long Lost, long Misdelivered, long PassedThrough, long Notifications, long Harvested, bool Balanced);
+    Dictionary<string, long> Faulted, long Lost, long Misdelivered, long PassedThrough, long Notifications, long Harvested, bool Balanced)
+{
+    /// <summary>
+    /// Reliable delivery (decision 38): interrupts sent again, second copies a container suppressed, and attempts lost
+    /// on the way and recovered. The ledger is then raised + retransmitted = delivered + coalesced + faulted + lost +
+    /// duplicatesSuppressed + droppedInTransit; all three are 0 in hardware delivery.
+    /// </summary>
+    public long Retransmitted { get; init; }
+    public long DuplicatesSuppressed { get; init; }
+    public long DroppedInTransit { get; init; }
+}
 
 /// <summary><paramref name="Lost"/>: DMA in flight on a node that was lost mid-run.</summary>
 public sealed record DmaLedger(long Issued, long Applied, Dictionary<string, long> Faulted, bool Balanced, long Lost = 0);
@@ -114,12 +124,15 @@ public static class RunReportBuilder
         var descriptorsBalanced = m.DescriptorsSubmitted == m.DescriptorsCompleted + rejected.Values.Sum() + descriptorsInFlight;
         var faulted = m.InterruptsFaulted;
         var delivered = m.InterruptsRemapped + m.InterruptsPosted;
-        var interruptsBalanced = m.InterruptsRaised == delivered + m.InterruptsCoalesced + faulted.Values.Sum() + m.InterruptsLost + m.InterruptsPassedThrough;
+        var interruptsBalanced = m.InterruptsSent == m.InterruptsEnded;
         var dmaBalanced = m.DmaIssued == m.DmaApplied + m.DmaFaulted.Values.Sum() + m.DmaLost;
 
         var violations = new List<string>();
         if (!descriptorsBalanced) violations.Add($"descriptor ledger does not balance: submitted {m.DescriptorsSubmitted} != completed + rejected + in flight");
-        if (!interruptsBalanced) violations.Add($"interrupt ledger does not balance: raised {m.InterruptsRaised} != delivered + coalesced + faulted + lost");
+        if (!interruptsBalanced)
+            violations.Add(m.InterruptsRetransmitted + m.InterruptsDroppedInTransit + m.InterruptDuplicatesSuppressed == 0
+                ? $"interrupt ledger does not balance: raised {m.InterruptsRaised} != delivered + coalesced + faulted + lost ({m.InterruptsEnded})"
+                : $"interrupt ledger does not balance: raised {m.InterruptsRaised} + retransmitted {m.InterruptsRetransmitted} != delivered + coalesced + faulted + lost + duplicates + dropped in transit ({m.InterruptsEnded})");
         if (!dmaBalanced) violations.Add($"DMA ledger does not balance: issued {m.DmaIssued} != applied {m.DmaApplied} + faulted {m.DmaFaulted.Values.Sum()} + lost {m.DmaLost}");
         if (m.InterruptsMisdelivered != 0) violations.Add($"{m.InterruptsMisdelivered} interrupt(s) misdelivered; first: {m.FirstMisdelivery}");
         if (m.VdcmMessagesOnFastPath != 0) violations.Add($"the VDCM received {m.VdcmMessagesOnFastPath} fast-path message(s)");
@@ -137,7 +150,12 @@ public static class RunReportBuilder
             new LedgerSection(
                 new DescriptorLedger(m.DescriptorsSubmitted, m.DescriptorsCompleted, rejected, descriptorsInFlight, m.DescriptorsVerified, m.VerificationFailures, descriptorsBalanced),
                 new InterruptLedger(m.InterruptsRaised, delivered, m.InterruptsRemapped, m.InterruptsPosted, m.InterruptsCoalesced, faulted,
-                    m.InterruptsLost, m.InterruptsMisdelivered, m.InterruptsPassedThrough, m.Notifications, m.Harvested, interruptsBalanced),
+                    m.InterruptsLost, m.InterruptsMisdelivered, m.InterruptsPassedThrough, m.Notifications, m.Harvested, interruptsBalanced)
+                {
+                    Retransmitted = m.InterruptsRetransmitted,
+                    DuplicatesSuppressed = m.InterruptDuplicatesSuppressed,
+                    DroppedInTransit = m.InterruptsDroppedInTransit,
+                },
                 new DmaLedger(m.DmaIssued, m.DmaApplied, m.DmaFaulted, dmaBalanced, m.DmaLost)),
             new PathsSection(m.FastPath, m.SlowPath, m.SlowPathErrors, m.VdcmMessagesOnFastPath),
             new LatencySection(

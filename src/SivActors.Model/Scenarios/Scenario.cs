@@ -18,12 +18,15 @@ public sealed record Scenario
     /// <summary>Overrides of config/cost-model.json, key by key.</summary>
     public Dictionary<string, double>? CostModel { get; init; }
     /// <summary>
-    /// What delivery guarantees the run keeps under faults: "hardware" (faithful: a lost message is counted lost).
-    /// "reliable" (end to end, exactly once) is planned; docs/faults.md.
+    /// What delivery guarantees the run keeps under faults: "hardware" (faithful: a lost message is counted lost) or
+    /// "reliable" (every interrupt reaches its judge, each container gets each of its interrupts once); docs/faults.md.
     /// </summary>
     public string Delivery { get; init; } = "hardware";
     /// <summary>The fault timeline (docs/faults.md): what breaks, when, and for how long.</summary>
     public List<Faults.FaultSpec> Faults { get; init; } = [];
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool ReliableDelivery => Delivery == "reliable";
 }
 
 public sealed record TopologySection

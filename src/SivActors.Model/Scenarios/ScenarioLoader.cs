@@ -161,10 +161,8 @@ public static class ScenarioLoader
                 $"composition.interruptTableSizeExponent = {c.InterruptTableSizeExponent} gives {1 << (c.InterruptTableSizeExponent + 1)} entries, fewer than the {tableEntries} that {c.AsidsPerInterruptTable} tenants need");
         if ((long)t.Containers * hosts > Identity.Asid.MaxValue)
             throw new SivInputException("too many containers for the 20-bit ASID space");
-        if (s.Delivery != "hardware")
-            throw new SivInputException(s.Delivery == "reliable"
-                ? "delivery \"reliable\" cannot be chosen in this build yet; \"hardware\" is the only delivery mode (see docs/faults.md)"
-                : $"delivery \"{s.Delivery}\" is not a delivery mode (modes: hardware)");
+        if (s.Delivery is not ("hardware" or "reliable"))
+            throw new SivInputException($"delivery \"{s.Delivery}\" is not a delivery mode (modes: hardware, reliable)");
         Faults.FaultTimeline.Validate(s);
     }
 

@@ -28,7 +28,7 @@ public sealed class FaultRunTests
         var scenario = TestScenarios.Small(s => edit(s with { DurationSeconds = 3.5, Faults = [.. faults] }));
         await using var db = await TestStores.CreateAsync("sqlite");
         var outcome = await EmulatorRun.RunAsync(scenario, new RunProgress(), store: db.Store);
-        Assert.Null(outcome.Failure);
+        Assert.True(outcome.Failure is null, outcome.Failure);
         var r = outcome.Report!;
         Assert.True(r.Invariants.Passed, string.Join("; ", r.Invariants.Violations));
         Assert.True(r.Ledger.Interrupts.Balanced && r.Ledger.Descriptors.Balanced && r.Ledger.Dma.Balanced);
@@ -127,6 +127,51 @@ public sealed class FaultRunTests
         Assert.NotNull(f.ThroughputRatioDuring);
     }
 
+    private static Scenario Reliable(Scenario s) => s with { Delivery = "reliable" };
+
+    [Theory]
+    [InlineData("ai-to-interrupt-unit")]
+    [InlineData("interrupt-unit-to-container")]
+    public async Task In_reliable_delivery_a_drop_loses_attempts_only_and_every_interrupt_is_judged_once(string hop)
+    {
+        var r = await RunWith(Reliable, new FaultSpec { At = 1, Kind = "drop", Hop = hop, Probability = 0.05, For = 1.5 });
+        var f = Assert.Single(r.Faults!);
+        var i = r.Ledger.Interrupts;
+        Assert.Equal("reliable", r.Scenario.Delivery);
+        Assert.True(f.Affected > 0);
+        Assert.Equal(0, i.Lost);
+        Assert.Equal(0, f.Lost);
+        // Every dropped attempt is in the ledger, and every one that was not forged was sent again.
+        Assert.True(i.DroppedInTransit >= f.Affected, $"{i.DroppedInTransit} dropped in transit, {f.Affected} dropped by the fault");
+        Assert.True(i.Retransmitted >= i.DroppedInTransit - r.Rogue.Lost, $"{i.Retransmitted} retransmitted for {i.DroppedInTransit} dropped");
+        Assert.Equal(i.Raised + i.Retransmitted,
+            i.Delivered + i.Coalesced + i.Faulted.Values.Sum() + i.Lost + i.PassedThrough + i.DuplicatesSuppressed + i.DroppedInTransit);
+    }
+
+    [Fact]
+    public async Task In_reliable_delivery_a_full_drop_while_ais_are_killed_still_loses_no_interrupt()
+    {
+        // The outbox outlives an AI's incarnation: what a killed AI sent into the drop, its successor sends again.
+        var r = await RunWith(Reliable,
+            new FaultSpec { At = 1, Kind = "drop", Hop = "interrupt-unit-to-container", Probability = 1, For = 0.5 },
+            new FaultSpec { At = 1.2, Kind = "kill-actor", Target = "ai", Random = 4 });
+        var i = r.Ledger.Interrupts;
+        Assert.True(i.DroppedInTransit > 100, $"only {i.DroppedInTransit} dropped");
+        Assert.Equal(0, i.Lost);
+        Assert.True(i.Retransmitted >= i.DroppedInTransit);
+    }
+
+    [Fact]
+    public async Task In_reliable_delivery_a_delay_longer_than_the_timeout_is_sent_again_and_each_container_gets_one_copy()
+    {
+        var r = await RunWith(Reliable, new FaultSpec { At = 1, Kind = "delay", Hop = "ai-to-interrupt-unit", DelayMs = 1_500, For = 0.5 });
+        var i = r.Ledger.Interrupts;
+        Assert.True(i.Retransmitted > 0, "nothing was sent again although the delay outlasted the timeout");
+        Assert.True(i.DuplicatesSuppressed > 0, $"the late originals were not suppressed: {i}; faulted {string.Join(", ", i.Faulted)}");
+        Assert.Equal(0, i.Lost);
+        Assert.Equal(0, i.DroppedInTransit);
+    }
+
     /// <summary>A journal fault for a second, under a slow path busy enough to write tables all the time.</summary>
     private static Task<RunReport> JournalFault(string kind, string owner) =>
         RunWith(s => s with { Workload = s.Workload with { SlowPathShare = 0.3 } }, new FaultSpec { At = 1, Kind = kind, Target = owner, For = 1 });
@@ -161,11 +206,11 @@ public sealed class FaultRunTests
     [Fact]
     public async Task A_rogue_storm_is_faulted_message_by_message_and_the_other_tenants_keep_working()
     {
-        var calm = await RunWith(new FaultSpec { At = 1, Kind = "kill-actor", Target = "dma-unit:0" });
         var r = await RunWith(new FaultSpec { At = 1, Kind = "rogue-storm", Target = "ai:0.0.1", For = 1.5, Burst = 32 });
         var f = Assert.Single(r.Faults!);
         Assert.True(f.Affected > 1_000, $"only {f.Affected} forged");
-        Assert.True(r.Rogue.Forged.Values.Sum() > calm.Rogue.Forged.Values.Sum() + f.Affected / 2);
+        // Every message the storm forged is in the rogue ledger, besides what the scenario's rogue AIs forge anyway.
+        Assert.True(r.Rogue.Forged.Values.Sum() >= f.Affected, $"{r.Rogue.Forged.Values.Sum()} forged in all, {f.Affected} by the storm");
         Assert.Equal(0, r.Rogue.Unexpected.Values.Sum());
         Assert.True(f.ThroughputRatioDuring > 0.2, $"the others' throughput fell to {f.ThroughputRatioDuring:P0} of what it was");
     }

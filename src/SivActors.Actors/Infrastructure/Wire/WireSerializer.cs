@@ -124,6 +124,7 @@ public sealed class WireSerializer : SerializerWithStringManifest
             w.Ai(m.Ai); w.Var(m.RequestId); w.UInt16(m.Index); Ims(w, m.Entry); w.Bool(m.Hint is not null);
             if (m.Hint is { } h) Hint(w, h);
         }, r => new Ai.WriteIms(r.Ai(), r.Var(), r.UInt16(), Ims(r), r.Bool() ? Hint(r) : null));
+        Add<Ai.InterruptAcked>("ai.ack", (w, m) => { w.Ai(m.Ai); w.Var(m.Seq); }, r => new Ai.InterruptAcked(r.Ai(), r.Var()));
         Add<Ai.ImsWritten>("ai.ims.w.ok", (w, m) => { w.Var(m.RequestId); w.Bool(m.Accepted); }, r => new Ai.ImsWritten(r.Var(), r.Bool()));
         Add<Ai.SetImsMask>("ai.ims.m", (w, m) => { w.Ai(m.Ai); w.Var(m.RequestId); w.UInt16(m.Index); w.Bool(m.Mask); },
             r => new Ai.SetImsMask(r.Ai(), r.Var(), r.UInt16(), r.Bool()));
@@ -189,12 +190,12 @@ public sealed class WireSerializer : SerializerWithStringManifest
         Add<C.InterruptDelivered>("c.irq", (w, m) =>
         {
             w.Container(m.Container); w.Host(m.Host); w.Byte(m.Vector); w.Ai(m.Origin); w.Asid(m.Asid); w.Var(m.Handle);
-            w.Byte((byte)((m.Posted ? 1 : 0) | (m.Urgent ? 2 : 0))); w.Var(m.ModeledNs); w.Var(m.WallStartTicks);
+            w.Byte((byte)((m.Posted ? 1 : 0) | (m.Urgent ? 2 : 0))); w.Var(m.ModeledNs); w.Var(m.WallStartTicks); w.Var(m.Seq); w.Var(m.Watermark);
         }, r =>
         {
             var c = r.Container(); var h = r.Host(); var vector = r.Byte(); var origin = r.Ai(); var asid = r.Asid(); var handle = r.Int();
             var flags = r.Byte();
-            return new C.InterruptDelivered(c, h, vector, origin, asid, handle, (flags & 1) != 0, (flags & 2) != 0, r.Var(), r.Var());
+            return new C.InterruptDelivered(c, h, vector, origin, asid, handle, (flags & 1) != 0, (flags & 2) != 0, r.Var(), r.Var(), r.Var(), r.Var());
         });
         Add<C.StartWorkload>("c.start", (w, m) => { w.Container(m.Container); w.Host(m.Host); }, r => new C.StartWorkload(r.Container(), r.Host()));
         Add<C.StopWorkload>("c.stop", (w, m) => { w.Container(m.Container); w.Host(m.Host); w.ActorRef(m.ReplyTo); },
@@ -288,9 +289,14 @@ public sealed class WireSerializer : SerializerWithStringManifest
         Add<Iu.EntryFreed>("iu.free.ok", (w, m) => { w.Var(m.RequestId); w.NullableString(m.Error); }, r => new Iu.EntryFreed(r.Var(), r.NullableString()));
         Add<Iu.RaiseInterrupt>("iu.raise", (w, m) =>
         {
-            w.Host(m.Host); w.Ai(m.Origin); Upstream(w, m.Write); w.Var(m.ModeledNs); w.Var(m.WallStartTicks); w.Bool(m.Forgery is not null);
+            w.Host(m.Host); w.Ai(m.Origin); Upstream(w, m.Write); w.Var(m.ModeledNs); w.Var(m.WallStartTicks); w.Var(m.Seq); w.Var(m.Watermark);
+            w.Bool(m.Forgery is not null);
             if (m.Forgery is { } f) Forgery(w, f);
-        }, r => new Iu.RaiseInterrupt(r.Host(), r.Ai(), Upstream(r), r.Var(), r.Var(), r.Bool() ? Forgery(r) : null));
+        }, r =>
+        {
+            var h = r.Host(); var origin = r.Ai(); var write = Upstream(r); var modeled = r.Var(); var wall = r.Var(); var seq = r.Var(); var watermark = r.Var();
+            return new Iu.RaiseInterrupt(h, origin, write, modeled, wall, r.Bool() ? Forgery(r) : null, seq, watermark);
+        });
         Add<Iu.FlushFrom>("iu.flush", (w, m) => { w.Host(m.Host); w.Ai(m.Ai); w.ActorRef(m.ReplyTo); }, r => new Iu.FlushFrom(r.Host(), r.Ai(), r.ActorRef()));
         Add<Iu.UpstreamFlushed>("iu.flushed", (w, m) => { w.Ai(m.Ai); w.Byte((byte)m.Unit); }, r => new Iu.UpstreamFlushed(r.Ai(), (EntityKind)r.Byte()));
         Add<Iu.GetState>("iu.get", (w, m) => w.Host(m.Host), r => new Iu.GetState(r.Host()));
