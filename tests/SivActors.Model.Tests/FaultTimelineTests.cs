@@ -79,6 +79,9 @@ public class FaultTimelineTests
     [InlineData("""{ "at": 1, "kind": "journal-fail", "target": "ai:0.0.0", "for": 1 }""", "journal-fail cannot target ai")]
     [InlineData("""{ "at": 1, "kind": "rogue-storm", "target": "ai:0.0.0", "for": 1, "burst": 0 }""", "faults[0].burst = 0 is out of range (1..1024)")]
     [InlineData("""{ "at": 1, "kind": "partition", "for": 1 }""", "faults[0].kind \"partition\" cannot be scheduled in this build yet")]
+    [InlineData("""{ "at": 1, "kind": "stale-iec", "target": "vdcm:0", "for": 1 }""", "faults[0]: stale-iec cannot target vdcm")]
+    [InlineData("""{ "at": 1, "kind": "stale-iec", "target": "interrupt-unit:0" }""", "faults[0]: stale-iec needs \"for\"")]
+    [InlineData("""{ "at": 1, "kind": "stale-iec", "target": "interrupt-unit:7", "for": 1 }""", "faults[0].target")]
     [InlineData("""{ "at": 1, "kind": "kill-actor", "target": "vdcm:0", "colour": "red" }""", "unknown key \"colour\" at $.faults[0]")]
     public void A_bad_fault_is_one_line_naming_the_entry(string fault, string expected)
         => AssertOneLine(() => Load(fault), expected);

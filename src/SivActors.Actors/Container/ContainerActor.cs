@@ -512,14 +512,17 @@ public sealed class ContainerActor : EntityActor
         return filter.FirstCopy(m.Seq, m.Watermark);
     }
 
-    /// <summary>An interrupt is ours only if one of our AIs raised it, with our ASID, on a vector we programmed.</summary>
+    /// <summary>
+    /// An interrupt is ours only if one of our AIs raised it, with our ASID, on a vector we programmed. One decided
+    /// with a stale entry-cache entry may carry a vector of ours from before a change: ASID and AI still decide.
+    /// </summary>
     private bool IsMine(InterruptDelivered m)
     {
         if (m.Asid != _asid) return false;
         for (var i = 0; i < _ais.Length; i++)
             if (_ais[i] == m.Origin && m.Vector != 0
                 && (_vectors[i] == m.Vector || _pendingVectors[i] == m.Vector || _uncertainVectors[i]?.Contains(m.Vector) == true
-                    || m.Seq != 0 && WasEverOurs(i, m.Vector)))
+                    || m.Seq != 0 && WasEverOurs(i, m.Vector) || m.Stale))
                 return true;
         return false;
     }

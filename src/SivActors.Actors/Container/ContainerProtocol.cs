@@ -46,7 +46,11 @@ public static class ContainerProtocol
     /// <paramref name="Seq"/> asks for an <see cref="AssignableInterface.AssignableInterfaceProtocol.InterruptAcked"/> (reliable delivery).
     /// </summary>
     public sealed record InterruptDelivered(ContainerId Container, HostId Host, byte Vector, AiId Origin, Asid Asid, int Handle, bool Posted, bool Urgent,
-        long ModeledNs, long WallStartTicks, long Seq = 0, long Watermark = 0) : Command(Container, Host), ISivHotPathMessage;
+        long ModeledNs, long WallStartTicks, long Seq = 0, long Watermark = 0) : Command(Container, Host), ISivHotPathMessage
+    {
+        /// <summary>Decided with an entry-cache entry whose invalidation was late (a stale-iec fault): its vector may be an old one.</summary>
+        public bool Stale { get; init; }
+    }
 
     public sealed record StartWorkload(ContainerId Container, HostId Host) : Command(Container, Host);
 

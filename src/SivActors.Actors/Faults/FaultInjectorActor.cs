@@ -78,6 +78,9 @@ public sealed class FaultInjectorActor : ReceiveActor, IWithTimers
             case FaultKind.RogueStorm:
                 _plane.StartStorm(s);
                 break;
+            case FaultKind.StaleIec:
+                _plane.StartStaleIec(s);
+                break;
             case FaultKind.KillActor:
                 foreach (var target in Targets(f)) _ctx.Directory.Tell(new FaultProtocol.InjectedKill(target, f.Index));
                 s.Ended(Stopwatch.GetTimestamp());
@@ -103,6 +106,9 @@ public sealed class FaultInjectorActor : ReceiveActor, IWithTimers
                 break;
             case FaultKind.RogueStorm:
                 _plane.EndStorm(s);
+                break;
+            case FaultKind.StaleIec:
+                _plane.EndStaleIec(s);
                 break;
         }
         s.Ended(Stopwatch.GetTimestamp());

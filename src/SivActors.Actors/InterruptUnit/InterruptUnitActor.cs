@@ -4,6 +4,7 @@ using Akka.Persistence;
 using SivActors.Actors.Infrastructure;
 using SivActors.Actors.Persistence;
 using SivActors.Model.Delivery;
+using SivActors.Model.Faults;
 using SivActors.Model.Identity;
 using SivActors.Model.Interrupts;
 using SivActors.Model.Tables;
@@ -25,6 +26,7 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
     private readonly InterruptEntryCache _cache;
     private readonly FaultRecorder _faults;
     private bool _serviceScheduled;
+    private readonly CacheFetch _fetch;
     // Reliable delivery: per AI, what was decided for interrupts still unacknowledged (null: faulted). Held in memory
     // only, as the unit's entry cache is: a killed unit judges a retransmitted copy afresh.
     private Dictionary<AiId, JudgmentMemory<ContainerProtocol.InterruptDelivered?>>? _judgments;
@@ -35,6 +37,7 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
         _settings = ctx.Scenario.Remapping.ToSettings();
         _cache = new InterruptEntryCache(ctx.Scenario.Remapping.InterruptEntryCacheEntries);
         _faults = new FaultRecorder(ctx.Scenario.Remapping.FaultRecords);
+        _fetch = new CacheFetch(this);
 
         Recover<SnapshotOffer>(o => _tables = ((InterruptUnitSnapshot)o.Snapshot).Decode());
         Recover<InterruptUnitEvent>(e => _tables.Apply(e));
@@ -90,7 +93,7 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
             return;
         }
         _tables.Apply(written);
-        _cache.Invalidate(written.TableId, written.Handle);
+        InvalidateEntry(written.TableId, written.Handle);
         var size = _tables.Asids.Tables[written.TableId].Size;
         Commit(written, () => Answer(sender, new EntryProgrammed(m.RequestId, written.Handle, written.TableId, size)),
             reason => Answer(sender, new ProgramFailed(m.RequestId, reason)));
@@ -102,7 +105,7 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
         foreach (var orphan in _tables.DecideReconcile(m.Asid, m.Keep.ToHashSet()))
         {
             _tables.Apply(orphan);
-            _cache.Invalidate(orphan.TableId, orphan.Handle);
+            InvalidateEntry(orphan.TableId, orphan.Handle);
             Commit(orphan, null, null);
             Ctx.Metrics.OrphanEntryFreed();
         }
@@ -119,7 +122,7 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
         }
         // Applied at once: from here on the handle can only fault, even before the free is durable.
         _tables.Apply(freed);
-        _cache.Invalidate(freed.TableId, freed.Handle);
+        InvalidateEntry(freed.TableId, freed.Handle);
         Commit(freed, () => Answer(sender, new InterruptUnitProtocol.EntryFreed(m.RequestId, null)),
             reason => Answer(sender, new InterruptUnitProtocol.EntryFreed(m.RequestId, reason)));
     }
@@ -151,13 +154,21 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
             }
             return;
         }
-        var decision = InterruptRemapper.Process(_settings, _tables.Asids, m.Write);
+        var stale = SyncStaleIec();
+        _fetch.Reset();
+        var decision = InterruptRemapper.Process(_settings, _tables.Asids, m.Write, fetch: _fetch);
         var modeled = m.ModeledNs;
-        if (decision.Table is { } t && decision.Index >= 0 && decision.Index < t.Size)
+        if (_fetch.Fetched)
         {
-            var hit = _cache.Access(t.Id, decision.Index);
-            metrics.InterruptEntryCache(hit);
-            modeled += Ctx.Cost.InterruptLookup(hit);
+            metrics.InterruptEntryCache(_fetch.Hit);
+            modeled += Ctx.Cost.InterruptLookup(_fetch.Hit);
+        }
+        // Decided with cached contents that a late invalidation left behind: counted either way (docs/faults.md).
+        var usedStale = _fetch.Stale;
+        if (usedStale)
+        {
+            metrics.StaleEntryUsed(delivered: !decision.IsFault);
+            stale?.Touched();
         }
         switch (decision.Outcome)
         {
@@ -167,10 +178,14 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
                 var entry = decision.Entry!;
                 var posted = decision.Outcome == InterruptOutcome.Posted;
                 modeled += (long)(posted ? Ctx.Cost.PostedDeliveryNs : Ctx.Cost.RemappedDeliveryNs + Ctx.Cost.VmExitDeliveryNs);
-                if (m.Forgery is { } forged) metrics.RogueOutcome(forged.Kind, asExpected: false, $"a delivery to {entry.Target} (handle {decision.Index})");
+                // A forgery on a revoked handle that a stale entry still carries reaches only the forger's own tenant
+                // (the ASID check held): use-after-revoke, counted as a stale delivery, contained.
+                if (m.Forgery is { } forged)
+                    metrics.RogueOutcome(forged.Kind, asExpected: usedStale && entry.Asid == m.Write.Asid,
+                        usedStale ? $"a delivery through a stale entry to {entry.Target} (handle {decision.Index})" : $"a delivery to {entry.Target} (handle {decision.Index})");
                 var delivered = new ContainerProtocol.InterruptDelivered(
                     entry.Target, Ctx.HostOf(entry.Target), entry.Vector, m.Origin, m.Write.Asid, decision.Index, posted, entry.Urgent, modeled, m.WallStartTicks,
-                    m.Seq, m.Watermark);
+                    m.Seq, m.Watermark) { Stale = usedStale };
                 memory?.Remember(m.Seq, delivered);
                 Ctx.Directory.Tell(delivered);
                 break;
@@ -189,6 +204,41 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
                 memory?.Remember(m.Seq, null);
                 Judged(m);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Follows a stale-iec fault on this unit: while it is in force, entry-cache invalidations are held; when it ends
+    /// they are applied (the late invalidation arrives). Returns the fault in force, or null.
+    /// </summary>
+    private FaultStats? SyncStaleIec()
+    {
+        var stale = Ctx.Faults.StaleIec(_host.Value);
+        if (stale is not null) _cache.DeferInvalidations = true;
+        else if (_cache.DeferInvalidations) _cache.ApplyDeferred();
+        return stale;
+    }
+
+    private void InvalidateEntry(int tableId, int handle)
+    {
+        SyncStaleIec();
+        _cache.Invalidate(tableId, handle);
+    }
+
+    /// <summary>Reads an entry through the entry cache and notes whether the cached contents were stale.</summary>
+    private sealed class CacheFetch(InterruptUnitActor unit) : IEntryFetch
+    {
+        public bool Fetched, Hit, Stale;
+
+        public void Reset() => Fetched = Hit = Stale = false;
+
+        public InterruptEntry? Fetch(InterruptTable table, int index)
+        {
+            var current = table.Get(index);
+            Fetched = true;
+            Hit = unit._cache.Access(table.Id, index, current, out var used);
+            Stale = !ReferenceEquals(used, current);
+            return used;
         }
     }
 

@@ -106,7 +106,8 @@ public sealed class FaultPlane
     private readonly int[] _held = new int[Enum.GetValues<Hop>().Length];
     private readonly ConcurrentDictionary<(TargetKind Kind, int Host), (JournalCondition Condition, FaultStats Stats)> _journals = new();
     private readonly ConcurrentDictionary<(int Host, int Device, int Ai), (int Burst, FaultStats Stats)> _storms = new();
-    private int _rulesArmed, _heldTotal, _journalsArmed, _stormsArmed;
+    private readonly ConcurrentDictionary<int, FaultStats> _staleIec = new();
+    private int _rulesArmed, _heldTotal, _journalsArmed, _stormsArmed, _staleIecArmed;
 
     public FaultPlane(int seed, IReadOnlyList<ScheduledFault> faults)
     {
@@ -192,6 +193,22 @@ public sealed class FaultPlane
         if (Volatile.Read(ref _journalsArmed) == 0) return (JournalCondition.Healthy, null);
         return _journals.TryGetValue((owner, host), out var j) ? j : (JournalCondition.Healthy, null);
     }
+
+    /// <summary>A stale-iec fault: the target interrupt unit's entry-cache invalidations are late until it ends.</summary>
+    public void StartStaleIec(FaultStats stats)
+    {
+        _staleIec[stats.Fault.Target!.Index[0]] = stats;
+        Interlocked.Increment(ref _staleIecArmed);
+    }
+
+    public void EndStaleIec(FaultStats stats)
+    {
+        if (_staleIec.TryRemove(stats.Fault.Target!.Index[0], out _)) Interlocked.Decrement(ref _staleIecArmed);
+    }
+
+    /// <summary>The stale-iec fault in force on host <paramref name="host"/>'s interrupt unit, or null.</summary>
+    public FaultStats? StaleIec(int host) =>
+        Volatile.Read(ref _staleIecArmed) == 0 ? null : _staleIec.GetValueOrDefault(host);
 
     public void StartStorm(FaultStats stats)
     {

@@ -26,12 +26,13 @@ public static class FaultTimeline
     public static readonly IReadOnlySet<FaultKind> Available = new HashSet<FaultKind>
     {
         FaultKind.KillActor, FaultKind.Drop, FaultKind.Delay, FaultKind.JournalFail, FaultKind.JournalStall, FaultKind.RogueStorm,
+        FaultKind.StaleIec,
     };
 
     /// <summary>Hops where a lost message is accounted exactly by the ledger without a timeout (interrupts).</summary>
     public static readonly IReadOnlySet<Hop> DroppableHops = new HashSet<Hop> { Hop.AiToInterruptUnit, Hop.InterruptUnitToContainer };
 
-    private static readonly HashSet<FaultKind> Windowed = [FaultKind.Drop, FaultKind.Delay, FaultKind.JournalFail, FaultKind.JournalStall, FaultKind.RogueStorm];
+    private static readonly HashSet<FaultKind> Windowed = [FaultKind.Drop, FaultKind.Delay, FaultKind.JournalFail, FaultKind.JournalStall, FaultKind.RogueStorm, FaultKind.StaleIec];
 
     private static readonly HashSet<TargetKind> Killable = [TargetKind.Ai, TargetKind.InterruptUnit, TargetKind.DmaUnit, TargetKind.Vdcm, TargetKind.Device];
 
@@ -100,7 +101,7 @@ public static class FaultTimeline
 
         FaultTarget? target = null;
         var random = 0;
-        if (kind is FaultKind.KillActor or FaultKind.JournalFail or FaultKind.JournalStall or FaultKind.RogueStorm)
+        if (kind is FaultKind.KillActor or FaultKind.JournalFail or FaultKind.JournalStall or FaultKind.RogueStorm or FaultKind.StaleIec)
         {
             if (f.Target is null) throw new SivInputException($"{at}: {f.Kind} needs \"target\" ({TargetHelp(kind)})");
             try
@@ -115,6 +116,7 @@ public static class FaultTimeline
             {
                 FaultKind.KillActor => Killable,
                 FaultKind.RogueStorm => [TargetKind.Ai],
+                FaultKind.StaleIec => [TargetKind.InterruptUnit],
                 _ => new HashSet<TargetKind> { TargetKind.InterruptUnit, TargetKind.Vdcm },
             };
             if (!allowed.Contains(target.Kind))
@@ -154,6 +156,7 @@ public static class FaultTimeline
     {
         FaultKind.KillActor => "ai:H.D.A, device:H.D, interrupt-unit:H, dma-unit:H or vdcm:H; or a kind with \"random\": n",
         FaultKind.RogueStorm => "the AI that floods, ai:H.D.A",
+        FaultKind.StaleIec => "the interrupt unit whose entry cache is invalidated late, interrupt-unit:H",
         _ => "the table owner whose journal fails: interrupt-unit:H or vdcm:H",
     };
 

@@ -47,10 +47,16 @@ public sealed record TrailStep(string Step, bool Passed, string Detail);
 /// The interrupt managing unit's decision, in VT-d order (siov-reference §4.7, §11.2) with the patent's lookup and
 /// ASID check inserted where the entry becomes known. Pure: no side effects; fault recording is separate.
 /// </summary>
+/// <summary>How the interrupt unit reads an entry once the table and index are known (its entry cache).</summary>
+public interface IEntryFetch
+{
+    InterruptEntry? Fetch(InterruptTable table, int index);
+}
+
 public static class InterruptRemapper
 {
     public static InterruptDecision Process(
-        RemappingSettings settings, AsidTable asidTable, in UpstreamWrite message, List<TrailStep>? trail = null)
+        RemappingSettings settings, AsidTable asidTable, in UpstreamWrite message, List<TrailStep>? trail = null, IEntryFetch? fetch = null)
     {
         if (message.Kind != UpstreamKind.Interrupt)
             throw new ArgumentException("the interrupt unit only processes interrupt-flagged writes", nameof(message));
@@ -91,7 +97,8 @@ public static class InterruptRemapper
         if (!table.Readable)
             return Fault(trail, "fetch", FaultReason.IrteReadFailed, index, null, table, $"interrupt table {table.Id} cannot be read");
 
-        var entry = table.Get(index);
+        // The entry as the unit reads it: through its entry cache when it has one (which may hold stale contents).
+        var entry = fetch is null ? table.Get(index) : fetch.Fetch(table, index);
         if (entry is null || !entry.Present)
             return Fault(trail, "present", FaultReason.IrteNotPresent, index, entry, table, $"entry {index} has P=0");
         trail?.Add(new TrailStep("present", true, $"entry {index} present, FPD={(entry.FaultProcessingDisable ? 1 : 0)}"));

@@ -25,7 +25,7 @@ public sealed class RunMetrics
         FaultsDroppedOverflow = 17, FaultsDroppedCompressed = 18, FaultsSuppressedFpd = 19, FaultEvents = 20, IecHits = 21,
         IecMisses = 22, Retries = 23, Outstanding_ = 24, EntityFailures_ = 25, TableWrites_ = 26, TableBatches_ = 27,
         TableWriteFailures_ = 28, OwnerRestarts_ = 29, VdevsRestored_ = 30, OrphansFreed_ = 31, DmaLost_ = 32, RogueLost_ = 33, InjectedWriteFailures_ = 34,
-        Retransmitted_ = 35, DuplicatesSuppressed_ = 36, DroppedInTransit_ = 37, Scalars = 38;
+        Retransmitted_ = 35, DuplicatesSuppressed_ = 36, DroppedInTransit_ = 37, IecStaleDelivered_ = 38, IecStaleBlocked_ = 39, Scalars = 40;
     private const int DescriptorsRejectedBase = Scalars, InterruptFaultsBase = DescriptorsRejectedBase + 256, DmaFaultsBase = InterruptFaultsBase + 256;
     private static readonly int FastBase = DmaFaultsBase + 256, SlowBase = FastBase + Ops, SlowErrorsBase = SlowBase + Ops,
         RogueForgedBase = SlowErrorsBase + Ops, RogueAsExpectedBase = RogueForgedBase + Kinds, RogueUnexpectedBase = RogueAsExpectedBase + Kinds,
@@ -246,6 +246,12 @@ public sealed class RunMetrics
 
     public void InterruptEntryCache(bool hit) => _c.Add(hit ? IecHits : IecMisses);
 
+    /// <summary>
+    /// An interrupt decided with an IEC entry whose invalidation was late (a stale-iec fault): delivered with it
+    /// (use-after-revoke or an old vector, within the entry's own tenant) or blocked (the ASID check refused it).
+    /// </summary>
+    public void StaleEntryUsed(bool delivered) => _c.Add(delivered ? IecStaleDelivered_ : IecStaleBlocked_);
+
     /// <summary>A consistent-enough copy of every counter (each read atomically).</summary>
     public MetricsSnapshot Snapshot() => new(
         _c.Sum(DescriptorsSubmitted), _c.Sum(DescriptorsCompleted), _c.Sum(DescriptorsVerified),
@@ -264,6 +270,8 @@ public sealed class RunMetrics
             InterruptsRetransmitted = _c.Sum(Retransmitted_),
             InterruptDuplicatesSuppressed = _c.Sum(DuplicatesSuppressed_),
             InterruptsDroppedInTransit = _c.Sum(DroppedInTransit_),
+            IecStaleDelivered = _c.Sum(IecStaleDelivered_),
+            IecStaleBlocked = _c.Sum(IecStaleBlocked_),
         };
 
     private IEnumerable<long> Range(int start, int count) => Enumerable.Range(start, count).Select(_c.Sum);
@@ -308,6 +316,10 @@ public sealed record MetricsSnapshot(
     public long InterruptsRetransmitted { get; init; }
     public long InterruptDuplicatesSuppressed { get; init; }
     public long InterruptsDroppedInTransit { get; init; }
+
+    /// <summary>Interrupts decided with a stale IEC entry: delivered with it, or blocked by the ASID check.</summary>
+    public long IecStaleDelivered { get; init; }
+    public long IecStaleBlocked { get; init; }
 
     /// <summary>Interrupt messages sent: each raised once, plus every retransmission.</summary>
     public long InterruptsSent => InterruptsRaised + InterruptsRetransmitted;

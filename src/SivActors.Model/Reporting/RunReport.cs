@@ -108,7 +108,15 @@ public sealed record RogueSection(Dictionary<string, long> Forged, Dictionary<st
 
 public sealed record FaultLogSection(long Recorded, long DroppedOverflow, long DroppedCompressed, long SuppressedByFpd, long FaultEvents);
 
-public sealed record CacheSection(long Hits, long Misses);
+public sealed record CacheSection(long Hits, long Misses)
+{
+    /// <summary>
+    /// Interrupts decided with an entry whose invalidation was late (stale-iec, docs/faults.md): delivered with the
+    /// stale contents to the entry's own tenant, or blocked because the message's ASID was not the stale entry's.
+    /// </summary>
+    public long StaleDelivered { get; init; }
+    public long StaleBlocked { get; init; }
+}
 
 public sealed record InvariantsSection(bool Passed, List<string> Violations);
 
@@ -165,7 +173,7 @@ public static class RunReportBuilder
             memory,
             new RogueSection(m.RogueForged, m.RogueAsExpected, m.RogueUnexpected, ExpectedCodes()) { Lost = m.RogueLost },
             new FaultLogSection(m.FaultsRecorded, m.FaultsDroppedOverflow, m.FaultsDroppedCompressed, m.FaultsSuppressedFpd, m.FaultEvents),
-            new CacheSection(m.IecHits, m.IecMisses),
+            new CacheSection(m.IecHits, m.IecMisses) { StaleDelivered = m.IecStaleDelivered, StaleBlocked = m.IecStaleBlocked },
             new InvariantsSection(violations.Count == 0, violations));
     }
 

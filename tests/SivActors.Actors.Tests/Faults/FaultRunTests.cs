@@ -216,6 +216,19 @@ public sealed class FaultRunTests
     }
 
     [Fact]
+    public async Task A_late_entry_cache_invalidation_is_used_counted_and_kept_within_its_tenant_by_the_asid_check()
+    {
+        var r = await RunWith(s => s with { Workload = s.Workload with { SlowPathShare = 0.3 } },
+            new FaultSpec { At = 1, Kind = "stale-iec", Target = "interrupt-unit:0", For = 1.5 });
+        var f = Assert.Single(r.Faults!);
+        var cache = r.InterruptEntryCache;
+        // Every interrupt decided with a stale entry is counted, delivered (its own tenant) or blocked (another's ASID).
+        Assert.True(cache.StaleDelivered > 0, "no interrupt used a stale entry");
+        Assert.Equal(f.Affected, cache.StaleDelivered + cache.StaleBlocked);
+        Assert.Equal(0, r.Rogue.Unexpected.Values.Sum());
+    }
+
+    [Fact]
     public void The_shipped_chaos_scenario_schedules_every_kind_that_runs_on_one_node()
     {
         var s = ScenarioLoader.Load(Path.Combine(TestScenarios.RepoRoot(), "config", "scenarios", "chaos.json"), TestScenarios.CostModelPath);

@@ -190,12 +190,13 @@ public sealed class WireSerializer : SerializerWithStringManifest
         Add<C.InterruptDelivered>("c.irq", (w, m) =>
         {
             w.Container(m.Container); w.Host(m.Host); w.Byte(m.Vector); w.Ai(m.Origin); w.Asid(m.Asid); w.Var(m.Handle);
-            w.Byte((byte)((m.Posted ? 1 : 0) | (m.Urgent ? 2 : 0))); w.Var(m.ModeledNs); w.Var(m.WallStartTicks); w.Var(m.Seq); w.Var(m.Watermark);
+            w.Byte((byte)((m.Posted ? 1 : 0) | (m.Urgent ? 2 : 0) | (m.Stale ? 4 : 0))); w.Var(m.ModeledNs); w.Var(m.WallStartTicks); w.Var(m.Seq); w.Var(m.Watermark);
         }, r =>
         {
             var c = r.Container(); var h = r.Host(); var vector = r.Byte(); var origin = r.Ai(); var asid = r.Asid(); var handle = r.Int();
             var flags = r.Byte();
-            return new C.InterruptDelivered(c, h, vector, origin, asid, handle, (flags & 1) != 0, (flags & 2) != 0, r.Var(), r.Var(), r.Var(), r.Var());
+            return new C.InterruptDelivered(c, h, vector, origin, asid, handle, (flags & 1) != 0, (flags & 2) != 0, r.Var(), r.Var(), r.Var(), r.Var())
+                { Stale = (flags & 4) != 0 };
         });
         Add<C.StartWorkload>("c.start", (w, m) => { w.Container(m.Container); w.Host(m.Host); }, r => new C.StartWorkload(r.Container(), r.Host()));
         Add<C.StopWorkload>("c.stop", (w, m) => { w.Container(m.Container); w.Host(m.Host); w.ActorRef(m.ReplyTo); },
