@@ -15,7 +15,11 @@ using SivActors.Model.Scenarios;
 
 namespace SivActors.Cli;
 
-public sealed record RunOutcome(RunReport? Report, string? Failure);
+public sealed record RunOutcome(RunReport? Report, string? Failure)
+{
+    /// <summary>The user interrupted the run: <see cref="Report"/> is partial, or null if the window never opened.</summary>
+    public bool Interrupted { get; init; }
+}
 
 /// <summary>
 /// Starts a single-node emulator with Akka.Hosting, runs one scenario with the scenario runner and builds the report.
@@ -28,37 +32,62 @@ public static class EmulatorRun
         akka.log-dead-letters = off
         akka.log-dead-letters-during-shutdown = off
         akka.actor.default-dispatcher.throughput = 64
+        # Signals belong to the commands: `siv run` ends its window early and reports on the first one. Akka's own hook
+        # would shut the system down under the run; the host stops it when the command is done.
+        akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
         """;
 
     /// <summary>
     /// Runs <paramref name="scenario"/> with its tables in <paramref name="store"/> (in memory when null). A store
     /// that already holds the same topology's tables resumes them; a different topology is refused with a
     /// <see cref="SivInputException"/> unless <paramref name="fresh"/> discards the stored tables first.
+    /// <paramref name="interrupt"/> (a signal) ends the measured window early: the run drains and reports what ran.
+    /// Before the window opens it gives up, with no report.
     /// </summary>
     public static async Task<RunOutcome> RunAsync(ResolvedScenario scenario, RunProgress progress, CancellationToken ct = default,
-        TableStore? store = null, bool fresh = false, ITableAudit? audit = null, string? extraHocon = null, ShardingSettings? sharding = null)
+        TableStore? store = null, bool fresh = false, ITableAudit? audit = null, string? extraHocon = null, ShardingSettings? sharding = null,
+        CancellationToken interrupt = default)
     {
+        try
+        {
+            return await RunUnlessInterruptedAsync(scenario, progress, ct, store, fresh, audit, extraHocon, sharding, interrupt);
+        }
+        catch (OperationCanceledException) when (interrupt.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            return new RunOutcome(null, "interrupted during start-up, before the measured window opened; nothing was measured") { Interrupted = true };
+        }
+    }
+
+    private static async Task<RunOutcome> RunUnlessInterruptedAsync(ResolvedScenario scenario, RunProgress progress, CancellationToken ct,
+        TableStore? store, bool fresh, ITableAudit? audit, string? extraHocon, ShardingSettings? sharding, CancellationToken interrupt)
+    {
+        // Start-up stops at the first await after an interruption; the run itself ends through its runner.
+        using var startup = CancellationTokenSource.CreateLinkedTokenSource(ct, interrupt);
         store ??= TableStore.InMemory;
         if (fresh)
         {
-            await store.WipeAsync(ct);
+            await store.WipeAsync(startup.Token);
             store = store with { Checked = false };
         }
-        store = await store.CheckAsync(ct);
+        store = await store.CheckAsync(startup.Token);
         var ctx = new EmulatorContext(scenario, store: store) { Audit = audit, Sharded = sharding is not null };
         using var host = BuildHost(store, b => b.WithEntities(ctx, sharding), extraHocon);
+        // Not the start-up token: the host would tie the actor system's life to it and stop it at the signal.
         await host.StartAsync(ct);
+        startup.Token.ThrowIfCancellationRequested();
         try
         {
             var system = host.Services.GetRequiredService<ActorSystem>();
             system.ActorOf(LostMessageListener.Props(ctx.Metrics), "lost-messages");
-            var topology = await CheckTopologyAsync(system, scenario, store, ct);
+            var topology = await CheckTopologyAsync(system, scenario, store, startup.Token);
+            startup.Token.ThrowIfCancellationRequested();
             var managedBefore = GC.GetTotalMemory(forceFullCollection: true);
             var runner = system.ActorOf(ScenarioRunnerActor.Props(ctx, progress), "runner");
             var timeout = TimeSpan.FromSeconds(scenario.Scenario.DurationSeconds + 600);
             var unrecoverable = new TaskCompletionSource<TableUnrecoverable>(TaskCreationOptions.RunContinuationsAsynchronously);
             system.ActorOf(Props.Create(() => new UnrecoverableListener(unrecoverable)), "unrecoverable-tables");
             var asked = runner.Ask<object>(replyTo => new RunProtocol.RunScenario(replyTo), timeout, ct);
+            using var ending = interrupt.Register(() => runner.Tell(RunProtocol.EndEarly.Instance));
             if (await Task.WhenAny(asked, unrecoverable.Task) == unrecoverable.Task)
             {
                 var u = unrecoverable.Task.Result;
@@ -66,7 +95,7 @@ public static class EmulatorRun
                     $"{u.Reason}. Nothing was run or written; inspect it with `siv tables dump`, restore the database from a copy, or start over with --fresh");
             }
             var answer = await asked;
-            if (answer is RunProtocol.RunFailed failed) return new RunOutcome(null, failed.Reason);
+            if (answer is RunProtocol.RunFailed failed) return new RunOutcome(null, failed.Reason) { Interrupted = interrupt.IsCancellationRequested };
             var finished = (RunProtocol.RunFinished)answer;
             var managedAfter = GC.GetTotalMemory(forceFullCollection: true);
             var peak = Process.GetCurrentProcess().PeakWorkingSet64;
@@ -75,12 +104,20 @@ public static class EmulatorRun
             var timings = new RunTimings(wall, finished.OperationsAtStop - finished.OperationsAtStart, finished.InterruptsAtStop - finished.InterruptsAtStart);
             var memory = new MemorySection(peak, Math.Max(0, managedAfter - managedBefore) / Math.Max(1, finished.Containers), managedAfter - managedBefore);
             var report = BuildReport(scenario, ctx.Metrics, finished, timings, memory, store, topology, ctx.Faults);
-            return new RunOutcome(report, null);
+            return new RunOutcome(report, null) { Interrupted = finished.Interrupted };
         }
         finally
         {
             await host.StopAsync(CancellationToken.None);
         }
+    }
+
+    /// <summary>A host lifetime that leaves signals to the command: start and stop only when told.</summary>
+    private sealed class CommandLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     /// <summary>Completes the run's wait as soon as any table owner finds its stored tables undecodable.</summary>
@@ -99,6 +136,9 @@ public static class EmulatorRun
     public static IHost BuildHost(TableStore store, Action<AkkaConfigurationBuilder>? more = null, string? extraHocon = null, bool quiet = false) =>
         new HostBuilder()
             .ConfigureLogging(l => l.ClearProviders())
+            // The commands handle Ctrl-C and SIGTERM themselves (a run drains and reports); the default console
+            // lifetime would stop the actor system under a run at the first signal.
+            .ConfigureServices(services => services.AddSingleton<IHostLifetime, CommandLifetime>())
             .ConfigureServices(services => services.AddAkka("siv", (b, _) =>
             {
                 // Later keys win: a quiet system (`siv tables`, whose only output is its result or one error line) logs nothing.
@@ -131,6 +171,7 @@ public static class EmulatorRun
         }
         return report with
         {
+            Interrupted = finished.Interrupted,
             Tables = new TablesSection(store.Display, topology == TopologyVerdict.Resumed, tables.DurableChanges, tables.Batches,
                 tables.WriteFailures, tables.OwnerRestarts) { InjectedWriteFailures = tables.InjectedWriteFailures },
             Faults = faults is { Stats.Count: > 0 } ? FaultOutcomes.Of(faults, faults.Trace, finished.StartTicks) : null,
@@ -152,7 +193,7 @@ public static class EmulatorRun
         {
             answer = await keeper.Ask<TopologyChecked>(new CheckTopology(mine), TimeSpan.FromSeconds(60), ct);
         }
-        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException && !ct.IsCancellationRequested)
         {
             throw new SivInputException($"{store.Display} did not answer within 60 s; is the database reachable and writable?");
         }

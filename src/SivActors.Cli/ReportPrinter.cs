@@ -20,6 +20,8 @@ public static class ReportPrinter
         summary.AddRow("fault log", $"{r.FaultLog.Recorded:N0} recorded, {r.FaultLog.DroppedCompressed:N0} compressed, {r.FaultLog.DroppedOverflow:N0} overflowed, {r.FaultLog.SuppressedByFpd:N0} FPD-suppressed, {r.FaultLog.FaultEvents:N0} events");
         console.Write(summary);
 
+        if (r.Interrupted)
+            console.MarkupLine($"[yellow]interrupted[/] after {r.Throughput.WallSeconds:0.0} s of {r.Scenario.DurationSeconds} s: the figures cover the part that ran, drained and balanced");
         var ledger = new Table().Title("[bold]conservation ledger[/]").AddColumns("", "figures", "balanced");
         ledger.AddRow("descriptors", $"submitted {l.Descriptors.Submitted:N0} = completed {l.Descriptors.Completed:N0} + rejected {{{Join(l.Descriptors.Rejected)}}} + in flight {l.Descriptors.InFlight:N0}; verified {l.Descriptors.Verified:N0}", Mark(l.Descriptors.Balanced));
         var i = l.Interrupts;

@@ -43,9 +43,10 @@ public static class RunCommand
                            $"{t.Containers:N0} containers, {scenario.Scenario.DurationSeconds} s, seed {scenario.Scenario.Seed}");
         if (request.Store is { } store) console.MarkupLine($"tables: [bold]{Markup.Escape(store.Display)}[/]{(request.Fresh ? " (fresh)" : "")}");
         using var audit = request.AckLog is { } ackPath ? new FileTableAudit(ackPath) : null;
+        using var signals = new RunSignals(error, request.Cluster is null, hooks.Interrupt);
         var run = request.Cluster is { } cluster
             ? ClusterRun.RunAsync(scenario, progress, cluster, request.Store ?? TableStore.InMemory, ct)
-            : EmulatorRun.RunAsync(scenario, progress, ct, request.Store, request.Fresh, audit, sharding: request.Sharding);
+            : EmulatorRun.RunAsync(scenario, progress, ct, request.Store, request.Fresh, audit, sharding: request.Sharding, interrupt: signals.Token);
         RunOutcome outcome;
         try
         {
@@ -60,8 +61,8 @@ public static class RunCommand
         }
         if (outcome.Report is null)
         {
-            error.WriteLine($"siv: run failed: {outcome.Failure}");
-            return SivCli.InvariantFailed;
+            error.WriteLine(outcome.Interrupted ? $"siv: run {outcome.Failure}" : $"siv: run failed: {outcome.Failure}");
+            return outcome.Interrupted ? signals.ExitCode : SivCli.InvariantFailed;
         }
         var report = outcome.Report;
         hooks.OnReport?.Invoke(report);
@@ -79,6 +80,7 @@ public static class RunCommand
             return SivCli.InvariantFailed;
         }
         console.MarkupLine($"report written to [bold]{Markup.Escape(path)}[/]");
+        if (outcome.Interrupted) return signals.ExitCode;
         return report.Invariants.Passed ? SivCli.Ok : SivCli.InvariantFailed;
     }
 

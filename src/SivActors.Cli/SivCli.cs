@@ -15,6 +15,9 @@ public static class SivCli
     public const int InvariantFailed = 1;
     public const int BadInput = 2;
 
+    /// <summary>Ended by a signal, as shells report it: 128 + the signal's number (SIGINT 130, SIGTERM 143).</summary>
+    public const int InterruptedBySigint = 130, InterruptedBySigterm = 143;
+
     public static async Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error, RunOptions? hooks = null)
     {
         var root = Build(output, error, hooks ?? new RunOptions());
@@ -31,9 +34,9 @@ public static class SivCli
                 Output = output,
                 Error = error,
                 EnableDefaultExceptionHandler = false,
-                // siv node handles SIGTERM and SIGINT itself and may take longer than System.CommandLine's grace
-                // period to leave (its run's driver pauses the load first), so it must not be cut short.
-                ProcessTerminationTimeout = parsed.CommandResult.Command.Name == "node" ? null : TimeSpan.FromSeconds(2),
+                // siv node and siv run handle SIGTERM and SIGINT themselves and take longer than System.CommandLine's
+                // grace period: a node leaves after its driver paused the load, a run drains and writes its report.
+                ProcessTerminationTimeout = parsed.CommandResult.Command.Name is "node" or "run" ? null : TimeSpan.FromSeconds(2),
             });
         }
         catch (SivInputException e)
@@ -166,4 +169,7 @@ public sealed record RunOptions
 {
     public bool? Interactive { get; init; }
     public Action<SivActors.Model.Reporting.RunReport>? OnReport { get; init; }
+
+    /// <summary>Stands in for Ctrl-C in tests that run the CLI in-process: no signal handler is installed then.</summary>
+    public CancellationToken? Interrupt { get; init; }
 }

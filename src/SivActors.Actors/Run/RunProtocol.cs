@@ -11,7 +11,20 @@ public static class RunProtocol
     public sealed record RunScenario(IActorRef ReplyTo) : ISivMessage;
 
     public sealed record RunFinished(long StartTicks, long StopTicks, long OperationsAtStart, long InterruptsAtStart, long OperationsAtStop, long InterruptsAtStop,
-        int Containers, int Ais, long PausedTicks = 0) : ISivMessage;
+        int Containers, int Ais, long PausedTicks = 0) : ISivMessage
+    {
+        /// <summary>The window ended early on <see cref="EndEarly"/>.</summary>
+        public bool Interrupted { get; init; }
+    }
+
+    /// <summary>
+    /// The user interrupted the run (a signal): in the measured window, end it now and drain as at its end; before
+    /// the window opens, give up with <see cref="RunFailed"/>. Local to the node that runs the scenario.
+    /// </summary>
+    public sealed class EndEarly : INoSerializationVerificationNeeded
+    {
+        public static readonly EndEarly Instance = new();
+    }
 
     /// <summary>
     /// Stop the load until <see cref="ResumeLoad"/>: every container drains and every path is flushed, then the

@@ -28,6 +28,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
     private readonly HashSet<(AiId Ai, EntityKind Unit)> _unflushed = [];
     private readonly HashSet<int> _unharvested = [];
     private long _startTicks, _stopTicks, _opsAtStart, _irqAtStart, _opsAtStop, _irqAtStop;
+    private bool _interrupted;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -101,8 +102,12 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
             ArmTimeout("composing vdevs and programming vectors");
         });
         Receive<PauseLoad>(m => _pauseWaiters.Add(m));
+        InterruptedBeforeWindow();
         Failures();
     }
+
+    /// <summary>Interrupted before the measured window: nothing was measured, so there is no report to give.</summary>
+    private void InterruptedBeforeWindow() => Receive<EndEarly>(_ => Fail($"interrupted while {_progress.Phase.ToString().ToLowerInvariant()}, before the measured window opened"));
 
     private void Composing()
     {
@@ -128,6 +133,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
             StartLoad();
         });
         Receive<PauseLoad>(m => _pauseWaiters.Add(m));
+        InterruptedBeforeWindow();
         Failures();
     }
 
@@ -142,6 +148,12 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
 
     private void Running()
     {
+        Receive<EndEarly>(_ =>
+        {
+            _interrupted = true;
+            Timers.Cancel("duration");
+            Self.Tell(DurationElapsed.Instance);
+        });
         Receive<DurationElapsed>(_ =>
         {
             _stopTicks = Stopwatch.GetTimestamp();
@@ -157,7 +169,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
                 // A node that asked to leave meanwhile may go now: nothing of this run moves any more.
                 AnswerPauseWaiters();
                 _replyTo.Tell(new RunFinished(_startTicks, _stopTicks, _opsAtStart, _irqAtStart, _opsAtStop, _irqAtStop, _containers.Count, _ais.Count,
-                    _pausedTicks));
+                    _pausedTicks) { Interrupted = _interrupted });
                 Become(() => Receive<PauseLoad>(m => m.ReplyTo.Tell(new LoadPaused(m.Reason))));
             });
         });
@@ -193,7 +205,17 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
             StartLoad();
         });
         Receive<DurationElapsed>(_ => Stash.Stash());
+        Receive<EndEarly>(_ => EndWhenRunningAgain());
         Failures();
+    }
+
+    /// <summary>An interruption while the load is paused or pausing: the window ends as soon as the load runs again.</summary>
+    private void EndWhenRunningAgain()
+    {
+        if (_stopTicks != 0) return; // the window has ended already: the run is only draining
+        _interrupted = true;
+        Timers.Cancel("duration");
+        Stash.Prepend([new Envelope(DurationElapsed.Instance, Self)]);
     }
 
     private void AnswerPauseWaiters()
@@ -224,6 +246,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
     private void WhileQuiescing()
     {
         Receive<DurationElapsed>(_ => Stash.Stash());
+        Receive<EndEarly>(_ => EndWhenRunningAgain());
         Receive<PauseLoad>(m => _pauseWaiters.Add(m));
         Failures();
     }

@@ -19,6 +19,12 @@ public sealed record RunReport(
     /// <summary>Where the remapping tables persist and what this run wrote; null for runs without persistence.</summary>
     public TablesSection? Tables { get; init; }
 
+    /// <summary>
+    /// True when a signal (Ctrl-C, SIGTERM) ended the measured window early: the figures cover the part that ran,
+    /// drained and balanced like a full run's (decision 40).
+    /// </summary>
+    public bool Interrupted { get; init; }
+
     /// <summary>Per-node figures of a cluster run (null on one node).</summary>
     public List<NodeFigures>? Nodes { get; init; }
 
