@@ -72,7 +72,7 @@ public static class EmulatorRun
         store = await store.CheckAsync(startup.Token);
         var ctx = new EmulatorContext(scenario, store: store) { Audit = audit, Sharded = sharding is not null };
         using var host = BuildHost(store, b => b.WithEntities(ctx, sharding), extraHocon);
-        // Not the start-up token: the host would tie the actor system's life to it and stop it at the signal.
+        // The host is given the caller's token only; an interruption during its start is checked right after.
         await host.StartAsync(ct);
         startup.Token.ThrowIfCancellationRequested();
         try
