@@ -25,8 +25,18 @@ public sealed class FaultInjectionTests : Akka.TestKit.Xunit2.TestKit
         akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.test"
         akka.persistence.snapshot-store.test.class = "Akka.Persistence.TestKit.TestSnapshotStore, Akka.Persistence.TestKit"
         akka.persistence.snapshot-store.test.plugin-dispatcher = "akka.actor.default-dispatcher"
+        # The plugins' circuit breakers open after 10 failures and fail fast for 30 s: an owner retrying every
+        # 20-200 ms reaches that while the test thread waits, and then cannot recover within the test's patience.
+        # What these tests check is the owner's answer and recovery, not the breaker's, so it never opens here.
+        akka.persistence.journal.test.circuit-breaker.max-failures = 100000
+        akka.persistence.snapshot-store.test.circuit-breaker.max-failures = 100000
         """;
 
+    // How long an answer may take: generous, since the suite's classes run in parallel on two cores and recovery
+    // under a debug build can be slow; these tests assert what the owner answers, never how fast.
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+    // AwaitCondition otherwise polls at a tenth of its timeout, long enough for many restarts to pass unseen.
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(10);
     private static readonly HostId Host0 = new(0);
     private static readonly Asid Tenant = Asid.Create(1);
     private readonly EmulatorContext _ctx;
@@ -39,7 +49,9 @@ public sealed class FaultInjectionTests : Akka.TestKit.Xunit2.TestKit
         var store = Actors.Persistence.TableStore.InMemory with
         {
             SnapshotEvery = 25,
-            Restart = new EntityRestartPolicy(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(200), 10),
+            // Enough consecutive restarts that a test thread starved for a while cannot see the owner given up
+            // between injecting a recovery failure and lifting it.
+            Restart = new EntityRestartPolicy(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(200), 200),
         };
         _ctx = new EmulatorContext(TestScenarios.Small(), store: store);
         SivEmulatorHosting.StartEntityParents(Sys, _ctx);
@@ -59,19 +71,19 @@ public sealed class FaultInjectionTests : Akka.TestKit.Xunit2.TestKit
     private Iu.EntryProgrammed ProgramOk(int n)
     {
         Send(new Iu.ProgramEntry(Host0, ++_request, Tenant, null, Entry(n)));
-        return ExpectMsg<Iu.EntryProgrammed>(TimeSpan.FromSeconds(5));
+        return ExpectMsg<Iu.EntryProgrammed>(Patience);
     }
 
     private SortedDictionary<string, string> Digests()
     {
         Send(new Iu.GetTables(Host0));
-        return TableCodec.Digests(TableCodec.DecodeSnapshot(ExpectMsg<Iu.Tables>(TimeSpan.FromSeconds(5)).Snapshot));
+        return TableCodec.Digests(TableCodec.DecodeSnapshot(ExpectMsg<Iu.Tables>(Patience).Snapshot));
     }
 
     private void BindAndProgram(int entries)
     {
         Send(new Iu.BindAsid(Host0, Tenant, 0, 10));
-        Assert.Null(ExpectMsg<Iu.AsidBindingDone>().Error);
+        Assert.Null(ExpectMsg<Iu.AsidBindingDone>(Patience).Error);
         for (var i = 0; i < entries; i++) ProgramOk(i);
     }
 
@@ -83,7 +95,7 @@ public sealed class FaultInjectionTests : Akka.TestKit.Xunit2.TestKit
 
         await _journal.OnWrite.Fail();
         Send(new Iu.ProgramEntry(Host0, ++_request, Tenant, null, Entry(99)));
-        Assert.Contains("journal write failed", ExpectMsg<Iu.ProgramFailed>().Reason);
+        Assert.Contains("journal write failed", ExpectMsg<Iu.ProgramFailed>(Patience).Reason);
         await _journal.OnWrite.Pass();
 
         // The owner restarts with back-off and recovers from the journal: the refused entry is not there.
@@ -105,13 +117,13 @@ public sealed class FaultInjectionTests : Akka.TestKit.Xunit2.TestKit
 
         await _journal.OnWrite.Reject();
         Send(new Iu.FreeEntry(Host0, ++_request, Tenant, handle));
-        Assert.Contains("rejected", ExpectMsg<Iu.EntryFreed>().Error);
+        Assert.Contains("rejected", ExpectMsg<Iu.EntryFreed>(Patience).Error);
         await _journal.OnWrite.Pass();
 
         Assert.Equal(before, Digests()); // the free was applied in memory, then dropped with the restart
         Assert.Equal(1, _ctx.Metrics.Tables.WriteFailures);
         Send(new Iu.FreeEntry(Host0, ++_request, Tenant, handle));
-        Assert.Null(ExpectMsg<Iu.EntryFreed>().Error);
+        Assert.Null(ExpectMsg<Iu.EntryFreed>(Patience).Error);
     }
 
     [Fact]
@@ -122,14 +134,14 @@ public sealed class FaultInjectionTests : Akka.TestKit.Xunit2.TestKit
         // A burst: the first batch fails; everything behind it is answered with an error or, once the
         // restarted owner serves it, with success. Nothing goes unanswered.
         for (var i = 0; i < 50; i++) Send(new Iu.ProgramEntry(Host0, ++_request, Tenant, null, Entry(i)));
-        var failed = ExpectMsg<Iu.ProgramFailed>(TimeSpan.FromSeconds(5));
+        var failed = ExpectMsg<Iu.ProgramFailed>(Patience);
         Assert.Contains("journal write failed", failed.Reason);
         await _journal.OnWrite.Pass();
-        var answers = ReceiveN(49, TimeSpan.FromSeconds(10));
+        var answers = ReceiveN(49, Patience);
         var ok = answers.OfType<Iu.EntryProgrammed>().Count();
         Assert.Equal(49, ok + answers.OfType<Iu.ProgramFailed>().Count());
         Send(new Iu.GetState(Host0));
-        Assert.Equal(3 + ok, ExpectMsg<Iu.State>().Entries);
+        Assert.Equal(3 + ok, ExpectMsg<Iu.State>(Patience).Entries);
     }
 
     [Fact]
@@ -140,7 +152,7 @@ public sealed class FaultInjectionTests : Akka.TestKit.Xunit2.TestKit
         await _journal.OnRecovery.Fail();
         // Stop the owner; every recovery attempt now fails and is retried.
         Sys.ActorSelection("/user/interrupt-units/*").Tell(PoisonPill.Instance);
-        AwaitCondition(() => _ctx.Metrics.Tables.OwnerRestarts >= 3, TimeSpan.FromSeconds(5));
+        AwaitCondition(() => _ctx.Metrics.Tables.OwnerRestarts >= 3, Patience, Poll);
         await _journal.OnRecovery.Pass();
         Assert.Equal(before, Digests());
         Assert.Equal(0, _ctx.Metrics.EntityFailures);
@@ -159,7 +171,7 @@ public sealed class FaultInjectionTests : Akka.TestKit.Xunit2.TestKit
 
         await _snapshots.OnLoad.Fail();
         Sys.ActorSelection("/user/interrupt-units/*").Tell(PoisonPill.Instance);
-        AwaitCondition(() => _ctx.Metrics.Tables.OwnerRestarts >= 2, TimeSpan.FromSeconds(5));
+        AwaitCondition(() => _ctx.Metrics.Tables.OwnerRestarts >= 2, Patience, Poll);
         await _snapshots.OnLoad.Pass();
         Assert.Equal(withSnapshot, Digests());
     }
@@ -170,22 +182,22 @@ public sealed class FaultInjectionTests : Akka.TestKit.Xunit2.TestKit
         var container = new ContainerId(0);
         Send(new VdcmMsg.ComposeVdev(Host0, container, 1, TestActor));
         // The container entity is created and told; it programs its vectors and reports ready to us.
-        ExpectMsg<ContainerMsg.ContainerReady>(TimeSpan.FromSeconds(10));
+        ExpectMsg<ContainerMsg.ContainerReady>(Patience);
         Send(new VdcmMsg.GetVdev(Host0, container));
-        var vdev = ExpectMsg<VdcmMsg.VdevInfo>();
+        var vdev = ExpectMsg<VdcmMsg.VdevInfo>(Patience);
 
         await _journal.OnWrite.Fail();
         // An MSI-X data write on entry 1 (a live entry): trapped, persisted, refused.
         Send(new VdcmMsg.GuestAccessRequest(Host0, container, 999_999, new SivActors.Model.Vdcm.GuestAccess(
             SivActors.Model.Vdcm.AccessKind.Bar0Write, SivActors.Model.Vdcm.VirtualLayout.MsixTable + 16 + 8, Value: 0x77), 0, 0));
         // The guest's answer goes to the container; the count shows the write was refused.
-        AwaitAssert(() => Assert.Equal(1, _ctx.Metrics.Tables.WriteFailures), TimeSpan.FromSeconds(5));
+        AwaitAssert(() => Assert.Equal(1, _ctx.Metrics.Tables.WriteFailures), Patience);
         await _journal.OnWrite.Pass();
         // ... and the guest was answered with an error (counted per operation).
-        AwaitAssert(() => Assert.Equal(1, _ctx.Metrics.Snapshot().SlowPathErrors.GetValueOrDefault("msixTableWrite")), TimeSpan.FromSeconds(5));
+        AwaitAssert(() => Assert.Equal(1, _ctx.Metrics.Snapshot().SlowPathErrors.GetValueOrDefault("msixTableWrite")), Patience);
 
         Send(new VdcmMsg.GetVdev(Host0, container));
-        var after = ExpectMsg<VdcmMsg.VdevInfo>(TimeSpan.FromSeconds(5));
+        var after = ExpectMsg<VdcmMsg.VdevInfo>(Patience);
         Assert.Equal(vdev.Ais, after.Ais);
         Assert.Equal(vdev.Msix, after.Msix); // the refused vector change is not there
         Assert.Equal(0, _ctx.Metrics.EntityFailures);
