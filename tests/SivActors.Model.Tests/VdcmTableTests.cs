@@ -41,6 +41,9 @@ public sealed class VdcmTableTests
             new MsixEntrySet(new ContainerId(7), 8, new VirtualMsixEntry(0xFEE0_0000_1234_5678, 0xDEAD_BEEF, true) { AiSlot = 7, InterruptHandle = 65_535, ImsIndex = 65_535 }),
             new MsixEntrySet(new ContainerId(0), 0, new VirtualMsixEntry(0, 0, false)),
             new VdevReset(new ContainerId(12)),
+            new DeviceRemoved(15),
+            new VdevRecomposed(new ContainerId(1_000_000), 7, new ComposedAi(15, 1023, WorkQueueMode.Dedicated)),
+            new VdevTornDown(new ContainerId(3)),
         ];
         foreach (var e in events)
         {

@@ -11,7 +11,7 @@ namespace SivActors.Model.Tables;
 public static class VdcmCodec
 {
     public const byte Version = 1;
-    private const byte TagComposed = 1, TagMsixSet = 2, TagReset = 3;
+    private const byte TagComposed = 1, TagMsixSet = 2, TagReset = 3, TagDeviceRemoved = 4, TagRecomposed = 5, TagTornDown = 6;
 
     public static byte[] Encode(VdcmEvent e)
     {
@@ -34,6 +34,20 @@ public static class VdcmCodec
                 w.Write(TagReset);
                 w.Write7BitEncodedInt(r.Container.Value);
                 break;
+            case DeviceRemoved d:
+                w.Write(TagDeviceRemoved);
+                w.Write7BitEncodedInt(d.Device);
+                break;
+            case VdevRecomposed m:
+                w.Write(TagRecomposed);
+                w.Write7BitEncodedInt(m.Container.Value);
+                w.Write7BitEncodedInt(m.Slot);
+                WriteAi(w, m.Ai);
+                break;
+            case VdevTornDown t:
+                w.Write(TagTornDown);
+                w.Write7BitEncodedInt(t.Container.Value);
+                break;
             default:
                 throw new ArgumentException($"unknown VDCM event {e.GetType().Name}", nameof(e));
         }
@@ -50,6 +64,9 @@ public static class VdcmCodec
             TagComposed => ReadComposed(r),
             TagMsixSet => new MsixEntrySet(new ContainerId(r.Read7BitEncodedInt()), r.Read7BitEncodedInt(), ReadMsix(r)),
             TagReset => new VdevReset(new ContainerId(r.Read7BitEncodedInt())),
+            TagDeviceRemoved => new DeviceRemoved(r.Read7BitEncodedInt()),
+            TagRecomposed => new VdevRecomposed(new ContainerId(r.Read7BitEncodedInt()), r.Read7BitEncodedInt(), ReadAi(r)),
+            TagTornDown => new VdevTornDown(new ContainerId(r.Read7BitEncodedInt())),
             _ => throw new InvalidDataException($"unknown VDCM event tag {tag}"),
         };
     }
@@ -78,6 +95,13 @@ public static class VdcmCodec
             var entries = r.Read7BitEncodedInt();
             for (var e = 0; e < entries; e++) empty.Apply(new MsixEntrySet(composed.Container, e, ReadMsix(r)));
         }
+        if (r.BaseStream.Position == r.BaseStream.Length) return;
+        // The removal trailer (present once a device was removed): the removed devices, and the counters that the
+        // vdevs alone no longer imply (torn-down vdevs still number the tables; moved slots advanced the round-robin).
+        var removed = r.Read7BitEncodedInt();
+        for (var i = 0; i < removed; i++) empty.Apply(new DeviceRemoved(r.Read7BitEncodedInt()));
+        empty.ComposedCount = r.Read7BitEncodedInt();
+        empty.Composer.SharedCursor = r.Read7BitEncodedInt();
     }
 
     /// <summary>SHA-256 over the canonical encoding of every composition and MSI-X entry.</summary>
@@ -100,6 +124,12 @@ public static class VdcmCodec
             w.Write7BitEncodedInt(v.Device.Msix.Count);
             foreach (var e in v.Device.Msix) WriteMsix(w, e);
         }
+        // Only stores that saw a removal carry the trailer, so every other digest is what it was before removals existed.
+        if (state.RemovedDevices.Count == 0) return;
+        w.Write7BitEncodedInt(state.RemovedDevices.Count);
+        foreach (var d in state.RemovedDevices) w.Write7BitEncodedInt(d);
+        w.Write7BitEncodedInt(state.ComposedCount);
+        w.Write7BitEncodedInt(state.Composer.SharedCursor);
     }
 
     private static void WriteComposed(BinaryWriter w, VdevComposed c)
@@ -108,13 +138,17 @@ public static class VdcmCodec
         w.Write7BitEncodedInt((int)c.Asid.Value);
         w.Write7BitEncodedInt(c.TableId);
         w.Write7BitEncodedInt(c.Ais.Count);
-        foreach (var a in c.Ais)
-        {
-            w.Write7BitEncodedInt(a.Device);
-            w.Write7BitEncodedInt(a.Ai);
-            w.Write((byte)a.Mode);
-        }
+        foreach (var a in c.Ais) WriteAi(w, a);
     }
+
+    private static void WriteAi(BinaryWriter w, ComposedAi a)
+    {
+        w.Write7BitEncodedInt(a.Device);
+        w.Write7BitEncodedInt(a.Ai);
+        w.Write((byte)a.Mode);
+    }
+
+    private static ComposedAi ReadAi(BinaryReader r) => new(r.Read7BitEncodedInt(), r.Read7BitEncodedInt(), (WorkQueueMode)r.ReadByte());
 
     private static VdevComposed ReadComposed(BinaryReader r)
     {
@@ -123,7 +157,7 @@ public static class VdcmCodec
         var table = r.Read7BitEncodedInt();
         var n = r.Read7BitEncodedInt();
         var ais = new ComposedAi[n];
-        for (var i = 0; i < n; i++) ais[i] = new ComposedAi(r.Read7BitEncodedInt(), r.Read7BitEncodedInt(), (WorkQueueMode)r.ReadByte());
+        for (var i = 0; i < n; i++) ais[i] = ReadAi(r);
         return new VdevComposed(container, asid, table, ais);
     }
 

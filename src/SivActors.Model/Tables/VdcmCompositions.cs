@@ -19,6 +19,15 @@ public sealed record MsixEntrySet(ContainerId Container, int Entry, VirtualMsixE
 /// <summary>The vdev went through FLR: emulated state back to power-on values, every MSI-X entry masked and unbacked.</summary>
 public sealed record VdevReset(ContainerId Container) : VdcmEvent;
 
+/// <summary>The hosting function <paramref name="Device"/> of this host was surprise-removed: none of its AIs serves a vdev again.</summary>
+public sealed record DeviceRemoved(int Device) : VdcmEvent;
+
+/// <summary>Slot <paramref name="Slot"/> of the vdev moved to <paramref name="Ai"/>, off an AI of a removed device.</summary>
+public sealed record VdevRecomposed(ContainerId Container, int Slot, ComposedAi Ai) : VdcmEvent;
+
+/// <summary>The vdev lost an AI that the composition policy cannot replace (no free dedicated WQ left): it is gone.</summary>
+public sealed record VdevTornDown(ContainerId Container) : VdcmEvent;
+
 /// <summary>A snapshot of <see cref="VdcmCompositions"/>, encoded when taken (the live state keeps changing).</summary>
 public sealed record VdcmSnapshot(byte[] Payload);
 
@@ -38,9 +47,22 @@ public sealed class VdcmCompositions(HostId host, Composer composer, int asidsPe
 {
     private readonly Dictionary<ContainerId, ComposedVdev> _vdevs = new();
     private readonly Dictionary<int, List<ContainerId>> _tableMembers = new();
+    private readonly SortedSet<int> _removed = [];
     private int _composed;
 
     public HostId Host { get; } = host;
+
+    /// <summary>Devices of this host that were surprise-removed, in order.</summary>
+    public IReadOnlyCollection<int> RemovedDevices => _removed;
+
+    /// <summary>Vdevs composed so far, torn-down ones included: it numbers the interrupt tables.</summary>
+    public int ComposedCount
+    {
+        get => _composed;
+        internal set => _composed = value;
+    }
+
+    public Composer Composer => composer;
     public IReadOnlyDictionary<ContainerId, ComposedVdev> Vdevs => _vdevs;
     public IReadOnlyList<ContainerId> MembersOf(int tableId) => _tableMembers.TryGetValue(tableId, out var m) ? m : [];
 
@@ -50,6 +72,29 @@ public sealed class VdcmCompositions(HostId host, Composer composer, int asidsPe
         if (_vdevs.ContainsKey(container)) throw new SivInputException($"{container} already has a vdev on this VDCM");
         var picks = composer.Plan(aiCount).Select(p => new ComposedAi(p.Device, p.Ai, p.Mode)).ToList();
         return new VdevComposed(container, asid, _composed / asidsPerInterruptTable, picks);
+    }
+
+    /// <summary>Vdevs with an AI on a removed device, in container order: what a removal still has to move.</summary>
+    public IReadOnlyList<ContainerId> Stranded() =>
+        _removed.Count == 0 ? [] : _vdevs.Where(kv => kv.Value.Picks.Any(p => _removed.Contains(p.Device))).Select(kv => kv.Key).OrderBy(c => c.Value).ToList();
+
+    /// <summary>
+    /// The next step for a stranded vdev: its first slot on a removed device moves to a replacement AI, or, when the
+    /// policy has none for it, the whole vdev is torn down. Null when the vdev is not stranded (or gone).
+    /// </summary>
+    public VdcmEvent? DecideRescue(ContainerId container)
+    {
+        if (!_vdevs.TryGetValue(container, out var v)) return null;
+        for (var slot = 0; slot < v.Picks.Count; slot++)
+        {
+            var pick = v.Picks[slot];
+            if (!_removed.Contains(pick.Device)) continue;
+            var inUse = v.Picks.Where(p => !_removed.Contains(p.Device)).Select(p => p.Device).ToHashSet();
+            return composer.PlanReplacement(pick.Mode, inUse) is { } r
+                ? new VdevRecomposed(container, slot, new ComposedAi(r.Device, r.Ai, r.Mode))
+                : new VdevTornDown(container);
+        }
+        return null;
     }
 
     public void Apply(VdcmEvent e)
@@ -72,6 +117,31 @@ public sealed class VdcmCompositions(HostId host, Composer composer, int asidsPe
             case VdevReset r:
                 Vdev(r.Container).Device.Reset();
                 break;
+            case DeviceRemoved d:
+                composer.RemoveDevice(d.Device);
+                _removed.Add(d.Device);
+                break;
+            case VdevRecomposed m:
+            {
+                var v = Vdev(m.Container);
+                if ((uint)m.Slot >= (uint)v.Picks.Count) throw new InvalidOperationException($"event names slot {m.Slot} of {m.Container}, which has {v.Picks.Count}");
+                var old = v.Picks[m.Slot];
+                composer.Release((old.Device, old.Ai, old.Mode));
+                composer.Claim([(m.Ai.Device, m.Ai.Ai, m.Ai.Mode)]);
+                v.Device.ReplaceAi(m.Slot, Composer.ToAiId(Host, m.Ai.Device, m.Ai.Ai));
+                var picks = v.Picks.ToArray();
+                picks[m.Slot] = m.Ai;
+                _vdevs[m.Container] = new ComposedVdev(v.Device, v.TableId, picks);
+                break;
+            }
+            case VdevTornDown t:
+            {
+                var v = Vdev(t.Container);
+                foreach (var p in v.Picks) composer.Release((p.Device, p.Ai, p.Mode));
+                _vdevs.Remove(t.Container);
+                _tableMembers[v.TableId].Remove(t.Container);
+                break;
+            }
             default:
                 throw new ArgumentException($"unknown VDCM event {e.GetType().Name}", nameof(e));
         }

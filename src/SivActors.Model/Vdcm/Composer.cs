@@ -14,8 +14,9 @@ public enum CompositionPolicy : byte
 }
 
 /// <summary>
-/// Picks AIs for a new vdev. A vdev of k AIs takes them from k different devices when there are that many, so that
-/// a vdev can span hosting functions. Deterministic for a given request order.
+/// Picks AIs for a new vdev, and replacements for AIs of a device that was surprise-removed. A vdev of k AIs takes
+/// them from k different devices when there are that many, so that a vdev can span hosting functions. Every choice
+/// is a function of the AIs taken so far, so replaying the same claims gives the same state.
 /// </summary>
 public sealed class Composer
 {
@@ -24,8 +25,11 @@ public sealed class Composer
     private readonly CompositionPolicy _policy;
     private readonly int[] _users; // per AI (device-major)
     private readonly WorkQueueMode?[] _modes;
+    private readonly bool[] _removed; // per device
+    // Dedicated: every AI before this ordinal (device-interleaved order) is taken or on a removed device.
     private int _nextDedicated;
     private int _nextShared;
+    private int _free; // AIs nobody uses, on devices still present
 
     /// <param name="plannedAis">AIs all planned vdevs need together; decides what <see cref="CompositionPolicy.Auto"/> means.</param>
     public Composer(int devices, int aisPerDevice, CompositionPolicy policy, long plannedAis = 0)
@@ -39,6 +43,8 @@ public sealed class Composer
             : policy;
         _users = new int[devices * aisPerDevice];
         _modes = new WorkQueueMode?[devices * aisPerDevice];
+        _removed = new bool[devices];
+        _free = _users.Length;
     }
 
     public int TotalAis => _users.Length;
@@ -46,7 +52,16 @@ public sealed class Composer
     /// <summary>The policy in force (Auto resolved).</summary>
     public CompositionPolicy Policy => _policy;
 
+    /// <summary>The shared-WQ round-robin position: part of the state a snapshot must keep once devices were removed.</summary>
+    public int SharedCursor
+    {
+        get => _nextShared;
+        set => _nextShared = value;
+    }
+
     public WorkQueueMode? ModeOf(int device, int ai) => _modes[device * _aisPerDevice + ai];
+
+    public bool IsRemoved(int device) => _removed[device];
 
     /// <summary>Chooses <paramref name="count"/> AIs and takes them; throws when the policy cannot be met.</summary>
     public IReadOnlyList<(int Device, int Ai, WorkQueueMode Mode)> Compose(int count)
@@ -61,17 +76,61 @@ public sealed class Composer
     {
         if (count < 1 || count > _users.Length)
             throw new SivInputException($"a vdev needs 1..{_users.Length} AIs (got {count})");
+        if (_removed.All(r => r)) throw new SivInputException("every device of this host was removed; no AI is left to compose from");
         var result = new List<(int, int, WorkQueueMode)>(count);
-        var dedicatedLeft = _users.Length - _nextDedicated;
-        var useDedicated = _policy == CompositionPolicy.Dedicated;
-        if (_policy == CompositionPolicy.Dedicated && dedicatedLeft < count)
-            throw new SivInputException($"composition policy \"dedicated\" ran out of AIs: {_users.Length} AIs cannot give {count} more dedicated WQs");
-        for (var i = 0; i < count; i++)
+        if (_policy == CompositionPolicy.Dedicated)
         {
-            var flat = useDedicated ? Interleave(_nextDedicated + i) : Interleave((_nextShared + i) % _users.Length);
-            result.Add((flat / _aisPerDevice, flat % _aisPerDevice, useDedicated ? WorkQueueMode.Dedicated : WorkQueueMode.Shared));
+            if (_free < count)
+                throw new SivInputException($"composition policy \"dedicated\" ran out of AIs: {_users.Length} AIs cannot give {count} more dedicated WQs");
+            for (int ordinal = _nextDedicated, found = 0; found < count; ordinal++)
+            {
+                var flat = Interleave(ordinal);
+                if (_users[flat] != 0 || _removed[flat / _aisPerDevice]) continue;
+                result.Add((flat / _aisPerDevice, flat % _aisPerDevice, WorkQueueMode.Dedicated));
+                found++;
+            }
+            return result;
+        }
+        for (int ordinal = _nextShared, found = 0; found < count; ordinal++)
+        {
+            var flat = Interleave(ordinal % _users.Length);
+            if (_removed[flat / _aisPerDevice]) continue;
+            result.Add((flat / _aisPerDevice, flat % _aisPerDevice, WorkQueueMode.Shared));
+            found++;
         }
         return result;
+    }
+
+    /// <summary>
+    /// An AI to take over slot of a vdev whose AI was on a removed device, in the slot's own mode: a free dedicated
+    /// WQ (null when none is left: a dedicated WQ is never shared), or the next shared WQ round-robin, on a device
+    /// the vdev does not use yet when there is one.
+    /// </summary>
+    public (int Device, int Ai, WorkQueueMode Mode)? PlanReplacement(WorkQueueMode mode, IReadOnlyCollection<int> devicesInUse)
+    {
+        if (_removed.All(r => r)) return null;
+        if (mode == WorkQueueMode.Dedicated)
+        {
+            if (_free == 0) return null;
+            for (var ordinal = _nextDedicated; ordinal < _users.Length; ordinal++)
+            {
+                var flat = Interleave(ordinal);
+                if (_users[flat] == 0 && !_removed[flat / _aisPerDevice]) return (flat / _aisPerDevice, flat % _aisPerDevice, mode);
+            }
+            return null;
+        }
+        (int, int, WorkQueueMode)? fallback = null;
+        for (var step = 0; step < _users.Length; step++)
+        {
+            var flat = Interleave((_nextShared + step) % _users.Length);
+            var device = flat / _aisPerDevice;
+            if (_removed[device]) continue;
+            var pick = (device, flat % _aisPerDevice, mode);
+            if (!devicesInUse.Contains(device)) return pick;
+            fallback ??= pick;
+            if (step >= _devices) break; // one round over the devices is enough to find an unused one
+        }
+        return fallback;
     }
 
     /// <summary>Takes AIs chosen by <see cref="Plan"/> (or replayed from the journal, which recorded a plan).</summary>
@@ -79,13 +138,51 @@ public sealed class Composer
     {
         foreach (var (device, ai, mode) in picks)
         {
-            if (device < 0 || device >= _devices || ai < 0 || ai >= _aisPerDevice)
-                throw new InvalidOperationException($"composition names device {device} AI {ai}, beyond this host's {_devices}x{_aisPerDevice} AIs");
-            var flat = device * _aisPerDevice + ai;
-            _users[flat]++;
+            var flat = Flat(device, ai);
+            if (_users[flat]++ == 0 && !_removed[device]) _free--;
             _modes[flat] = mode;
-            if (mode == WorkQueueMode.Dedicated) _nextDedicated++;
+            if (mode == WorkQueueMode.Dedicated) AdvanceDedicated();
             else _nextShared++;
+        }
+    }
+
+    /// <summary>Gives back an AI of a vdev that moved off it or was torn down.</summary>
+    public void Release((int Device, int Ai, WorkQueueMode Mode) pick)
+    {
+        var flat = Flat(pick.Device, pick.Ai);
+        if (_users[flat] == 0) throw new InvalidOperationException($"device {pick.Device} AI {pick.Ai} is released but nobody uses it");
+        if (--_users[flat] != 0 || _removed[pick.Device]) return;
+        _free++;
+        _modes[flat] = null;
+        var ordinal = pick.Ai * _devices + pick.Device;
+        if (ordinal < _nextDedicated) _nextDedicated = ordinal;
+    }
+
+    /// <summary>The device is gone (surprise removal): nothing is composed from its AIs again.</summary>
+    public void RemoveDevice(int device)
+    {
+        if (device < 0 || device >= _devices) throw new InvalidOperationException($"device {device} is beyond this host's {_devices} devices");
+        if (_removed[device]) return;
+        for (var ai = 0; ai < _aisPerDevice; ai++)
+            if (_users[Flat(device, ai)] == 0) _free--;
+        _removed[device] = true;
+        AdvanceDedicated();
+    }
+
+    private int Flat(int device, int ai)
+    {
+        if (device < 0 || device >= _devices || ai < 0 || ai >= _aisPerDevice)
+            throw new InvalidOperationException($"composition names device {device} AI {ai}, beyond this host's {_devices}x{_aisPerDevice} AIs");
+        return device * _aisPerDevice + ai;
+    }
+
+    private void AdvanceDedicated()
+    {
+        while (_nextDedicated < _users.Length)
+        {
+            var flat = Interleave(_nextDedicated);
+            if (_users[flat] == 0 && !_removed[flat / _aisPerDevice]) return;
+            _nextDedicated++;
         }
     }
 

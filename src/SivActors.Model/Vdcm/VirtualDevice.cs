@@ -30,6 +30,7 @@ public sealed class VirtualDevice
     private readonly byte[] _config = new byte[VirtualLayout.ConfigSpaceSize];
     private readonly byte[] _bar0 = new byte[Bar0ShadowBytes];
     private readonly VirtualMsixEntry[] _msix;
+    private readonly AiId[] _ais;
 
     public VirtualDevice(VdevId id, ContainerId owner, Asid asid, IReadOnlyList<AiId> ais)
     {
@@ -38,7 +39,7 @@ public sealed class VirtualDevice
         Id = id;
         Owner = owner;
         Asid = asid;
-        Ais = ais;
+        _ais = ais.ToArray();
         _msix = new VirtualMsixEntry[ais.Count + 1];
         Reset();
     }
@@ -46,7 +47,7 @@ public sealed class VirtualDevice
     public VdevId Id { get; }
     public ContainerId Owner { get; }
     public Asid Asid { get; }
-    public IReadOnlyList<AiId> Ais { get; }
+    public IReadOnlyList<AiId> Ais => _ais;
     public int Generation { get; private set; }
     public IReadOnlyList<VirtualMsixEntry> Msix => _msix;
 
@@ -101,6 +102,19 @@ public sealed class VirtualDevice
             return;
         }
         if (offset + 4 <= _bar0.Length) BinaryPrimitives.WriteUInt32LittleEndian(_bar0.AsSpan(offset), value);
+    }
+
+    /// <summary>
+    /// Slot <paramref name="slot"/> is served by <paramref name="ai"/> from now on (its AI's device was removed). The
+    /// slot's MSI-X entry keeps its vector and mask but loses its backing: the interrupt handle and IMS index belonged
+    /// to the old AI, so the entry is programmed again before it can fire.
+    /// </summary>
+    public void ReplaceAi(int slot, AiId ai)
+    {
+        if ((uint)slot >= (uint)_ais.Length) throw new InvalidOperationException($"vdev {Id} has no AI slot {slot}");
+        _ais[slot] = ai;
+        for (var i = 0; i < _msix.Length; i++)
+            if (_msix[i].AiSlot == slot) _msix[i] = _msix[i] with { InterruptHandle = null, ImsIndex = null };
     }
 
     public void SetMsix(int entry, VirtualMsixEntry value)
