@@ -51,7 +51,8 @@ public static class ReportPrinter
             console.MarkupLine($"fault [bold]{f.Kind}[/] {Markup.Escape(f.Target)} at {S(f.AtS)} s{(f.ForS is { } w ? $" for {S(w)} s" : "")}: " +
                                (f.Injected ? "injected" : "[yellow]not injected[/]") +
                                $", detected {S(f.DetectedAtS)}, recovered {S(f.RecoveredAtS)}; touched {f.Affected:N0}{Cost(f)}" +
-                               (f.ThroughputRatioDuring is { } ratio ? $"; ops during it {ratio:P0} of before" : ""));
+                               (f.ThroughputRatioDuring is { } ratio ? $"; ops during it {ratio:P0} of before" : "") +
+                               (f.Note is { } note ? $"; {Markup.Escape(note)}" : ""));
         if (r.Nodes is { } nodes)
             foreach (var n in nodes)
                 console.MarkupLine($"node {Markup.Escape(n.Node)}{(n.Lost ? " [red](lost mid-run: last report)[/]" : n.Left ? " (left mid-run)" : "")}: {n.Operations:N0} operations, {n.Interrupts:N0} interrupts, {n.DurableChanges:N0} durable table changes, " +

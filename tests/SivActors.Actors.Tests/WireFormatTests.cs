@@ -61,6 +61,23 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_surprise_removal_its_refresh_and_a_device_gone_rejection_round_trip()
+    {
+        var ai = new AiId(new DeviceId(new HostId(2), 15), 255);
+        object[] messages =
+        [
+            new SivActors.Actors.AssignableInterface.AssignableInterfaceProtocol.SurpriseRemoved(ai, -1),
+            new SivActors.Actors.AssignableInterface.AssignableInterfaceProtocol.SurpriseRemoved(ai, 12),
+            new SivActors.Actors.Vdcm.VdcmProtocol.RemoveDevice(new HostId(2), 15, 3),
+            new SivActors.Actors.Vdcm.VdcmProtocol.RefreshVdev(new HostId(2), new ContainerId(999_999)),
+            new SivActors.Actors.Vdcm.VdcmProtocol.VdevGone(new ContainerId(999_999)),
+            new SivActors.Actors.Container.ContainerProtocol.PortalRejected(new ContainerId(7), new HostId(2), 1, SivActors.Model.Device.SubmitOutcome.DeviceGone),
+        ];
+        var serializer = (WireSerializer)Sys.Serialization.FindSerializerFor(messages[0]);
+        Assert.All(messages, m => Assert.Equal(m, serializer.FromBinary(serializer.ToBinary(m), serializer.Manifest(m))));
+    }
+
+    [Fact]
     public void The_reused_writer_leaves_nothing_of_an_earlier_message_in_the_next()
     {
         var small = new RunProtocol.RunScenario(TestActor);

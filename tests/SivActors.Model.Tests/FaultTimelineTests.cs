@@ -83,6 +83,10 @@ public class FaultTimelineTests
     [InlineData("""{ "at": 1, "kind": "stale-iec", "target": "interrupt-unit:0" }""", "faults[0]: stale-iec needs \"for\"")]
     [InlineData("""{ "at": 1, "kind": "stale-iec", "target": "interrupt-unit:7", "for": 1 }""", "faults[0].target")]
     [InlineData("""{ "at": 1, "kind": "kill-actor", "target": "vdcm:0", "colour": "red" }""", "unknown key \"colour\" at $.faults[0]")]
+    [InlineData("""{ "at": 1, "kind": "surprise-remove", "target": "ai:0.0.0" }""", "faults[0]: surprise-remove cannot target ai (the hosting function that disappears, device:H.D)")]
+    [InlineData("""{ "at": 1, "kind": "surprise-remove" }""", "faults[0]: surprise-remove needs \"target\"")]
+    [InlineData("""{ "at": 1, "kind": "surprise-remove", "target": "device:0.9" }""", "faults[0].target device:0.9: the topology has no device 9")]
+    [InlineData("""{ "at": 1, "kind": "surprise-remove", "target": "device:0.1", "for": 2 }""", "faults[0].for does not apply to surprise-remove")]
     public void A_bad_fault_is_one_line_naming_the_entry(string fault, string expected)
         => AssertOneLine(() => Load(fault), expected);
 

@@ -45,6 +45,8 @@ public sealed class AssignableInterfaceActor : EntityActor
     private readonly List<IActorRef> _flushWaiters = [];
     private long _flushDeadline;
     private bool _resendArmed;
+    // Surprise-removed: the device is gone for the rest of the run (decision 41).
+    private bool _removed;
 
     private readonly record struct InFlight(ContainerId Container, Descriptor Descriptor, uint Pasid, int Slot, long WallStartTicks);
 
@@ -70,15 +72,31 @@ public sealed class AssignableInterfaceActor : EntityActor
     /// <summary>The VDCM's writes: WQ assignment, IMS entries, resets.</summary>
     private void Configuration()
     {
+        Receive<SurpriseRemoved>(m =>
+        {
+            if (_removed) return;
+            _removed = true;
+            var aborted = AbortInFlight();
+            if (m.Fault >= 0)
+            {
+                _ctx.Faults.Stats[m.Fault].Touched();
+                _ctx.Faults.Stats[m.Fault].AbortedDescriptors(aborted);
+            }
+            // What the function held is gone with it: its IMS entries and WQ configuration.
+            foreach (var index in _ims.Entries.Select(kv => kv.Key).ToList()) _ims.Revoke(index);
+            _hints.Clear();
+            _wq = null;
+        });
         Receive<AssignToVdev>(m =>
         {
+            if (_removed) return;
             _wq ??= new WorkQueue(m.Mode, m.Size, m.Threshold);
             if (m.Mode == WorkQueueMode.Dedicated) _dedicatedPasid = m.Pasid.Value;
             _tenants[m.Pasid.Value] = m.Container;
         });
         Receive<WriteIms>(m =>
         {
-            var ok = _ims.Write(m.Index, m.Entry);
+            var ok = !_removed && _ims.Write(m.Index, m.Entry);
             if (ok && m.Hint is not null) _hints[m.Index] = m.Hint;
             // A revoked handle written again (a VDCM that restarted restores the entries a failed reset revoked) is
             // live once more, so it is no longer material for a stale-handle forgery.
@@ -194,18 +212,27 @@ public sealed class AssignableInterfaceActor : EntityActor
     /// A kill-actor fault: descriptors waiting for their source reads end with an abort status (the driver sees the
     /// function's error state), and submitters waiting for room are woken, so nothing waits on this incarnation.
     /// </summary>
-    protected override void OnInjectedKill(int fault)
+    protected override void OnInjectedKill(int fault) => _ctx.Faults.Stats[fault].AbortedDescriptors(AbortInFlight());
+
+    /// <summary>Descriptors in flight end without a completion record (§3.15: an abort writes none); waiting submitters are woken.</summary>
+    private int AbortInFlight()
     {
+        var aborted = _inFlight.Count;
         foreach (var f in _inFlight.Values)
             _ctx.Directory.Tell(new ContainerProtocol.DescriptorAborted(f.Container, _ctx.HostOf(f.Container), f.Slot));
-        _ctx.Faults.Stats[fault].AbortedDescriptors(_inFlight.Count);
         _inFlight.Clear();
         while (_waiters.Count > 0) WakeWaiter();
+        return aborted;
     }
 
     private void Submit(PortalWrite m)
     {
         var d = m.Descriptor;
+        if (_removed)
+        {
+            Reject(m, SubmitOutcome.DeviceGone);
+            return;
+        }
         if (_wq is null)
         {
             // An unconfigured WQ is disabled: DMWr gets Retry, posted writes are ignored.

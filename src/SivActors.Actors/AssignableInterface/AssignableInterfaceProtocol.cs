@@ -53,6 +53,13 @@ public static class AssignableInterfaceProtocol
 
     public sealed record QueueReset(long RequestId, int Aborted) : ISivMessage;
 
+    /// <summary>
+    /// The AI's device was surprise-removed (<paramref name="Fault"/>: the fault's index, or -1 when a restarted AI
+    /// learns it from the VDCM): descriptors in flight end aborted, the IMS is gone, every later portal write ends
+    /// as <see cref="SubmitOutcome.DeviceGone"/>.
+    /// </summary>
+    public sealed record SurpriseRemoved(AiId Ai, int Fault) : Command(Ai);
+
     /// <summary>Asks the AI to send a flush marker behind its last upstream write to both IOMMU units.</summary>
     public sealed record FlushUpstream(AiId Ai, IActorRef ReplyTo) : Command(Ai);
 

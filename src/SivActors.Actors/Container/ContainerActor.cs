@@ -49,6 +49,11 @@ public sealed class ContainerActor : EntityActor
     // Reliable delivery: every vector each slot has had (256 bits per slot). A retransmitted interrupt was judged once,
     // when it was raised; recovered after a loss, it may arrive after the guest moved the slot to another vector.
     private ulong[]? _everVectors;
+    // AIs this vdev had before a surprise removal moved its slots (decision 41), with the vectors the slot could carry
+    // then: an interrupt one of them raised before it went is still ours when it arrives after the move.
+    private List<(AiId Ai, int Slot, byte[] Vectors)>? _formerAis;
+    private HashSet<AiId>? _goneAis;
+    private bool _refreshing;
     private bool _running, _stopping, _stopped, _ready, _harvestScheduled, _resetting;
     private SlowOperation? _quiesceFor;
     private SlowStep? _slowInFlight;
@@ -56,7 +61,7 @@ public sealed class ContainerActor : EntityActor
     private int _outstanding;
     private int _nextAi;
 
-    private readonly record struct Slot(DsaOpcode Opcode, int Size, ulong Pattern, uint Seed, int ExpectedDiff, long WallStartTicks);
+    private readonly record struct Slot(DsaOpcode Opcode, int Size, ulong Pattern, uint Seed, int ExpectedDiff, long WallStartTicks, int AiSlot, AiId Ai);
 
     /// <summary>One trapped access; <see cref="OnDone"/> runs when the VDCM answers.</summary>
     private sealed record SlowStep(GuestAccess Access, Action<GuestAccessCompleted>? OnDone);
@@ -74,7 +79,12 @@ public sealed class ContainerActor : EntityActor
         _slots = new Slot?[_layout.QueueDepth];
         _waitingForRoom = new bool[_layout.QueueDepth];
 
-        Behave(host, () => Receive<VdcmProtocol.VdevInfo>(Restored), () =>
+        // A VdevInfo restores this incarnation's vdev, or answers the refresh a surprise removal made it ask for.
+        Behave(host, () => Receive<VdcmProtocol.VdevInfo>(m =>
+        {
+            if (_refreshing) Refreshed(m);
+            else Restored(m);
+        }), () =>
         {
             Receive<VdevComposed>(Composed);
             Receive<GuestAccessCompleted>(SlowCompleted);
@@ -83,6 +93,11 @@ public sealed class ContainerActor : EntityActor
             Receive<PortalRejected>(Rejected);
             Receive<DescriptorAborted>(Aborted);
             Receive<InterruptDelivered>(Interrupt);
+            Receive<VdcmProtocol.VdevGone>(_ => TornDown());
+            Receive<RefreshAgain>(_ =>
+            {
+                if (_refreshing) _ctx.Directory.Tell(new VdcmProtocol.RefreshVdev(_host, _id), Self);
+            });
             Receive<WorkQueueRoom>(m =>
             {
                 _waitingForRoom[m.Slot] = false;
@@ -168,11 +183,11 @@ public sealed class ContainerActor : EntityActor
     }
 
     /// <summary>
-    /// The guest driver's MSI-X set-up: per AI, write the data dword (vector) then unmask the entry. A data write
-    /// answered with an error is written again before the unmask (unmasking would make live whatever vector the VDCM
-    /// holds), after a back-off that doubles from 20 ms (about 10 s over all attempts, so a store that fails for a
-    /// while is outlasted); one that keeps failing leaves the entry masked, without a completion handle, until the
-    /// next reset.
+    /// The guest driver's MSI-X set-up: per AI, write the data dword (vector) then unmask the entry. A write answered
+    /// with an error starts the pair again (unmasking after a failed data write would make live whatever vector the
+    /// VDCM holds; an unmask fails when the journal does or when a surprise removal moved the slot meanwhile), after
+    /// a back-off that doubles from 20 ms (about 10 s over all attempts, so a store that fails for a while is
+    /// outlasted); one that keeps failing leaves the entry masked, without a completion handle, until the next reset.
     /// </summary>
     private void ProgramAllVectors(Action done)
     {
@@ -190,22 +205,29 @@ public sealed class ContainerActor : EntityActor
         var entry = s + 1; // entry 0 is the VDCM's own vector
         var vector = (byte)(FirstVector + s);
         Pend(s, vector);
+        void Again()
+        {
+            if (attempt < VectorWriteAttempts)
+                Timers.StartSingleTimer(("vector", s), new RetryVector(s, attempt + 1, programmed), TimeSpan.FromMilliseconds(20 << (attempt - 1)));
+            else programmed();
+        }
+
         EnqueueSlow(new GuestAccess(AccessKind.Bar0Write, MsixOffset(entry, 8), Value: vector), w =>
         {
             if (w.Error is not null)
             {
-                if (attempt < VectorWriteAttempts)
-                    Timers.StartSingleTimer(("vector", s), new RetryVector(s, attempt + 1, programmed), TimeSpan.FromMilliseconds(20 << (attempt - 1)));
-                else programmed();
+                Again();
                 return;
             }
             EnqueueSlow(new GuestAccess(AccessKind.Bar0Write, MsixOffset(entry, 12), Value: 0), r =>
             {
-                if (r.Error is null)
+                if (r.Error is not null)
                 {
-                    _handles[s] = (ushort)r.Value;
-                    _vectors[s] = vector;
+                    Again();
+                    return;
                 }
+                _handles[s] = (ushort)r.Value;
+                _vectors[s] = vector;
                 programmed();
             });
         });
@@ -356,7 +378,7 @@ public sealed class ContainerActor : EntityActor
         var (path, op) = AccessClassifier.Classify(portal, _modes[s]);
         if (path != DataPath.Fast) return;
         var now = Stopwatch.GetTimestamp();
-        _slots[slot] = new Slot(opcode, size, pattern, seed, expectedDiff, now);
+        _slots[slot] = new Slot(opcode, size, pattern, seed, expectedDiff, now, s, _ais[s]);
         _outstanding++;
         _ctx.Metrics.OutstandingChanged(1);
         _ctx.Metrics.FastPath(op);
@@ -443,15 +465,67 @@ public sealed class ContainerActor : EntityActor
 
     private void Rejected(PortalRejected m)
     {
-        if (_slots[m.Slot] is null) return;
+        if (_slots[m.Slot] is not { } submitted) return;
+        if (m.Outcome == SubmitOutcome.DeviceGone) DeviceGone(submitted.AiSlot, submitted.Ai);
         // After Retry the slot waits for the WQ's room event rather than spinning on the portal.
         _waitingForRoom[m.Slot] = m.Outcome == SubmitOutcome.Retry;
         EndWithoutCompletion(m.Slot, m.Outcome switch
         {
             SubmitOutcome.Retry => RejectCodes.Retry,
             SubmitOutcome.Dropped => RejectCodes.Dropped,
+            SubmitOutcome.DeviceGone => RejectCodes.DeviceGone,
             _ => RejectCodes.Ignored,
         });
+    }
+
+    /// <summary>
+    /// The AI behind slot <paramref name="s"/> was surprise-removed: the driver stops using it and asks the VDCM for the
+    /// vdev as recomposed (asked again every second until answered, so a VDCM that restarts meanwhile answers too).
+    /// </summary>
+    private void DeviceGone(int s, AiId ai)
+    {
+        if (s >= _ais.Length || _ais[s] != ai) return; // the slot moved already
+        _handles[s] = null;
+        (_goneAis ??= []).Add(ai);
+        if (_refreshing) return;
+        _refreshing = true;
+        _ctx.Directory.Tell(new VdcmProtocol.RefreshVdev(_host, _id), Self);
+        Timers.StartPeriodicTimer(RefreshAgain.Instance, RefreshAgain.Instance, TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>The vdev as recomposed: each slot that moved to another AI is programmed again (data, then unmask).</summary>
+    private void Refreshed(VdcmProtocol.VdevInfo m)
+    {
+        // The VDCM has not heard of the removal yet (its notice may wait behind a snapshot): ask again later.
+        if (m.Ais.Count != _ais.Length || m.Ais.Any(a => _goneAis!.Contains(a))) return;
+        _refreshing = false;
+        Timers.Cancel(RefreshAgain.Instance);
+        for (var s = 0; s < _ais.Length; s++)
+        {
+            if (m.Ais[s] == _ais[s]) continue;
+            Remember(s);
+            _ais[s] = m.Ais[s];
+            _modes[s] = m.Modes[s];
+            _handles[s] = null;
+            ProgramVector(s, attempt: 1, Pump);
+        }
+        Pump();
+    }
+
+    /// <summary>Slot <paramref name="s"/> leaves its AI: the vectors it could carry until now stay ours for that AI.</summary>
+    private void Remember(int s) =>
+        (_formerAis ??= []).Add((_ais[s], s, [_vectors[s], _pendingVectors[s], .. _uncertainVectors[s] ?? []]));
+
+    /// <summary>The vdev was torn down (no AI was left for it): this container submits nothing more.</summary>
+    private void TornDown()
+    {
+        if (_ais.Length == 0) return;
+        _refreshing = false;
+        Timers.Cancel(RefreshAgain.Instance);
+        for (var s = 0; s < _ais.Length; s++) Remember(s);
+        _ais = [];
+        _ready = false;
+        CheckDrained();
     }
 
     private void Aborted(DescriptorAborted m)
@@ -524,6 +598,10 @@ public sealed class ContainerActor : EntityActor
                 && (_vectors[i] == m.Vector || _pendingVectors[i] == m.Vector || _uncertainVectors[i]?.Contains(m.Vector) == true
                     || m.Seq != 0 && WasEverOurs(i, m.Vector) || m.Stale))
                 return true;
+        if (_formerAis is { } former)
+            foreach (var (ai, s, vectors) in former)
+                if (ai == m.Origin && m.Vector != 0 && (vectors.Contains(m.Vector) || m.Seq != 0 && WasEverOurs(s, m.Vector) || m.Stale))
+                    return true;
         return false;
     }
 
@@ -540,6 +618,11 @@ public sealed class ContainerActor : EntityActor
         startTicks == 0 ? 0 : (long)((Stopwatch.GetTimestamp() - startTicks) * 1_000_000.0 / Stopwatch.Frequency);
 
     private sealed record RetryVector(int Slot, int Attempt, Action Programmed) : INoSerializationVerificationNeeded;
+
+    private sealed class RefreshAgain : INoSerializationVerificationNeeded
+    {
+        public static readonly RefreshAgain Instance = new();
+    }
 
     private sealed class Harvest : INoSerializationVerificationNeeded
     {
@@ -558,6 +641,8 @@ public static class RejectCodes
     public const byte Ignored = 0xF2;
     /// <summary>The AI stopped with the descriptor in flight (a kill-actor fault): no completion record was written.</summary>
     public const byte Aborted = 0xF3;
+    /// <summary>The AI's device was surprise-removed: the portal write ended as an Unsupported Request.</summary>
+    public const byte DeviceGone = 0xF4;
 
     public static string Name(byte code) => code switch
     {
@@ -565,6 +650,7 @@ public static class RejectCodes
         Dropped => "dropped",
         Ignored => "ignored",
         Aborted => "aborted",
+        DeviceGone => "device-gone",
         _ => "0x" + code.ToString("X2", System.Globalization.CultureInfo.InvariantCulture),
     };
 }

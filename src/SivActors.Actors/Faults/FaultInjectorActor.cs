@@ -85,6 +85,17 @@ public sealed class FaultInjectorActor : ReceiveActor, IWithTimers
                 foreach (var target in Targets(f)) _ctx.Directory.Tell(new FaultProtocol.InjectedKill(target, f.Index));
                 s.Ended(Stopwatch.GetTimestamp());
                 return;
+            case FaultKind.SurpriseRemove:
+            {
+                // The function's AIs go dark first (what they had in flight is aborted), then the host's hot-plug
+                // notification reaches the VDCM, which moves or tears down the vdevs that used them.
+                var device = new DeviceId(new HostId(f.Target!.Index[0]), f.Target.Index[1]);
+                for (var a = 0; a < _ctx.Scenario.Topology.AisPerDevice; a++)
+                    _ctx.Directory.Tell(new SivActors.Actors.AssignableInterface.AssignableInterfaceProtocol.SurpriseRemoved(new AiId(device, a), f.Index));
+                _ctx.Directory.Tell(new SivActors.Actors.Vdcm.VdcmProtocol.RemoveDevice(device.Host, device.Index, f.Index));
+                s.Ended(Stopwatch.GetTimestamp());
+                return;
+            }
             default:
                 s.Explain($"{f.KindName} is not injected on this node");
                 return;

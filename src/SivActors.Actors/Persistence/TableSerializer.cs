@@ -19,6 +19,9 @@ public sealed class TableSerializer(ExtendedActorSystem system) : SerializerWith
     public const string VdevComposedManifest = "vdcm-vdev-composed";
     public const string MsixEntrySetManifest = "vdcm-msix-set";
     public const string VdevResetManifest = "vdcm-vdev-reset";
+    public const string DeviceRemovedManifest = "vdcm-device-removed";
+    public const string VdevRecomposedManifest = "vdcm-vdev-recomposed";
+    public const string VdevTornDownManifest = "vdcm-vdev-torn-down";
     public const string VdcmSnapshotManifest = "vdcm-snapshot";
     public const string TopologyManifest = "run-topology";
 
@@ -36,6 +39,9 @@ public sealed class TableSerializer(ExtendedActorSystem system) : SerializerWith
         VdevComposed => VdevComposedManifest,
         MsixEntrySet => MsixEntrySetManifest,
         VdevReset => VdevResetManifest,
+        DeviceRemoved => DeviceRemovedManifest,
+        VdevRecomposed => VdevRecomposedManifest,
+        VdevTornDown => VdevTornDownManifest,
         VdcmSnapshot => VdcmSnapshotManifest,
         TopologyRecorded => TopologyManifest,
         _ => throw new ArgumentException($"{o.GetType().Name} is not a table event or snapshot", nameof(o)),
@@ -57,7 +63,8 @@ public sealed class TableSerializer(ExtendedActorSystem system) : SerializerWith
         {
             AsidBoundManifest or EntryWrittenManifest or EntryFreedManifest => TableCodec.DecodeEvent(bytes),
             InterruptUnitSnapshotManifest => new InterruptUnitSnapshot(bytes),
-            VdevComposedManifest or MsixEntrySetManifest or VdevResetManifest => VdcmCodec.DecodeEvent(bytes),
+            VdevComposedManifest or MsixEntrySetManifest or VdevResetManifest or DeviceRemovedManifest or VdevRecomposedManifest
+                or VdevTornDownManifest => VdcmCodec.DecodeEvent(bytes),
             VdcmSnapshotManifest => new VdcmSnapshot(bytes),
             TopologyManifest => TopologyRecorded.Decode(bytes),
             _ => throw new System.Runtime.Serialization.SerializationException($"unknown table manifest \"{manifest}\""),

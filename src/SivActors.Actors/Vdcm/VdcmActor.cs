@@ -26,7 +26,7 @@ namespace SivActors.Actors.Vdcm;
 /// MSI-X entries are event-sourced: a guest write that changes them is answered once its event is durable, and a
 /// restarted VDCM re-establishes its vdevs' device state (AI assignment, IMS entries, PASID bindings) from them.
 /// </summary>
-public sealed class VdcmActor : TableOwner<VdcmEvent>
+public sealed partial class VdcmActor : TableOwner<VdcmEvent>
 {
     private readonly HostId _host;
     private VdcmCompositions _state;
@@ -51,9 +51,12 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
         {
             RestoreDevices();
             Recovered(LastSequenceNr);
+            // A removal whose moves were not all persisted before a restart goes on from what the journal holds.
+            if (_state.RemovedDevices.Count > 0) Self.Tell(ContinueRescue.Instance);
         });
 
         Command<ComposeVdev>(Compose);
+        RemovalCommands();
         Command<GuestAccessRequest>(Access);
         Command<GetVdev>(m =>
         {
@@ -114,6 +117,7 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
                 break;
             case EntityKind.AssignableInterface:
                 var ai = target.AsAiId();
+                if (_state.RemovedDevices.Contains(ai.Device.Index)) yield return new Ai.SurpriseRemoved(ai, -1);
                 foreach (var (c, v, slot) in UsersOf(ai))
                 {
                     yield return Assignment(c, v, slot);
@@ -352,6 +356,11 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
 
         void WithImsIndex(ushort ims)
         {
+            if (!StillOn(m.From, current.AiSlot, ai))
+            {
+                Fail(m, OperationType.MsixTableWrite, Moved, modeled + step);
+                return;
+            }
             var irte = BuildEntry(v, entry, ai);
             Request(new Iu.ProgramEntry(_host, NextId(), v.Device.Asid, current.InterruptHandle, irte), reply =>
             {
@@ -365,6 +374,13 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
                     PasidEnable: true, Ignore: false, Mask: false);
                 Request(new Ai.WriteIms(ai, NextId(), ims, imsEntry, HintFor(v, ai, programmed.TableSize)), _ =>
                 {
+                    if (!StillOn(m.From, current.AiSlot, ai))
+                    {
+                        // The slot moved meanwhile: the entry just written names the old AI's device, so it goes again.
+                        Request(new Iu.FreeEntry(_host, NextId(), v.Device.Asid, programmed.Handle), _ => { });
+                        Fail(m, OperationType.MsixTableWrite, Moved, modeled + 3 * step);
+                        return;
+                    }
                     // Read the entry again: the data (vector) may have changed while this ran.
                     Persisted(m, entry, v.Device.Msix[entry] with { Masked = false, InterruptHandle = programmed.Handle, ImsIndex = ims },
                         modeled + 3 * step, Done(m, ims, modeled + 3 * step));
@@ -503,9 +519,20 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
         }
     }
 
+    private const string Moved = "the vdev was recomposed meanwhile (its AI's device was surprise-removed); program the vector again";
+
+    /// <summary>The vdev still has <paramref name="ai"/> in <paramref name="slot"/>: no surprise removal moved it while a request ran.</summary>
+    private bool StillOn(ContainerId container, int slot, AiId ai) =>
+        _state.Vdevs.TryGetValue(container, out var now) && now.Device.Ais[slot] == ai;
+
     /// <summary>Applies a virtual MSI-X change, persists it, and runs <paramref name="then"/> once it is durable.</summary>
     private void Persisted(GuestAccessRequest m, int entry, VirtualMsixEntry value, long modeled, Action then)
     {
+        if (!_state.Vdevs.ContainsKey(m.From))
+        {
+            Fail(m, OperationType.MsixTableWrite, "the vdev was torn down (its device was surprise-removed)", modeled);
+            return;
+        }
         var e = new MsixEntrySet(m.From, entry, value);
         _state.Apply(e);
         Commit(e, then, reason => Fail(m, OperationType.MsixTableWrite, reason, modeled));
@@ -514,6 +541,11 @@ public sealed class VdcmActor : TableOwner<VdcmEvent>
     /// <summary>FLR of the emulated state, answered once durable.</summary>
     private void ResetPersisted(GuestAccessRequest m, long modeled)
     {
+        if (!_state.Vdevs.ContainsKey(m.From))
+        {
+            Fail(m, OperationType.VdevReset, "the vdev was torn down (its device was surprise-removed)", modeled);
+            return;
+        }
         var e = new VdevReset(m.From);
         _state.Apply(e);
         Commit(e, () => Complete(m, OperationType.VdevReset, 0, modeled), reason => Fail(m, OperationType.VdevReset, reason, modeled));

@@ -40,6 +40,20 @@ public static class VdcmProtocol
     /// </summary>
     public sealed record RestoreDeviceState(HostId Host, EntityAddress Requester) : Command(Host);
 
+    /// <summary>
+    /// The hosting function <paramref name="Device"/> of this host was surprise-removed (fault <paramref name="Fault"/>):
+    /// every vdev with an AI on it is recomposed on other devices, or torn down when the policy has no AI for it.
+    /// </summary>
+    public sealed record RemoveDevice(HostId Host, int Device, int Fault) : Command(Host);
+
+    /// <summary>
+    /// A guest whose AI is gone asks for its vdev as it is now: answered with <see cref="VdevInfo"/> once no AI of
+    /// the vdev is on a removed device, or <see cref="VdevGone"/> when it was torn down.
+    /// </summary>
+    public sealed record RefreshVdev(HostId Host, ContainerId Container) : Command(Host);
+
+    public sealed record VdevGone(ContainerId Container) : ISivMessage;
+
     /// <summary>The last message of a <see cref="RestoreDeviceState"/> answer.</summary>
     public sealed record DeviceStateRestored(EntityAddress Requester) : ISivMessage;
 }

@@ -29,6 +29,8 @@ public enum SubmitOutcome : byte
     Dropped,
     /// <summary>Wrong write type for the WQ mode (Table 9-11): ignored.</summary>
     Ignored,
+    /// <summary>The function was surprise-removed: the write ends as an Unsupported Request and the driver sees the device gone.</summary>
+    DeviceGone,
 }
 
 /// <summary>A DSA work queue: the AI's submission side (siov-reference §3, §6.2).</summary>

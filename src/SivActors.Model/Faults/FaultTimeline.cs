@@ -26,7 +26,7 @@ public static class FaultTimeline
     public static readonly IReadOnlySet<FaultKind> Available = new HashSet<FaultKind>
     {
         FaultKind.KillActor, FaultKind.Drop, FaultKind.Delay, FaultKind.JournalFail, FaultKind.JournalStall, FaultKind.RogueStorm,
-        FaultKind.StaleIec,
+        FaultKind.StaleIec, FaultKind.SurpriseRemove,
     };
 
     /// <summary>Hops where a lost message is accounted exactly by the ledger without a timeout (interrupts).</summary>
@@ -101,7 +101,7 @@ public static class FaultTimeline
 
         FaultTarget? target = null;
         var random = 0;
-        if (kind is FaultKind.KillActor or FaultKind.JournalFail or FaultKind.JournalStall or FaultKind.RogueStorm or FaultKind.StaleIec)
+        if (kind is FaultKind.KillActor or FaultKind.JournalFail or FaultKind.JournalStall or FaultKind.RogueStorm or FaultKind.StaleIec or FaultKind.SurpriseRemove)
         {
             if (f.Target is null) throw new SivInputException($"{at}: {f.Kind} needs \"target\" ({TargetHelp(kind)})");
             try
@@ -117,6 +117,7 @@ public static class FaultTimeline
                 FaultKind.KillActor => Killable,
                 FaultKind.RogueStorm => [TargetKind.Ai],
                 FaultKind.StaleIec => [TargetKind.InterruptUnit],
+                FaultKind.SurpriseRemove => [TargetKind.Device],
                 _ => new HashSet<TargetKind> { TargetKind.InterruptUnit, TargetKind.Vdcm },
             };
             if (!allowed.Contains(target.Kind))
@@ -157,6 +158,7 @@ public static class FaultTimeline
         FaultKind.KillActor => "ai:H.D.A, device:H.D, interrupt-unit:H, dma-unit:H or vdcm:H; or a kind with \"random\": n",
         FaultKind.RogueStorm => "the AI that floods, ai:H.D.A",
         FaultKind.StaleIec => "the interrupt unit whose entry cache is invalidated late, interrupt-unit:H",
+        FaultKind.SurpriseRemove => "the hosting function that disappears, device:H.D",
         _ => "the table owner whose journal fails: interrupt-unit:H or vdcm:H",
     };
 

@@ -76,7 +76,11 @@ public sealed class VdcmCompositions(HostId host, Composer composer, int asidsPe
 
     /// <summary>Vdevs with an AI on a removed device, in container order: what a removal still has to move.</summary>
     public IReadOnlyList<ContainerId> Stranded() =>
-        _removed.Count == 0 ? [] : _vdevs.Where(kv => kv.Value.Picks.Any(p => _removed.Contains(p.Device))).Select(kv => kv.Key).OrderBy(c => c.Value).ToList();
+        _removed.Count == 0 ? [] : _vdevs.Keys.Where(IsStranded).OrderBy(c => c.Value).ToList();
+
+    /// <summary>The vdev exists and still has an AI on a removed device.</summary>
+    public bool IsStranded(ContainerId container) =>
+        _removed.Count > 0 && _vdevs.TryGetValue(container, out var v) && v.Picks.Any(p => _removed.Contains(p.Device));
 
     /// <summary>
     /// The next step for a stranded vdev: its first slot on a removed device moves to a replacement AI, or, when the

@@ -81,7 +81,11 @@ public sealed class Composer
         if (_policy == CompositionPolicy.Dedicated)
         {
             if (_free < count)
-                throw new SivInputException($"composition policy \"dedicated\" ran out of AIs: {_users.Length} AIs cannot give {count} more dedicated WQs");
+            {
+                var gone = _removed.Count(r => r) * _aisPerDevice;
+                throw new SivInputException($"composition policy \"dedicated\" ran out of AIs: {_users.Length} AIs" +
+                    (gone > 0 ? $" ({gone} of them on surprise-removed devices)" : "") + $" cannot give {count} more dedicated WQs");
+            }
             for (int ordinal = _nextDedicated, found = 0; found < count; ordinal++)
             {
                 var flat = Interleave(ordinal);

@@ -23,7 +23,10 @@ public sealed class FaultRunTests
 
     private static async Task<RunReport> RunWith(params FaultSpec[] faults) => await RunWith(s => s, faults);
 
-    private static async Task<RunReport> RunWith(Func<Scenario, Scenario> edit, params FaultSpec[] faults)
+    private static Task<RunReport> RunWith(Func<Scenario, Scenario> edit, params FaultSpec[] faults) => RunWith(edit, null, faults);
+
+    /// <param name="inspect">Also sees host 0's tables as persisted (after the digest check).</param>
+    private static async Task<RunReport> RunWith(Func<Scenario, Scenario> edit, Action<PersistedHost>? inspect, params FaultSpec[] faults)
     {
         var scenario = TestScenarios.Small(s => edit(s with { DurationSeconds = 3.5, Faults = [.. faults] }));
         await using var db = await TestStores.CreateAsync("sqlite");
@@ -50,6 +53,7 @@ public sealed class FaultRunTests
             var fromSnapshots = await TableInspector.ReadHostAsync(reader.System, topology!, 0, fromEvents: false, TimeSpan.FromSeconds(60));
             var fromEvents = await TableInspector.ReadHostAsync(reader.System, topology!, 0, fromEvents: true, TimeSpan.FromSeconds(60));
             Assert.Equal(TableInspector.Digests([fromEvents]), TableInspector.Digests([fromSnapshots]));
+            inspect?.Invoke(fromSnapshots);
         }
         return r;
     }
@@ -249,7 +253,50 @@ public sealed class FaultRunTests
         Assert.Contains("faults[0].at = 7 s is not within the run", line);
         Directory.Delete(dir, true);
     }
-}
 
-[CollectionDefinition(FaultRunTests.Collection, DisableParallelization = true)]
-public sealed class FaultRunCollection;
+    private static FaultSpec SurpriseRemove(string target, double at = 1) => new() { At = at, Kind = "surprise-remove", Target = target };
+
+    /// <summary>No vdev uses the device any more, and no interrupt entry names it (its requester id) as source.</summary>
+    private static void NothingLeftOn(PersistedHost tables, int host, int device)
+    {
+        Assert.Contains(device, tables.Vdcm.RemovedDevices);
+        Assert.All(tables.Vdcm.Vdevs.Values, v => Assert.All(v.Device.Ais, a => Assert.NotEqual(device, a.Device.Index)));
+        var sid = new SivActors.Model.Identity.DeviceId(new SivActors.Model.Identity.HostId(host), device).SourceId.RequesterId;
+        foreach (var table in tables.InterruptUnit.Asids.Tables.Values)
+            Assert.All(table.Entries, e => Assert.False(e.Value.Present && e.Value.Sid == sid, $"entry {e.Key} of table {table.Id} still names the removed device"));
+    }
+
+    [Theory]
+    [InlineData("hardware")]
+    [InlineData("reliable")]
+    public async Task A_surprise_removed_device_aborts_its_descriptors_and_its_vdevs_move_to_the_other_device(string delivery)
+    {
+        PersistedHost? persisted = null;
+        var r = await RunWith(s => s with { Delivery = delivery, Composition = s.Composition with { Policy = "shared" } }, t => persisted = t,
+            SurpriseRemove("device:0.1"));
+        var f = Assert.Single(r.Faults!);
+        // The small topology: 8 containers on 2 devices x 4 shared WQs, one AI each; device 1 served 4 of them.
+        Assert.Equal("4 vdev(s) recomposed on other devices, 0 torn down", f.Note);
+        Assert.Equal(f.OpsAborted, r.Ledger.Descriptors.Rejected.GetValueOrDefault("aborted"));
+        Assert.True(r.Ledger.Descriptors.Rejected.GetValueOrDefault("device-gone") > 0, "no guest ever found its AI gone");
+        Assert.Equal(0, r.Ledger.Interrupts.Lost);
+        NothingLeftOn(persisted!, 0, 1);
+        Assert.Equal(8, persisted!.Vdcm.Vdevs.Count);
+        // Every moved vdev was programmed again on its new AI and kept working: all entries backed again.
+        Assert.All(persisted.Vdcm.Vdevs, kv => Assert.All(kv.Value.Device.Msix.Skip(1), e =>
+            Assert.True(e.InterruptHandle is not null && e.ImsIndex is not null, $"{kv.Key}: {e} is not backed")));
+    }
+
+    [Fact]
+    public async Task Dedicated_wqs_with_none_free_tear_the_stranded_vdevs_down_and_the_rest_carry_on()
+    {
+        PersistedHost? persisted = null;
+        // The small topology composes 8 dedicated WQs for 8 containers: none is free to take over.
+        var r = await RunWith(s => s, t => persisted = t, SurpriseRemove("device:0.0"));
+        var f = Assert.Single(r.Faults!);
+        Assert.Equal("0 vdev(s) recomposed on other devices, 4 torn down (no AI left for them under the dedicated policy)", f.Note);
+        NothingLeftOn(persisted!, 0, 0);
+        Assert.Equal(4, persisted!.Vdcm.Vdevs.Count);
+        Assert.True(r.Throughput.Operations > 0);
+    }
+}

@@ -27,6 +27,9 @@ public sealed class TableSerializerTests
             new VdevComposed(new ContainerId(4), Asid.Create(5), 1, [new ComposedAi(1, 1, WorkQueueMode.Shared)]),
             new MsixEntrySet(new ContainerId(4), 1, new VirtualMsixEntry(0xFEE0_0000, 0x41, false) { AiSlot = 0, InterruptHandle = 9, ImsIndex = 3 }),
             new VdevReset(new ContainerId(4)),
+            new DeviceRemoved(1),
+            new VdevRecomposed(new ContainerId(4), 0, new ComposedAi(0, 1, WorkQueueMode.Shared)),
+            new VdevTornDown(new ContainerId(4)),
             VdcmCodec.EncodeSnapshot(vdcm),
             TopologyRecorded.Of(TestScenarios.Small().Scenario),
         ];
@@ -39,7 +42,7 @@ public sealed class TableSerializerTests
         var serialization = node.System.Serialization;
         var samples = Samples();
         // Every manifest the serializer knows is exercised here.
-        Assert.Equal(9, samples.Select(o => ((TableSerializer)serialization.FindSerializerFor(o)).Manifest(o)).Distinct().Count());
+        Assert.Equal(12, samples.Select(o => ((TableSerializer)serialization.FindSerializerFor(o)).Manifest(o)).Distinct().Count());
         foreach (var o in samples)
         {
             var serializer = serialization.FindSerializerFor(o);

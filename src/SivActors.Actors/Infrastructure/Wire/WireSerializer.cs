@@ -133,6 +133,7 @@ public sealed class WireSerializer : SerializerWithStringManifest
         Add<Ai.ImsRevoked>("ai.ims.r.ok", (w, m) => w.Var(m.RequestId), r => new Ai.ImsRevoked(r.Var()));
         Add<Ai.ResetQueue>("ai.reset", (w, m) => { w.Ai(m.Ai); w.Var(m.RequestId); w.Asid(m.Pasid); }, r => new Ai.ResetQueue(r.Ai(), r.Var(), r.Asid()));
         Add<Ai.QueueReset>("ai.reset.ok", (w, m) => { w.Var(m.RequestId); w.Var(m.Aborted); }, r => new Ai.QueueReset(r.Var(), r.Int()));
+        Add<Ai.SurpriseRemoved>("ai.removed", (w, m) => { w.Ai(m.Ai); w.Var(m.Fault); }, r => new Ai.SurpriseRemoved(r.Ai(), r.Int()));
         Add<Ai.FlushUpstream>("ai.flush", (w, m) => { w.Ai(m.Ai); w.ActorRef(m.ReplyTo); }, r => new Ai.FlushUpstream(r.Ai(), r.ActorRef()));
         Add<Ai.GetState>("ai.get", (w, m) => w.Ai(m.Ai), r => new Ai.GetState(r.Ai()));
         Add<Ai.State>("ai.state", (w, m) =>
@@ -377,6 +378,10 @@ public sealed class WireSerializer : SerializerWithStringManifest
             return new V.VdevInfo(c, asid, table, ais, msix, modes);
         });
         Add<V.RestoreDeviceState>("v.restore", (w, m) => { w.Host(m.Host); Address(w, m.Requester); }, r => new V.RestoreDeviceState(r.Host(), Address(r)));
+        Add<V.RemoveDevice>("v.dev.remove", (w, m) => { w.Host(m.Host); w.Var(m.Device); w.Var(m.Fault); },
+            r => new V.RemoveDevice(r.Host(), r.Int(), r.Int()));
+        Add<V.RefreshVdev>("v.refresh", (w, m) => { w.Host(m.Host); w.Container(m.Container); }, r => new V.RefreshVdev(r.Host(), r.Container()));
+        Add<V.VdevGone>("v.gone", (w, m) => w.Container(m.Container), r => new V.VdevGone(r.Container()));
         Add<V.DeviceStateRestored>("v.restored", (w, m) => Address(w, m.Requester), r => new V.DeviceStateRestored(Address(r)));
 
         // Entity parents and table owners.
