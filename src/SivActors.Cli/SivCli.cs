@@ -24,7 +24,7 @@ public static class SivCli
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            error.WriteLine($"siv: {parsed.Errors[0].Message}");
+            error.WriteLine($"siv: {ParseErrors.Describe(parsed)}");
             return BadInput;
         }
         try

@@ -71,6 +71,7 @@ public static class TablesCommand
         if (store.Kind == TableStoreKind.Sqlite)
         {
             var file = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(store.ConnectionString).DataSource;
+            if (Directory.Exists(file)) throw new SivInputException($"--db {file} is a directory; name the database file inside it (e.g. {Path.Combine(file, "siv.db")})");
             if (!File.Exists(file)) throw new SivInputException($"{store.Display} does not exist; `siv run` creates it");
         }
         await store.CheckAsync(ct);

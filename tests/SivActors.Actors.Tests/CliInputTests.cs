@@ -5,9 +5,11 @@ namespace SivActors.Actors.Tests;
 /// <summary>Bad input: one line naming the problem, exit code 2, nothing written.</summary>
 public sealed class CliInputTests
 {
-    private static async Task<(int Code, string Out, string Err, string Dir)> Siv(params string[] args)
+    private static Task<(int Code, string Out, string Err, string Dir)> Siv(params string[] args) =>
+        SivIn(Directory.CreateTempSubdirectory("siv-cli").FullName, args);
+
+    private static async Task<(int Code, string Out, string Err, string Dir)> SivIn(string dir, string[] args)
     {
-        var dir = Directory.CreateTempSubdirectory("siv-cli").FullName;
         var outDir = Path.Combine(dir, "out");
         var run = args.Length > 0 && args[0] == "run";
         var storeGiven = args.Contains("--db") || args.Contains("--postgres");
@@ -87,6 +89,57 @@ public sealed class CliInputTests
         Assert.Contains(expected, line);
         Assert.False(File.Exists(Path.Combine(dir, "siv.db")), "refused before the database was created");
         Assert.Equal("not a directory", File.ReadAllText(Path.Combine(dir, "a-file")));
+    }
+
+    /// <summary>
+    /// The bad-input table: each row is what a user typed (and, where it matters, the scenario file they pointed
+    /// at), and the words the one line must hold. Every row exits 2, prints one line without a stack trace, and
+    /// writes nothing: no database, no report.
+    /// </summary>
+    [Theory]
+    [InlineData("unknown command \"frobnicate\" for siv (commands: run, tables, node, validate, irq)", null, "frobnicate")]
+    [InlineData("siv needs a command: run, tables, node, validate, irq", null)]
+    [InlineData("siv tables needs a command: dump, digest", null, "tables")]
+    [InlineData("unknown command \"frob\" for siv tables (commands: dump, digest)", null, "tables", "frob")]
+    [InlineData("siv irq needs a command: explain", null, "irq")]
+    [InlineData("--containers needs a value (a whole number of containers) before --duration", null, "run", "--containers", "--duration", "3")]
+    [InlineData("--duration = abc is not a number of seconds", null, "run", "--duration", "abc")]
+    [InlineData("--containers = 1.5 is not a whole number of containers", null, "run", "--containers", "1.5")]
+    [InlineData("--duration needs a value (a number of seconds)", null, "run", "--duration")]
+    [InlineData("--seed = x is not a whole number", null, "run", "--seed", "x")]
+    [InlineData("unexpected argument \"extra\" for siv run", null, "run", "extra")]
+    [InlineData("unknown option --colour for siv run (options: --scenario,", null, "run", "--colour", "red")]
+    [InlineData("--duration = 100000 is out of range", null, "run", "--duration", "100000")]
+    [InlineData("--containers = 2000000 is out of range (1..1000000)", null, "run", "--containers", "2000000")]
+    [InlineData("siv validate needs FILE (scenario file)", null, "validate")]
+    [InlineData("--format = xml is not json or table", null, "tables", "dump", "--format", "xml")]
+    [InlineData("is a directory; name the database file inside it", null, "tables", "digest", "--db", "{dir}")]
+    [InlineData("does not exist; `siv run` creates it", null, "tables", "digest", "--db", "{dir}/none.db")]
+    [InlineData("--port = abc is not a port number", null, "node", "--port", "abc")]
+    [InlineData("--join-timeout = soon is not a number of seconds", null, "node", "--join-timeout", "soon")]
+    [InlineData("s.json: topology.containers = 0 is out of range (1..1000000)", """{ "topology": { "containers": 0 } }""", "run", "--scenario", "{scenario}")]
+    [InlineData("s.json: topology.hosts = 65 is out of range (1..64)", """{ "topology": { "hosts": 65 } }""", "validate", "{scenario}")]
+    [InlineData("s.json: seed = -1 is out of range", """{ "seed": -1 }""", "validate", "{scenario}")]
+    [InlineData("s.json: key \"hosts\" appears twice at $.topology", """{ "topology": { "hosts": 1, "hosts": 2 } }""", "validate", "{scenario}")]
+    [InlineData("s.json: durationSeconds must be a number", """{ "durationSeconds": "ten" }""", "validate", "{scenario}")]
+    [InlineData("s.json: remapping.asidCheck must be true or false", """{ "remapping": { "asidCheck": 3 } }""", "validate", "{scenario}")]
+    [InlineData("s.json: workload.transferSizes must be a list", """{ "workload": { "transferSizes": 512 } }""", "validate", "{scenario}")]
+    [InlineData("s.json: name must be a string", """{ "name": 7 }""", "validate", "{scenario}")]
+    [InlineData("s.json: the document is empty", "null", "validate", "{scenario}")]
+    [InlineData("s.json: composition.policy \"dedicated\" gives each vdev AIs of its own",
+        """{ "topology": { "devicesPerHost": 1, "aisPerDevice": 4, "containers": 8 }, "composition": { "policy": "dedicated" } }""", "validate", "{scenario}")]
+    [InlineData("s.json: faults[0].kind \"explode\" is not a fault kind", """{ "faults": [ { "at": 1, "kind": "explode" } ] }""", "validate", "{scenario}")]
+    [InlineData("s.json: faults[0].at = 50 s is not within the run", """{ "durationSeconds": 10, "faults": [ { "at": 50, "kind": "kill-actor", "target": "vdcm:0" } ] }""", "validate", "{scenario}")]
+    [InlineData("s.json: faults[0]: surprise-remove cannot target ai", """{ "faults": [ { "at": 1, "kind": "surprise-remove", "target": "ai:0.0.0" } ] }""", "validate", "{scenario}")]
+    [InlineData("delivery \"best-effort\" is not a delivery mode (modes: hardware, reliable)", """{ "delivery": "best-effort" }""", "run", "--scenario", "{scenario}")]
+    [InlineData("scenario file {dir} is a directory", null, "validate", "{dir}")]
+    public async Task Bad_input_is_one_line_exit_2_and_writes_nothing(string expected, string? scenario, params string[] args)
+    {
+        var dir = Directory.CreateTempSubdirectory("siv-cli").FullName;
+        var file = scenario is null ? null : Write(dir, "s.json", scenario);
+        var r = await SivIn(dir, args.Select(a => a.Replace("{scenario}", file ?? "")).ToArray());
+        AssertBadInput(r, expected.Replace("{dir}", dir));
+        Assert.Equal("", r.Out);
     }
 
     [Fact]

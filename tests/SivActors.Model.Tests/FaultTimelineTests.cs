@@ -123,7 +123,8 @@ public class FaultTimelineTests
 
     [Fact]
     public void The_second_fault_is_named_by_its_index() =>
-        Assert.StartsWith("faults[1].", Assert.Throws<SivInputException>(() => Load("""
+        // The message names the file, then the entry.
+        Assert.Matches(@"\.json: faults\[1\]\.", Assert.Throws<SivInputException>(() => Load("""
             { "at": 1, "kind": "kill-actor", "target": "vdcm:0" }, { "at": 1, "kind": "kill-actor", "target": "vdcm:7" }
             """)).Message);
 

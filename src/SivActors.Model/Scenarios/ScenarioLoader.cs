@@ -25,7 +25,15 @@ public static class ScenarioLoader
     {
         var scenario = Parse<Scenario>(ReadFile(path, "scenario"), path);
         var cost = LoadCostModel(costModelPath, scenario.CostModel);
-        Validate(scenario);
+        try
+        {
+            Validate(scenario);
+        }
+        catch (SivInputException e)
+        {
+            // A range error names the file it came from; the key path inside is already in the message.
+            throw new SivInputException($"{path}: {e.Message}");
+        }
         return new ResolvedScenario(scenario, cost, path);
     }
 
@@ -90,6 +98,22 @@ public static class ScenarioLoader
             var key = end > 0 ? message["Duplicate property '".Length..end] : "?";
             var at = e.Path is { Length: > 0 } p && p.LastIndexOf('.') is var dot and > 0 ? p[..dot] : "$";
             return $"key \"{key}\" appears twice at {at}{(e.LineNumber is { } line ? $" (line {line + 1})" : "")}";
+        }
+        const string converted = "could not be converted to ";
+        if (message.Contains(converted, StringComparison.Ordinal) && e.Path is { Length: > 2 } typed)
+        {
+            // Name the key and what it takes, not the .NET type it maps to.
+            var cleaned = message[(message.IndexOf(converted, StringComparison.Ordinal) + converted.Length)..].TrimEnd('.', ' ');
+            var wanted = cleaned switch
+            {
+                var t when t.Contains("List", StringComparison.Ordinal) || t.Contains("[]", StringComparison.Ordinal) => "a list",
+                var t when t.StartsWith("System.Double", StringComparison.Ordinal) || t.StartsWith("System.Nullable`1[System.Double]", StringComparison.Ordinal) => "a number",
+                var t when t.Contains("Int32", StringComparison.Ordinal) || t.Contains("Int64", StringComparison.Ordinal) => "a whole number",
+                var t when t.Contains("Boolean", StringComparison.Ordinal) => "true or false",
+                var t when t.StartsWith("System.String", StringComparison.Ordinal) => "a string",
+                _ => "an object with the keys docs/scenarios.md lists",
+            };
+            return $"{typed[2..]} must be {wanted} (line {e.LineNumber + 1})";
         }
         var cut = message.IndexOf(". Path:", StringComparison.Ordinal);
         var head = (cut > 0 ? message[..cut] : message).Replace('\n', ' ').Replace('\r', ' ');
