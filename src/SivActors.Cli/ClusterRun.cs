@@ -49,8 +49,28 @@ public static class ClusterRun
 {
     public const string DriverRole = "driver";
 
-    public static async Task<RunOutcome> RunAsync(ResolvedScenario scenario, RunProgress progress, ClusterRunSettings s, TableStore store, CancellationToken ct)
+    /// <param name="interrupt">A signal: before the window it stops start-up (the outcome says which phase it reached);
+    /// during the window it ends the window early, and the run drains and reports what ran, as a single node does.</param>
+    public static async Task<RunOutcome> RunAsync(ResolvedScenario scenario, RunProgress progress, ClusterRunSettings s, TableStore store, CancellationToken ct,
+        CancellationToken interrupt = default)
     {
+        var phase = "checking the store";
+        try
+        {
+            return await RunUnlessInterruptedAsync(scenario, progress, s, store, ct, interrupt, p => phase = p);
+        }
+        catch (OperationCanceledException) when (interrupt.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            // The workers keep their tables: nothing was deployed to them, or they hold what they had.
+            return new RunOutcome(null, $"interrupted while {phase}, before the measured window opened; nothing was measured") { Interrupted = true };
+        }
+    }
+
+    private static async Task<RunOutcome> RunUnlessInterruptedAsync(ResolvedScenario scenario, RunProgress progress, ClusterRunSettings s, TableStore store,
+        CancellationToken callerCt, CancellationToken interrupt, Action<string> reached)
+    {
+        using var startup = CancellationTokenSource.CreateLinkedTokenSource(callerCt, interrupt);
+        var ct = startup.Token;
         s.Validate();
         var seeds = s.Seeds.Select(NodeSettings.SeedAddress).ToList();
         store = await store.CheckAsync(ct);
@@ -58,21 +78,28 @@ public static class ClusterRun
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var host = new HostBuilder()
             .ConfigureLogging(l => l.ClearProviders())
+            // Signals are the command's (see EmulatorRun): neither the console lifetime nor Akka's hook takes them.
+            .ConfigureServices(services => services.AddSingleton<IHostLifetime, EmulatorRun.CommandLifetime>())
             .ConfigureServices(services => services.AddAkka(NodeSettings.SystemName, (b, _) => b
+                .AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", Akka.Hosting.HoconAddMode.Prepend)
                 .WithClusterMember(s.BindHost, s.PublicHost, s.Port, seeds, [DriverRole])
                 .WithSivPersistence(store)
                 .WithSivWireFormat()
                 .WithSivShardProxies(ctx.Directory, new ShardingSettings(s.ShardsPerHost))
                 .WithActors((system, _) => Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => up.TrySetResult()))))
             .Build();
-        await host.StartAsync(ct);
+        reached("joining the cluster");
+        await host.StartAsync(callerCt);
         try
         {
+            ct.ThrowIfCancellationRequested();
             var system = host.Services.GetRequiredService<ActorSystem>();
             var cluster = Akka.Cluster.Cluster.Get(system);
             if (await Task.WhenAny(up.Task, Task.Delay(s.JoinTimeout, ct)) != up.Task)
                 throw new SivInputException($"could not join the cluster through {string.Join(", ", seeds)} within {s.JoinTimeout.TotalSeconds:0} s; check --cluster");
+            reached("waiting for workers");
             var workers = await WaitForWorkers(cluster, s.MinWorkers, s.JoinTimeout, ct);
+            reached("deploying the scenario");
             system.ActorOf(LostMessageListener.Props(ctx.Metrics), "lost-messages");
             var topology = await EmulatorRun.CheckTopologyAsync(system, scenario, store, ct);
 
@@ -98,13 +125,15 @@ public static class ClusterRun
                 if (start) s.OnWindowStart?.Invoke();
             }), "runner");
             collector.Tell(new RunCoordinatorActor.AttachRunner(runner, deploy, workers));
-            var answerRun = await runner.Ask<object>(replyTo => new RunProtocol.RunScenario(replyTo), TimeSpan.FromSeconds(scenario.Scenario.DurationSeconds + 600), ct);
-            if (answerRun is RunProtocol.RunFailed failed) return new RunOutcome(null, failed.Reason);
+            // From here the runner owns the interruption: it fails start-up or ends the window early.
+            using var ending = interrupt.Register(() => runner.Tell(RunProtocol.EndEarly.Instance));
+            var answerRun = await runner.Ask<object>(replyTo => new RunProtocol.RunScenario(replyTo), TimeSpan.FromSeconds(scenario.Scenario.DurationSeconds + 600), callerCt);
+            if (answerRun is RunProtocol.RunFailed failed) return new RunOutcome(null, failed.Reason) { Interrupted = interrupt.IsCancellationRequested };
             var finished = (RunProtocol.RunFinished)answerRun;
 
             // The workers the run started with, and any that joined mid-run (their hosts moved to them).
             var everyWorker = workers.Concat(joined.Values).Distinct().ToList();
-            var collected = await Task.WhenAll(everyWorker.Select(w => Final(cluster, w, AgentOf(w), runId, latest, departed, ct)));
+            var collected = await Task.WhenAll(everyWorker.Select(w => Final(cluster, w, AgentOf(w), runId, latest, departed, callerCt)));
             var nodes = collected.Select(c => c.Metrics).ToArray();
             foreach (var (n, lost) in collected)
             {
@@ -133,7 +162,7 @@ public static class ClusterRun
                 Moves = moves.ToList(),
             };
             if (s.BeforeLeave is { } hook) await hook(system, ctx.Directory);
-            return new RunOutcome(report, null);
+            return new RunOutcome(report, null) { Interrupted = finished.Interrupted };
         }
         finally
         {

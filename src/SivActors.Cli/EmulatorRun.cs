@@ -113,7 +113,7 @@ public static class EmulatorRun
     }
 
     /// <summary>A host lifetime that leaves signals to the command: start and stop only when told.</summary>
-    private sealed class CommandLifetime : IHostLifetime
+    internal sealed class CommandLifetime : IHostLifetime
     {
         public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

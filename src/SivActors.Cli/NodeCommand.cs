@@ -94,7 +94,7 @@ public static class NodeCommand
         var seeds = s.Seeds.Select(NodeSettings.SeedAddress).ToList();
         EnsurePortFree(s.BindHost, s.Port);
         await s.Store.CheckAsync(ct);
-        using var writer = StoreLock.Take(s.Store, $"siv node {s.SelfAddress}");
+        using var writer = StoreLock.Take(s.Store, $"siv node {s.SelfAddress}", driver: false);
 
         output = TextWriter.Synchronized(output);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);

@@ -29,8 +29,9 @@ public static class RunCommand
         // A database that cannot be used is bad input like any other: refused before anything is written.
         // (--fresh discards it first, so a damaged file can be replaced.)
         if (request.Store is { } toCheck && !request.Fresh) request = request with { Store = await toCheck.CheckAsync(ct) };
-        // One writer per store: a second run on it is refused here, before it writes anything.
-        using var writer = request.Cluster is null ? StoreLock.Take(request.Store, "siv run") : null;
+        // One writer per store: a second run on it is refused here, before it writes anything. A cluster driver
+        // takes PostgreSQL's lock too (its workers share the store by design); SQLite is a single node's.
+        using var writer = request.Cluster is null || request.Store is { Kind: TableStoreKind.PostgreSql } ? StoreLock.Take(request.Store, "siv run") : null;
         var outExisted = Directory.Exists(request.OutDirectory);
         var outDir = CreateOutDirectory(request.OutDirectory);
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
@@ -43,9 +44,9 @@ public static class RunCommand
                            $"{t.Containers:N0} containers, {scenario.Scenario.DurationSeconds} s, seed {scenario.Scenario.Seed}");
         if (request.Store is { } store) console.MarkupLine($"tables: [bold]{Markup.Escape(store.Display)}[/]{(request.Fresh ? " (fresh)" : "")}");
         using var audit = request.AckLog is { } ackPath ? new FileTableAudit(ackPath) : null;
-        using var signals = new RunSignals(error, request.Cluster is null, hooks.Interrupt);
+        using var signals = new RunSignals(error, hooks.Interrupt);
         var run = request.Cluster is { } cluster
-            ? ClusterRun.RunAsync(scenario, progress, cluster, request.Store ?? TableStore.InMemory, ct)
+            ? ClusterRun.RunAsync(scenario, progress, cluster, request.Store ?? TableStore.InMemory, ct, signals.Token)
             : EmulatorRun.RunAsync(scenario, progress, ct, request.Store, request.Fresh, audit, sharding: request.Sharding, interrupt: signals.Token);
         RunOutcome outcome;
         try

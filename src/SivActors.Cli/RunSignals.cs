@@ -5,21 +5,19 @@ namespace SivActors.Cli;
 /// <summary>
 /// Ctrl-C and SIGTERM during `siv run`. The first one ends the measured window early: the run drains, balances and
 /// writes a partial report (<c>interrupted: true</c>), and exits 130 (SIGINT) or 143 (SIGTERM). A second one ends the
-/// process at once. A cluster run cannot end early yet, so there the first one only says how to quit.
+/// process at once. A cluster driver does the same; its workers keep running and keep their tables.
 /// </summary>
 internal sealed class RunSignals : IDisposable
 {
     private readonly CancellationTokenSource _interrupt = new();
     private readonly TextWriter _error;
-    private readonly bool _canEndEarly;
     private readonly List<PosixSignalRegistration> _registrations = [];
     private readonly CancellationTokenRegistration _standIn;
     private int _signals;
 
-    public RunSignals(TextWriter error, bool canEndEarly, CancellationToken? standIn)
+    public RunSignals(TextWriter error, CancellationToken? standIn)
     {
         _error = error;
-        _canEndEarly = canEndEarly;
         if (standIn is { } token)
         {
             _standIn = token.Register(() => Received(PosixSignal.SIGINT));
@@ -40,11 +38,6 @@ internal sealed class RunSignals : IDisposable
         if (Interlocked.Increment(ref _signals) > 1) return false;
         var name = signal == PosixSignal.SIGTERM ? "SIGTERM" : "SIGINT";
         ExitCode = signal == PosixSignal.SIGTERM ? SivCli.InterruptedBySigterm : SivCli.InterruptedBySigint;
-        if (!_canEndEarly)
-        {
-            _error.WriteLine($"siv: {name}: a cluster run cannot end early yet; send it again to quit at once (the tables stay as they are)");
-            return true;
-        }
         _error.WriteLine($"siv: {name}: ending the run now; it drains and writes a partial report (send it again to quit at once)");
         _interrupt.Cancel();
         return true;

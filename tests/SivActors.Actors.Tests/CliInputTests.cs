@@ -1,3 +1,4 @@
+using SivActors.Actors.Tests.Persistence;
 using SivActors.Cli;
 
 namespace SivActors.Actors.Tests;
@@ -281,6 +282,21 @@ public sealed class CliInputTests
         }
         // Released with its holder: the store is usable again.
         Assert.Equal(SivCli.Ok, (await Siv("run", "--duration", "1", "--db", db)).Code);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestStores.Kinds), MemberType = typeof(TestStores))]
+    public async Task One_writer_per_store_the_second_is_refused_naming_the_first_and_the_lock_goes_with_its_holder(string kind)
+    {
+        await using var db = await TestStores.CreateAsync(kind);
+        var first = StoreLock.Take(db.Store, "the first driver");
+        Assert.NotNull(first);
+        var refused = Assert.Throws<SivActors.Model.SivInputException>(() => StoreLock.Take(db.Store, "the second driver"));
+        Assert.Contains("is in use by the first driver (pid " + Environment.ProcessId, refused.Message);
+        Assert.DoesNotContain('\n', refused.Message);
+        first!.Dispose();
+        using var third = StoreLock.Take(db.Store, "the third driver");
+        Assert.NotNull(third);
     }
 
     [Fact]

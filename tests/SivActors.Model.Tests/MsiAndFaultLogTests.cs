@@ -125,6 +125,54 @@ public class PostedInterruptDescriptorTests
         Assert.True(pid.IsPending(0x30));
     }
 
+    /// <summary>
+    /// Every combination of {PIR bit already set, ON, SN, URG}. VT-d step 2 sets the PIR bit (coalesced when it was
+    /// set); step 3 notifies, and sets ON, exactly when ON = 0 and (SN = 0 or URG = 1), whatever the PIR bit was.
+    /// </summary>
+    [Theory]
+    [InlineData(false, false, false, false, PostResult.RecordedAndNotified)]  // ON=0, SN=0: notify
+    [InlineData(false, false, false, true, PostResult.RecordedAndNotified)]   // URG changes nothing when SN=0
+    [InlineData(false, false, true, false, PostResult.Recorded)]              // SN=1, not urgent: suppressed
+    [InlineData(false, false, true, true, PostResult.RecordedAndNotified)]    // URG overrides SN
+    [InlineData(false, true, false, false, PostResult.Recorded)]              // ON=1: a notification is outstanding
+    [InlineData(false, true, false, true, PostResult.Recorded)]               // ON=1 even when urgent
+    [InlineData(false, true, true, false, PostResult.Recorded)]
+    [InlineData(false, true, true, true, PostResult.Recorded)]
+    [InlineData(true, false, false, false, PostResult.CoalescedAndNotified)]  // pending bit, ON=0, SN=0: notify anyway
+    [InlineData(true, false, false, true, PostResult.CoalescedAndNotified)]
+    [InlineData(true, false, true, false, PostResult.Coalesced)]              // pending, suppressed: recorded only
+    [InlineData(true, false, true, true, PostResult.CoalescedAndNotified)]    // URG overrides SN for a pending bit too
+    [InlineData(true, true, false, false, PostResult.Coalesced)]              // ON=1: nothing to send
+    [InlineData(true, true, false, true, PostResult.Coalesced)]
+    [InlineData(true, true, true, false, PostResult.Coalesced)]
+    [InlineData(true, true, true, true, PostResult.Coalesced)]
+    public void Posting_sets_pir_then_decides_the_notification_from_on_sn_and_urg_alone(bool pending, bool on, bool sn, bool urgent, PostResult expected)
+    {
+        var pid = new PostedInterruptDescriptor();
+        if (pending) pid.Post(0x51, false);
+        pid.OutstandingNotification = on;
+        pid.SuppressNotification = sn;
+        var result = pid.Post(0x51, urgent);
+        Assert.Equal(expected, result);
+        Assert.True(pid.IsPending(0x51));
+        Assert.Equal(on || result.Notified(), pid.OutstandingNotification); // ON is set exactly by a notification
+        Assert.Equal(pending, result.Coalesced());
+    }
+
+    [Fact]
+    public void A_vector_posted_while_descheduled_is_notified_by_its_next_post_once_sn_clears()
+    {
+        // KVM sets SN while the vCPU is descheduled: the post is recorded without a notification.
+        var pid = new PostedInterruptDescriptor { SuppressNotification = true };
+        Assert.Equal(PostResult.Recorded, pid.Post(0x60, false));
+        // Rescheduled: SN cleared. The same vector again: its PIR bit is pending, and the notification is sent,
+        // rather than the interrupt waiting for an unrelated one.
+        pid.SuppressNotification = false;
+        Assert.Equal(PostResult.CoalescedAndNotified, pid.Post(0x60, false));
+        Assert.True(pid.OutstandingNotification);
+        Assert.Equal(1, pid.Harvest());
+    }
+
     [Fact]
     public void All_256_vectors_have_their_own_bit()
     {

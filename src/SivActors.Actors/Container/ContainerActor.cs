@@ -560,7 +560,7 @@ public sealed class ContainerActor : EntityActor
             var result = _pid.Post(m.Vector, m.Urgent);
             metrics.InterruptPosted(result);
             metrics.Record(RunMetrics.ModeledPostedInterruptNs, m.ModeledNs);
-            if (result == PostResult.RecordedAndNotified && !_harvestScheduled)
+            if (result.Notified() && !_harvestScheduled)
             {
                 // The notification interrupts the vCPU; it harvests after what is already queued (so posts coalesce).
                 _harvestScheduled = true;

@@ -108,8 +108,8 @@ public sealed class RunMetrics
     public void InterruptRemappedDelivered() => _c.Add(RemappedDelivered);
     public void InterruptPosted(PostResult result)
     {
-        _c.Add(result == PostResult.Coalesced ? Coalesced : Posted);
-        if (result == PostResult.RecordedAndNotified) _c.Add(Notifications);
+        _c.Add(result.Coalesced() ? Coalesced : Posted);
+        if (result.Notified()) _c.Add(Notifications);
     }
     public void InterruptFaulted(FaultReason reason) => _c.Add(InterruptFaultsBase + (byte)reason);
     public void InterruptPassedThrough() => _c.Add(PassedThrough);

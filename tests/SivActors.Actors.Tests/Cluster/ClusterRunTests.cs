@@ -45,4 +45,46 @@ public sealed class ClusterRunTests : IDisposable
         foreach (var n in nodes) Assert.Equal(SivCli.Ok, await n.WaitForExit(timeout));
         Assert.All(ports, p => Assert.True(ChildProcess.PortIsFree(p), $"port {p} still in use"));
     }
+
+    [Fact]
+    public async Task An_interrupted_cluster_driver_ends_the_window_drains_and_reports_and_its_workers_keep_running()
+    {
+        var timeout = TimeSpan.FromSeconds(90);
+        await _cluster.StartAsync(2, i => ["--db", Path.Combine(_cluster.Dir, $"w{i}.db")], timeout);
+        using var interrupt = new CancellationTokenSource();
+        // A long run, ended by the "signal" as soon as its window opens.
+        var scenario = TestScenarios.Small(s => s with { DurationSeconds = 120 });
+        var outcome = await ClusterRun.RunAsync(scenario, new RunProgress(),
+            new ClusterRunSettings([_cluster.Seed], "127.0.0.1", 0, "127.0.0.1", MinWorkers: 2, JoinTimeout: timeout) { OnWindowStart = interrupt.Cancel },
+            Actors.Persistence.TableStore.Sqlite(Path.Combine(_cluster.Dir, "driver.db")), CancellationToken.None, interrupt.Token);
+        Assert.Null(outcome.Failure);
+        Assert.True(outcome.Interrupted);
+        var r = outcome.Report!;
+        Assert.True(r.Interrupted);
+        Assert.True(r.Throughput.WallSeconds < 60, $"the window lasted {r.Throughput.WallSeconds} s");
+        Assert.True(r.Invariants.Passed, string.Join("; ", r.Invariants.Violations));
+        Assert.True(r.Ledger.Descriptors.Balanced && r.Ledger.Interrupts.Balanced);
+        Assert.Equal(0, r.Ledger.Descriptors.InFlight);
+
+        // The workers are still members: a second run on them works.
+        var again = await ClusterRun.RunAsync(TestScenarios.Small(s => s with { DurationSeconds = 1 }), new RunProgress(),
+            new ClusterRunSettings([_cluster.Seed], "127.0.0.1", 0, "127.0.0.1", MinWorkers: 2, JoinTimeout: timeout),
+            Actors.Persistence.TableStore.Sqlite(Path.Combine(_cluster.Dir, "driver.db")), CancellationToken.None);
+        Assert.Null(again.Failure);
+        Assert.False(again.Interrupted);
+    }
+
+    [Fact]
+    public async Task A_cluster_driver_interrupted_before_it_joins_says_where_it_was_and_blames_nothing()
+    {
+        using var interrupt = new CancellationTokenSource();
+        interrupt.Cancel();
+        var outcome = await ClusterRun.RunAsync(TestScenarios.Small(), new RunProgress(),
+            new ClusterRunSettings(["127.0.0.1:" + ChildProcess.FreePort()], "127.0.0.1", 0, "127.0.0.1", MinWorkers: 1, JoinTimeout: TimeSpan.FromSeconds(30)),
+            Actors.Persistence.TableStore.InMemory, CancellationToken.None, interrupt.Token);
+        Assert.True(outcome.Interrupted);
+        Assert.Null(outcome.Report);
+        Assert.StartsWith("interrupted while ", outcome.Failure);
+        Assert.Contains("before the measured window opened", outcome.Failure);
+    }
 }
