@@ -61,14 +61,101 @@ public static class IrqExplain
             result = new ExplainResult(outcome, d.IsFault ? FaultReasons.Hex(d.Fault) : null, d.IsFault ? FaultReasons.Describe(d.Fault) : null,
                 d.IsFault ? d.Recordable : null, d.Index >= 0 ? d.Index : null,
                 d.IsFault ? null : d.Entry?.Target.Value, d.IsFault ? null : d.Entry?.Vector, trail);
+            if (d.Outcome == InterruptOutcome.Posted && doc.PostedDescriptor is { } given && d.Entry is { } entry)
+            {
+                // The posting steps on the descriptor the entry points at, as the container's descriptor would take them.
+                var pid = given.ToDescriptor();
+                var post = pid.Post(entry.Vector, entry.Urgent);
+                trail.Add(new TrailStep("posting", true, PostingText(entry, given, post, pid)));
+                result = result with { Notify = post.Notified(), Coalesced = post.Coalesced(), DescriptorAfter = PostedDescriptorDto.Of(pid) };
+            }
         }
         return JsonSerializer.Serialize(result, Output);
     }
 
-    public sealed record ExplainResult(string Outcome, string? FaultCode, string? FaultReason, bool? Recorded, int? Index, int? Target, byte? Vector, List<TrailStep> Trail);
+    public sealed record ExplainResult(string Outcome, string? FaultCode, string? FaultReason, bool? Recorded, int? Index, int? Target, byte? Vector, List<TrailStep> Trail)
+    {
+        /// <summary>Posted, with a descriptor given: whether the post sent a notification event.</summary>
+        public bool? Notify { get; init; }
+
+        /// <summary>Posted, with a descriptor given: whether the vector's PIR bit was already pending.</summary>
+        public bool? Coalesced { get; init; }
+
+        public PostedDescriptorDto? DescriptorAfter { get; init; }
+    }
+
+    private static string PostingText(InterruptEntry entry, PostedDescriptorDto before, PostResult post, PostedInterruptDescriptor after)
+    {
+        var bit = post.Coalesced() ? $"PIR bit 0x{entry.Vector:X2} was already set (coalesced)" : $"PIR bit 0x{entry.Vector:X2} set";
+        var state = $"ON={(before.On ? 1 : 0)}, SN={(before.Sn ? 1 : 0)}, URG={(entry.Urgent ? 1 : 0)}";
+        var decision = post.Notified()
+            ? $"ON set; notification vector 0x{after.NotificationVector:X2} sent to NDST 0x{after.NotificationDestination:X}"
+            : before.On ? "no notification: one is outstanding (ON=1)" : "no notification: suppressed (SN=1, not urgent)";
+        return $"{bit}; {state} -> {decision}";
+    }
+
+    /// <summary>A posted-interrupt descriptor's state: in a document (before the post) and in the result (after it).</summary>
+    public sealed record PostedDescriptorDto
+    {
+        /// <summary>Pending vectors: a list of numbers, or a 256-bit hex string (bit n is vector n).</summary>
+        public JsonElement? Pir { get; init; }
+        public bool On { get; init; }
+        public bool Sn { get; init; }
+        public long Ndst { get; init; }
+        public int Nv { get; init; } = 0xF2;
+
+        public PostedInterruptDescriptor ToDescriptor()
+        {
+            if (Nv is < 0 or > 255) throw new SivInputException($"postedDescriptor.nv {Nv} is out of range (0..255)");
+            if (Ndst is < 0 or > uint.MaxValue) throw new SivInputException($"postedDescriptor.ndst {Ndst} does not fit in 32 bits");
+            var pid = new PostedInterruptDescriptor
+            {
+                OutstandingNotification = On,
+                SuppressNotification = Sn,
+                NotificationVector = (byte)Nv,
+                NotificationDestination = (uint)Ndst,
+            };
+            foreach (var v in PendingOf(Pir)) pid.SetPending(v);
+            return pid;
+        }
+
+        public static PostedDescriptorDto Of(PostedInterruptDescriptor pid) => new()
+        {
+            Pir = JsonSerializer.SerializeToElement(pid.PendingVectors().Select(v => (int)v).ToArray()),
+            On = pid.OutstandingNotification,
+            Sn = pid.SuppressNotification,
+            Ndst = pid.NotificationDestination,
+            Nv = pid.NotificationVector,
+        };
+
+        private static IEnumerable<byte> PendingOf(JsonElement? pir)
+        {
+            if (pir is not { } e || e.ValueKind == JsonValueKind.Null) return [];
+            if (e.ValueKind == JsonValueKind.Array)
+                return e.EnumerateArray().Select(v => v.TryGetInt32(out var n) && n is >= 0 and <= 255
+                    ? (byte)n
+                    : throw new SivInputException($"postedDescriptor.pir: {v} is not a vector (0..255)")).ToList();
+            if (e.ValueKind != JsonValueKind.String) throw new SivInputException("postedDescriptor.pir must be a list of vectors or a 256-bit hex string");
+            var text = e.GetString()!;
+            var hex = (text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? text[2..] : text).Replace("_", "", StringComparison.Ordinal);
+            if (hex.Length is 0 or > 64 || !hex.All(Uri.IsHexDigit))
+                throw new SivInputException($"postedDescriptor.pir \"{text}\" is not a 256-bit hex string (up to 64 hex digits)");
+            var vectors = new List<byte>();
+            for (var i = 0; i < hex.Length; i++)
+            {
+                var nibble = Convert.ToInt32(hex[hex.Length - 1 - i].ToString(), 16);
+                for (var b = 0; b < 4; b++)
+                    if ((nibble & (1 << b)) != 0) vectors.Add((byte)(i * 4 + b));
+            }
+            return vectors;
+        }
+    }
 
     private sealed record ExplainDocument
     {
+        /// <summary>The posted-interrupt descriptor a posted entry points at, as it is before this write.</summary>
+        public PostedDescriptorDto? PostedDescriptor { get; init; }
+
         public RemappingDto? Remapping { get; init; }
         public List<AsidBindingDto>? AsidTable { get; init; }
         public List<TableDto>? InterruptTables { get; init; }

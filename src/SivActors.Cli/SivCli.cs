@@ -132,6 +132,15 @@ public static class SivCli
         });
         var irq = new Command("irq", "Interrupt remapping tools") { explain };
         root.Add(irq);
+        // `siv explain` takes the same documents (docs/explain.md); `siv irq explain` stays for existing scripts.
+        var anyFile = new Argument<string>("FILE") { Description = "JSON document: tables, remapping settings, an optional posted-interrupt descriptor, one upstream write" };
+        var explainAny = new Command("explain", "Print the decision trail for one upstream write (interrupt or DMA), as JSON") { anyFile };
+        explainAny.SetAction(p =>
+        {
+            output.WriteLine(IrqExplain.Explain(ScenarioLoader.ReadFile(p.GetValue(anyFile)!, "explain document"), p.GetValue(anyFile)!));
+            return Ok;
+        });
+        root.Add(explainAny);
         return root;
     }
 

@@ -98,8 +98,8 @@ public sealed class CliInputTests
     /// writes nothing: no database, no report.
     /// </summary>
     [Theory]
-    [InlineData("unknown command \"frobnicate\" for siv (commands: run, tables, node, validate, irq)", null, "frobnicate")]
-    [InlineData("siv needs a command: run, tables, node, validate, irq", null)]
+    [InlineData("unknown command \"frobnicate\" for siv (commands: run, tables, node, validate, irq, explain)", null, "frobnicate")]
+    [InlineData("siv needs a command: run, tables, node, validate, irq, explain", null)]
     [InlineData("siv tables needs a command: dump, digest", null, "tables")]
     [InlineData("unknown command \"frob\" for siv tables (commands: dump, digest)", null, "tables", "frob")]
     [InlineData("siv irq needs a command: explain", null, "irq")]
@@ -233,6 +233,59 @@ public sealed class CliInputTests
         Assert.Equal("blocked", json.RootElement.GetProperty("outcome").GetString());
         Assert.Equal("0xA1", json.RootElement.GetProperty("faultCode").GetString());
         Assert.Contains("message ASID 0x00011 != entry ASID 0x00012", r.Out);
+    }
+
+    /// <summary>The shipped `siv explain` examples (docs/explain.md) give the outcomes the docs describe.</summary>
+    [Theory]
+    [InlineData("explain-posted-sn-set.json", "posted", null, false, false, false)]
+    [InlineData("explain-posted-sn-cleared.json", "posted", null, true, true, true)]
+    [InlineData("explain-dma-interrupt-window.json", "blocked", "0x87", null, null, null)]
+    public async Task The_shipped_explain_examples_reproduce_their_decisions(string file, string outcome, string? code, bool? notify, bool? coalesced, bool? onAfter)
+    {
+        var r = await Siv("explain", Path.Combine(TestScenarios.RepoRoot(), "config", "examples", file));
+        Assert.Equal(0, r.Code);
+        using var json = System.Text.Json.JsonDocument.Parse(r.Out);
+        var root = json.RootElement;
+        Assert.Equal(outcome, root.GetProperty("outcome").GetString());
+        if (code is null) Assert.False(root.TryGetProperty("faultCode", out _));
+        else Assert.Equal(code, root.GetProperty("faultCode").GetString());
+        if (notify is null)
+        {
+            Assert.False(root.TryGetProperty("notify", out _));
+            return;
+        }
+        Assert.Equal(notify, root.GetProperty("notify").GetBoolean());
+        Assert.Equal(coalesced, root.GetProperty("coalesced").GetBoolean());
+        var after = root.GetProperty("descriptorAfter");
+        Assert.Equal(onAfter, after.GetProperty("on").GetBoolean());
+        Assert.Contains(after.GetProperty("pir").EnumerateArray(), v => v.GetInt32() == 0x41);
+    }
+
+    [Theory]
+    [InlineData("\"pir\": [300]", "postedDescriptor.pir: 300 is not a vector (0..255)")]
+    [InlineData("\"pir\": \"0xZZ\"", "is not a 256-bit hex string")]
+    [InlineData("\"pir\": true", "postedDescriptor.pir must be a list of vectors or a 256-bit hex string")]
+    [InlineData("\"nv\": 256", "postedDescriptor.nv 256 is out of range (0..255)")]
+    public async Task A_bad_posted_descriptor_is_one_line(string field, string expected)
+    {
+        var dir = Directory.CreateTempSubdirectory("siv-cli").FullName;
+        var doc = ExplainTemplate.Replace("HANDLE", "3").Replace("ASID", "5").Replace("\"message\"", $"\"postedDescriptor\": {{ {field} }}, \"message\"");
+        AssertBadInput(await Siv("explain", Write(dir, "e.json", doc)), expected);
+    }
+
+    [Fact]
+    public async Task A_pir_given_as_hex_sets_the_vectors_its_bits_name()
+    {
+        var dir = Directory.CreateTempSubdirectory("siv-cli").FullName;
+        // Bit 0x41 (65) and bit 0: vector 0x41's bit pending, so the post coalesces.
+        var doc = ExplainTemplate.Replace("HANDLE", "3").Replace("ASID", "5")
+            .Replace("\"message\"", "\"postedDescriptor\": { \"pir\": \"0x2_0000_0000_0000_0001\", \"on\": true }, \"message\"");
+        var r = await Siv("explain", Write(dir, "e.json", doc));
+        Assert.Equal(0, r.Code);
+        using var json = System.Text.Json.JsonDocument.Parse(r.Out);
+        Assert.True(json.RootElement.GetProperty("coalesced").GetBoolean());
+        Assert.False(json.RootElement.GetProperty("notify").GetBoolean()); // ON=1: one is outstanding
+        Assert.Equal([0, 65], json.RootElement.GetProperty("descriptorAfter").GetProperty("pir").EnumerateArray().Select(v => v.GetInt32()));
     }
 
     [Fact]

@@ -39,6 +39,16 @@ public sealed class PostedInterruptDescriptor
 
     public bool IsPending(byte vector) => (_pir[vector >> 6] & (1ul << (vector & 63))) != 0;
 
+    /// <summary>Marks a vector pending without posting (to describe a descriptor's state: siv explain, tests).</summary>
+    public void SetPending(byte vector) => _pir[vector >> 6] |= 1ul << (vector & 63);
+
+    /// <summary>The pending vectors, lowest first.</summary>
+    public IEnumerable<byte> PendingVectors()
+    {
+        for (var v = 0; v < 256; v++)
+            if (IsPending((byte)v)) yield return (byte)v;
+    }
+
     /// <summary>
     /// VT-d's posting steps in their order (siv-reference, posting operation): (2) set the vector's PIR bit, noting
     /// whether it was set already; (3) then decide the notification from ON, SN and URG alone: with ON = 0 and
