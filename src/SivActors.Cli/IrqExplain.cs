@@ -38,7 +38,24 @@ public static class IrqExplain
         var write = m.ToWrite();
         var trail = new List<TrailStep>();
         ExplainResult result;
-        if (write.Kind == UpstreamKind.Dma)
+        if (write.Kind == UpstreamKind.Dma && doc.PasidTable is { } pasids)
+        {
+            // The DMA path with its PASID table: every check DMA remapping makes, in order.
+            var table = new SivActors.Model.Dma.PasidTable();
+            foreach (var p in pasids) table.Bind(p.ToBinding());
+            var length = m.Length ?? 64;
+            if (length is < 1 or > 1 << 30) throw new SivInputException($"message.length {length} is out of range (1..2^30 bytes)");
+            var isWrite = m.Access switch
+            {
+                "write" => true,
+                "read" => false,
+                _ => throw new SivInputException($"message.access \"{m.Access}\" is not read or write"),
+            };
+            var d = SivActors.Model.Dma.DmaRemapper.Check(table, write.Asid, write.Address, (ulong)length, isWrite, trail);
+            result = new ExplainResult(d.IsFault ? "blocked" : "dma", d.IsFault ? FaultReasons.Hex(d.Fault) : null, d.IsFault ? FaultReasons.Describe(d.Fault) : null,
+                d.IsFault ? !(d.Binding?.FaultProcessingDisable ?? false) : null, null, d.IsFault ? null : d.Binding?.Owner.Value, null, trail);
+        }
+        else if (write.Kind == UpstreamKind.Dma)
         {
             // A DMA-flagged write is never an interrupt, whatever its address.
             var inWindow = InterruptWindow.Contains(write.Address);
@@ -151,8 +168,41 @@ public static class IrqExplain
         }
     }
 
+    /// <summary>A PASID-table entry for the DMA path: the owner's mapped regions and their permissions.</summary>
+    private sealed record PasidEntryDto
+    {
+        public long Pasid { get; init; }
+        public int Owner { get; init; }
+        public bool Fpd { get; init; }
+        public List<RegionDto>? Regions { get; init; }
+
+        public SivActors.Model.Dma.PasidBinding ToBinding() => new(SivActors.Model.Identity.Asid.Create(Pasid), new ContainerId(Owner),
+            new SivActors.Model.Dma.AddressSpace((Regions ?? []).Select(r => r.ToRegion(Pasid))), Fpd);
+    }
+
+    private sealed record RegionDto
+    {
+        public string Name { get; init; } = "region";
+        public string Base { get; init; } = "0x0";
+        public string Length { get; init; } = "0x1000";
+        public string Permissions { get; init; } = "rw";
+
+        public SivActors.Model.Dma.MappedRegion ToRegion(long pasid) => new(Name, ParseHex(Base, $"pasidTable[{pasid}].regions.base"),
+            ParseHex(Length, $"pasidTable[{pasid}].regions.length"), Permissions switch
+            {
+                "r" => SivActors.Model.Dma.DmaPermissions.Read,
+                "w" => SivActors.Model.Dma.DmaPermissions.Write,
+                "rw" => SivActors.Model.Dma.DmaPermissions.ReadWrite,
+                "" or "none" => SivActors.Model.Dma.DmaPermissions.None,
+                _ => throw new SivInputException($"pasidTable entry {pasid}, region \"{Name}\": permissions \"{Permissions}\" is not r, w, rw or none"),
+            });
+    }
+
     private sealed record ExplainDocument
     {
+        /// <summary>For a DMA write: the PASID table DMA remapping uses. Without it, only the interrupt-window check is made.</summary>
+        public List<PasidEntryDto>? PasidTable { get; init; }
+
         /// <summary>The posted-interrupt descriptor a posted entry points at, as it is before this write.</summary>
         public PostedDescriptorDto? PostedDescriptor { get; init; }
 
@@ -251,6 +301,9 @@ public static class IrqExplain
         public bool Shv { get; init; }
         public string? Address { get; init; }
         public string? Data { get; init; }
+        /// <summary>DMA only: bytes the access covers (default 64) and whether it reads or writes (default write).</summary>
+        public long? Length { get; init; }
+        public string Access { get; init; } = "write";
 
         public UpstreamWrite ToWrite()
         {

@@ -240,6 +240,7 @@ public sealed class CliInputTests
     [InlineData("explain-posted-sn-set.json", "posted", null, false, false, false)]
     [InlineData("explain-posted-sn-cleared.json", "posted", null, true, true, true)]
     [InlineData("explain-dma-interrupt-window.json", "blocked", "0x87", null, null, null)]
+    [InlineData("explain-dma-no-write-permission.json", "blocked", "0x05", null, null, null)]
     public async Task The_shipped_explain_examples_reproduce_their_decisions(string file, string outcome, string? code, bool? notify, bool? coalesced, bool? onAfter)
     {
         var r = await Siv("explain", Path.Combine(TestScenarios.RepoRoot(), "config", "examples", file));

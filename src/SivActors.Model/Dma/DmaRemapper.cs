@@ -34,21 +34,46 @@ public static class DmaRemapper
     /// <summary>Maximum guest address width: 48 bits (4-level paging).</summary>
     public const int MgawBits = 48;
 
-    public static DmaDecision Check(PasidTable table, Asid pasid, ulong address, ulong length, bool isWrite)
+    /// <param name="trail">When given (siv explain), each check in order, as the interrupt remapper reports its own.</param>
+    public static DmaDecision Check(PasidTable table, Asid pasid, ulong address, ulong length, bool isWrite, List<TrailStep>? trail = null)
     {
+        var access = isWrite ? "write" : "read";
+        var denied = isWrite ? FaultReason.DmaNoWritePermission : FaultReason.DmaNoReadPermission;
         if (length == 0 || address >= 1ul << MgawBits || length > (1ul << MgawBits) - address)
+        {
+            trail?.Add(new TrailStep("address-width", false, $"{length} byte(s) at 0x{address:X} do not fit the {MgawBits}-bit guest address width -> fault {FaultReasons.Hex(FaultReason.DmaAddressBeyondMgaw)}"));
             return new DmaDecision(FaultReason.DmaAddressBeyondMgaw, null, -1);
+        }
+        trail?.Add(new TrailStep("address-width", true, $"0x{address:X}+{length} is below 2^{MgawBits}"));
         var binding = table.Lookup(pasid);
         if (binding is null)
+        {
+            trail?.Add(new TrailStep("pasid-table", false, $"no PASID-table entry for PASID {pasid} -> fault {FaultReasons.Hex(FaultReason.PasidTableEntryNotPresent)}"));
             return new DmaDecision(FaultReason.PasidTableEntryNotPresent, null, -1);
+        }
+        trail?.Add(new TrailStep("pasid-table", true, $"PASID {pasid} -> address space of {binding.Owner}"));
         if (InterruptWindow.Overlaps(address, length))
+        {
+            trail?.Add(new TrailStep("interrupt-window", false, $"0x{address:X}+{length} overlaps 0xFEE0_0000-0xFEEF_FFFF -> fault {FaultReasons.Hex(FaultReason.DmaOutputInInterruptRange)}"));
             return new DmaDecision(FaultReason.DmaOutputInInterruptRange, binding, -1);
+        }
+        trail?.Add(new TrailStep("interrupt-window", true, "outside 0xFEE0_0000-0xFEEF_FFFF"));
         var region = binding.AddressSpace.Find(address, length);
         if (region < 0)
-            return new DmaDecision(isWrite ? FaultReason.DmaNoWritePermission : FaultReason.DmaNoReadPermission, binding, -1);
+        {
+            // VT-d reports a not-present page as a permission fault of the access.
+            trail?.Add(new TrailStep("mapping", false, $"0x{address:X}+{length} is in no mapped region -> fault {FaultReasons.Hex(denied)}"));
+            return new DmaDecision(denied, binding, -1);
+        }
+        var r = binding.AddressSpace.Regions[region];
+        trail?.Add(new TrailStep("mapping", true, $"in region \"{r.Name}\" 0x{r.Base:X}+0x{r.Length:X}"));
         var needed = isWrite ? DmaPermissions.Write : DmaPermissions.Read;
-        if ((binding.AddressSpace.Regions[region].Permissions & needed) == 0)
-            return new DmaDecision(isWrite ? FaultReason.DmaNoWritePermission : FaultReason.DmaNoReadPermission, binding, region);
+        if ((r.Permissions & needed) == 0)
+        {
+            trail?.Add(new TrailStep("permission", false, $"region \"{r.Name}\" is not mapped for {access} ({r.Permissions}) -> fault {FaultReasons.Hex(denied)}"));
+            return new DmaDecision(denied, binding, region);
+        }
+        trail?.Add(new TrailStep("permission", true, $"{access} allowed ({r.Permissions})"));
         return new DmaDecision(FaultReason.None, binding, region);
     }
 }
