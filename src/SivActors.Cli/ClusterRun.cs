@@ -104,6 +104,8 @@ public static class ClusterRun
             var topology = await EmulatorRun.CheckTopologyAsync(system, scenario, store, ct);
 
             var runId = Guid.NewGuid().ToString("N");
+            var unrecoverable = new TaskCompletionSource<TableUnrecoverableOnNode>(TaskCreationOptions.RunContinuationsAsynchronously);
+            system.ActorOf(Props.Create(() => new EmulatorRun.UnrecoverableListener<TableUnrecoverableOnNode>(unrecoverable)), "unrecoverable-tables");
             ActorSelection AgentOf(Address w) => system.ActorSelection(new RootActorPath(w) / "user" / AgentName);
             var agents = workers.Select(AgentOf).ToList();
             var latest = new System.Collections.Concurrent.ConcurrentDictionary<string, NodeMetrics>();
@@ -127,7 +129,14 @@ public static class ClusterRun
             collector.Tell(new RunCoordinatorActor.AttachRunner(runner, deploy, workers));
             // From here the runner owns the interruption: it fails start-up or ends the window early.
             using var ending = interrupt.Register(() => runner.Tell(RunProtocol.EndEarly.Instance));
-            var answerRun = await runner.Ask<object>(replyTo => new RunProtocol.RunScenario(replyTo), TimeSpan.FromSeconds(scenario.Scenario.DurationSeconds + 600), callerCt);
+            var asked = runner.Ask<object>(replyTo => new RunProtocol.RunScenario(replyTo), TimeSpan.FromSeconds(scenario.Scenario.DurationSeconds + 600), callerCt);
+            if (await Task.WhenAny(asked, unrecoverable.Task) == unrecoverable.Task)
+            {
+                var u = unrecoverable.Task.Result;
+                throw new SivInputException($"{u.Node}: table {u.PersistenceId} cannot be recovered after sequence number {u.LastGoodSequenceNr}: {u.Reason}. " +
+                    "The run stopped before its window; inspect that worker's store with `siv tables dump`, restore it from a copy, or start the worker over with a fresh store");
+            }
+            var answerRun = await asked;
             if (answerRun is RunProtocol.RunFailed failed) return new RunOutcome(null, failed.Reason) { Interrupted = interrupt.IsCancellationRequested };
             var finished = (RunProtocol.RunFinished)answerRun;
 

@@ -85,7 +85,7 @@ public static class EmulatorRun
             var runner = system.ActorOf(ScenarioRunnerActor.Props(ctx, progress), "runner");
             var timeout = TimeSpan.FromSeconds(scenario.Scenario.DurationSeconds + 600);
             var unrecoverable = new TaskCompletionSource<TableUnrecoverable>(TaskCreationOptions.RunContinuationsAsynchronously);
-            system.ActorOf(Props.Create(() => new UnrecoverableListener(unrecoverable)), "unrecoverable-tables");
+            system.ActorOf(Props.Create(() => new UnrecoverableListener<TableUnrecoverable>(unrecoverable)), "unrecoverable-tables");
             var asked = runner.Ask<object>(replyTo => new RunProtocol.RunScenario(replyTo), timeout, ct);
             using var ending = interrupt.Register(() => runner.Tell(RunProtocol.EndEarly.Instance));
             if (await Task.WhenAny(asked, unrecoverable.Task) == unrecoverable.Task)
@@ -121,11 +121,11 @@ public static class EmulatorRun
     }
 
     /// <summary>Completes the run's wait as soon as any table owner finds its stored tables undecodable.</summary>
-    private sealed class UnrecoverableListener : ReceiveActor
+    internal sealed class UnrecoverableListener<T> : ReceiveActor
     {
-        public UnrecoverableListener(TaskCompletionSource<TableUnrecoverable> found) => Receive<TableUnrecoverable>(u => found.TrySetResult(u));
+        public UnrecoverableListener(TaskCompletionSource<T> found) => Receive<T>(u => found.TrySetResult(u));
 
-        protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(TableUnrecoverable));
+        protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(T));
     }
 
     /// <summary>

@@ -17,6 +17,12 @@ public static class ClusterProtocol
 
     public sealed record ScenarioDeployed(string RunId, string Node, string? Error) : ISivMessage;
 
+    /// <summary>
+    /// A worker's table owner found its stored tables undecodable (a corrupt event, an unknown format): the run
+    /// cannot go on, and the driver says so in one line instead of waiting for a deploy timeout.
+    /// </summary>
+    public sealed record TableUnrecoverableOnNode(string Node, string PersistenceId, long LastGoodSequenceNr, string Reason) : ISivMessage;
+
     /// <summary>Marks the start (true) or end (false) of the measured window on every node.</summary>
     public sealed record MarkWindow(string RunId, bool Start) : ISivMessage;
 

@@ -77,6 +77,11 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
                 Sender.Tell(new ScenarioDeployed(m.RunId, node, e.Message));
             }
         });
+        // A table this node cannot recover ends the run: its driver hears of it at once.
+        Receive<Persistence.TableUnrecoverable>(u =>
+        {
+            if (!_runOver) _reportTo.Tell(new TableUnrecoverableOnNode(node, u.PersistenceId, u.LastGoodSequenceNr, u.Reason));
+        });
         Receive<MarkWindow>(m =>
         {
             var metrics = holder.Current.Metrics;
@@ -139,6 +144,8 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
             return new NodeMetrics(runId, node, ops, irq, holder.Directory.Sends - _sendsAtDeploy, Received() - _receivedAtDeploy, metrics.Export());
         }
     }
+
+    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(Persistence.TableUnrecoverable));
 
     public static Props Props(EmulatorContextHolder holder) => Akka.Actor.Props.Create(() => new NodeAgentActor(holder));
 }

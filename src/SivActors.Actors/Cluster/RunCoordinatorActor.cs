@@ -84,6 +84,8 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
         });
         Receive<ClusterEvent.IMemberEvent>(_ => { });
         Receive<ClusterEvent.CurrentClusterState>(_ => { });
+        // Handed to whoever drives the run (ClusterRun listens on the driver's event stream).
+        Receive<TableUnrecoverableOnNode>(m => Context.System.EventStream.Publish(m));
     }
 
     private void Idle()

@@ -87,4 +87,37 @@ public sealed class ClusterRunTests : IDisposable
         Assert.StartsWith("interrupted while ", outcome.Failure);
         Assert.Contains("before the measured window opened", outcome.Failure);
     }
+
+    [Fact]
+    public async Task A_worker_whose_stored_table_is_undecodable_stops_the_run_at_once_naming_the_node_and_the_table()
+    {
+        var timeout = TimeSpan.FromSeconds(90);
+        // A store written by a single-node run of the same scenario, then its interrupt unit's newest event made undecodable.
+        var scenario = TestScenarios.Small(s => s with { DurationSeconds = 1 });
+        var stores = Enumerable.Range(0, 2).Select(i => Path.Combine(_cluster.Dir, $"w{i}.db")).ToArray();
+        var made = await EmulatorRun.RunAsync(scenario, new RunProgress(), store: Actors.Persistence.TableStore.Sqlite(stores[0]));
+        Assert.Null(made.Failure);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={stores[0]};Pooling=false"))
+        {
+            c.Open();
+            using var u = c.CreateCommand();
+            u.CommandText = "DELETE FROM snapshot; UPDATE journal SET message = x'D101020304' WHERE persistence_id = 'interrupt-unit-h0' AND sequence_number = " +
+                            "(SELECT max(sequence_number) FROM journal WHERE persistence_id = 'interrupt-unit-h0')";
+            Assert.True(u.ExecuteNonQuery() >= 1);
+        }
+        // Both workers get a copy: whichever of them hosts the interrupt unit reads the bad event.
+        File.Copy(stores[0], stores[1]);
+        await _cluster.StartAsync(2, i => ["--db", stores[i]], timeout);
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var refused = await Assert.ThrowsAsync<SivActors.Model.SivInputException>(() => ClusterRun.RunAsync(scenario, new RunProgress(),
+            new ClusterRunSettings([_cluster.Seed], "127.0.0.1", 0, "127.0.0.1", MinWorkers: 2, JoinTimeout: timeout),
+            Actors.Persistence.TableStore.Sqlite(Path.Combine(_cluster.Dir, "driver.db")), CancellationToken.None));
+        Assert.Contains("table interrupt-unit-h0 cannot be recovered", refused.Message);
+        Assert.Contains("format version 209", refused.Message);
+        Assert.Contains("akka.tcp://siv@127.0.0.1:", refused.Message); // the node whose store it is
+        Assert.DoesNotContain('\n', refused.Message);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(60), $"took {started.Elapsed.TotalSeconds:0} s");
+    }
 }

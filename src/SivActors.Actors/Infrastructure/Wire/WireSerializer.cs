@@ -396,6 +396,8 @@ public sealed class WireSerializer : SerializerWithStringManifest
         {
             w.String(m.RunId); w.String(m.ScenarioJson); w.String(m.CostModelJson); w.String(m.Source); w.ActorRef(m.ReportTo);
         }, r => new ClusterProtocol.DeployScenario(r.String(), r.String(), r.String(), r.String(), r.ActorRef()));
+        Add<ClusterProtocol.TableUnrecoverableOnNode>("n.unrecoverable", (w, m) => { w.String(m.Node); w.String(m.PersistenceId); w.Var(m.LastGoodSequenceNr); w.String(m.Reason); },
+            r => new ClusterProtocol.TableUnrecoverableOnNode(r.String(), r.String(), r.Var(), r.String()));
         Add<ClusterProtocol.ScenarioDeployed>("n.deployed", (w, m) => { w.String(m.RunId); w.String(m.Node); w.NullableString(m.Error); },
             r => new ClusterProtocol.ScenarioDeployed(r.String(), r.String(), r.NullableString()));
         Add<ClusterProtocol.MarkWindow>("n.window", (w, m) => { w.String(m.RunId); w.Bool(m.Start); }, r => new ClusterProtocol.MarkWindow(r.String(), r.Bool()));
