@@ -300,3 +300,8 @@ public sealed class FaultRunTests
         Assert.True(r.Throughput.Operations > 0);
     }
 }
+
+/// <summary>Makes the comment on <see cref="FaultRunTests.Collection"/> true: these runs share the machine with no other test.</summary>
+[CollectionDefinition(FaultRunTests.Collection, DisableParallelization = true)]
+public sealed class FaultRunCollection;
+
