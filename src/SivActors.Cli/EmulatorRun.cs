@@ -103,7 +103,7 @@ public static class EmulatorRun
             // Work done between start and stop; what drains afterwards is in the ledger but not in the rate.
             var timings = new RunTimings(wall, finished.OperationsAtStop - finished.OperationsAtStart, finished.InterruptsAtStop - finished.InterruptsAtStart);
             var memory = new MemorySection(peak, Math.Max(0, managedAfter - managedBefore) / Math.Max(1, finished.Containers), managedAfter - managedBefore);
-            var report = BuildReport(scenario, ctx.Metrics, finished, timings, memory, store, topology, ctx.Faults);
+            var report = BuildReport(scenario, ctx.Metrics, finished, timings, memory, store, topology, ctx.Faults, ctx.FaultSamples.Snapshot());
             return new RunOutcome(report, null) { Interrupted = finished.Interrupted };
         }
         finally
@@ -150,7 +150,8 @@ public static class EmulatorRun
 
     /// <summary>The report from (possibly merged) metrics: the same for one node and for a cluster.</summary>
     internal static RunReport BuildReport(ResolvedScenario scenario, RunMetrics metrics, RunProtocol.RunFinished finished, RunTimings timings,
-        MemorySection memory, TableStore store, TopologyVerdict topology, FaultPlane? faults = null)
+        MemorySection memory, TableStore store, TopologyVerdict topology, FaultPlane? faults = null,
+        IReadOnlyList<SivActors.Model.Interrupts.FaultReplay>? samples = null)
     {
         var t = scenario.Scenario.Topology;
         var summary = new ScenarioSummary(scenario.Scenario.Name, scenario.Source, scenario.Scenario.Seed, scenario.Scenario.DurationSeconds,
@@ -175,6 +176,9 @@ public static class EmulatorRun
             Tables = new TablesSection(store.Display, topology == TopologyVerdict.Resumed, tables.DurableChanges, tables.Batches,
                 tables.WriteFailures, tables.OwnerRestarts) { InjectedWriteFailures = tables.InjectedWriteFailures },
             Faults = faults is { Stats.Count: > 0 } ? FaultOutcomes.Of(faults, faults.Trace, finished.StartTicks) : null,
+            FaultLog = samples is { Count: > 0 }
+                ? report.FaultLog with { Samples = samples.Select(s => IrqExplain.Sample(s, scenario.Scenario.Remapping.ToSettings())).ToList() }
+                : report.FaultLog,
         };
     }
 

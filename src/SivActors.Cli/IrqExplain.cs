@@ -90,6 +90,50 @@ public static class IrqExplain
         return JsonSerializer.Serialize(result, Output);
     }
 
+    /// <summary>
+    /// A recorded fault as a report sample: its `siv explain` document holds the settings, the ASID's binding, the
+    /// table with the entry as the unit used it, and the raw write, so explaining it gives the same fault.
+    /// </summary>
+    public static SivActors.Model.Reporting.FaultLogSample Sample(FaultReplay r, RemappingSettings settings)
+    {
+        var w = r.Write;
+        var doc = new System.Text.Json.Nodes.JsonObject
+        {
+            ["remapping"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["remappingEnabled"] = settings.RemappingEnabled, ["extendedInterruptMode"] = settings.ExtendedInterruptMode,
+                ["compatibilityFormatAllowed"] = settings.CompatibilityFormatAllowed, ["postingSupported"] = settings.PostingSupported,
+                ["asidCheck"] = settings.AsidCheck,
+            },
+        };
+        if (r.TableId is { } id)
+        {
+            doc["asidTable"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject { ["asid"] = w.Asid.Value, ["table"] = id });
+            var entries = new System.Text.Json.Nodes.JsonArray();
+            if (r.Entry is { } e && r.Index >= 0) entries.Add(EntryJson(r.Index, e));
+            doc["interruptTables"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+            {
+                ["id"] = id, ["sizeExponent"] = r.TableSizeExponent, ["readable"] = r.TableReadable, ["entries"] = entries,
+            });
+        }
+        doc["message"] = new System.Text.Json.Nodes.JsonObject
+        {
+            ["source"] = w.Source.ToString(), ["asid"] = w.Asid.Value, ["kind"] = w.Kind == UpstreamKind.Dma ? "dma" : "interrupt",
+            ["address"] = $"0x{w.Address:X}", ["data"] = $"0x{w.Data:X}",
+        };
+        return new SivActors.Model.Reporting.FaultLogSample(FaultReasons.Hex(r.Fault), FaultReasons.Describe(r.Fault), w.Source.ToString(), w.Asid.ToString(),
+            r.Index >= 0 ? r.Index : null, doc);
+    }
+
+    private static System.Text.Json.Nodes.JsonObject EntryJson(int handle, InterruptEntry e) => new()
+    {
+        ["handle"] = handle, ["present"] = e.Present, ["fpd"] = e.FaultProcessingDisable,
+        ["mode"] = e.Mode == InterruptMode.Posted ? "posted" : "remapped", ["vector"] = (int)e.Vector, ["urgent"] = e.Urgent,
+        ["destination"] = e.Destination, ["postedDescriptorAddress"] = $"0x{e.PostedDescriptorAddress:X}",
+        ["sid"] = SourceId.FromRequesterId(e.Sid).ToString(), ["sq"] = (int)e.Sq, ["svt"] = (int)e.Svt,
+        ["asid"] = e.Asid.Value, ["target"] = e.Target.Value, ["reservedBitsSet"] = e.ReservedBitsSet,
+    };
+
     public sealed record ExplainResult(string Outcome, string? FaultCode, string? FaultReason, bool? Recorded, int? Index, int? Target, byte? Vector, List<TrailStep> Trail)
     {
         /// <summary>Posted, with a descriptor given: whether the post sent a notification event.</summary>

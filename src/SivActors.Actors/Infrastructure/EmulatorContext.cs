@@ -34,6 +34,9 @@ public sealed class EmulatorContext
     /// <summary>The faults in force on this node, and what each scheduled fault did (docs/faults.md).</summary>
     public FaultPlane Faults { get; }
 
+    /// <summary>Recorded interrupt faults kept for the report, each with what `siv explain` needs to decide it again.</summary>
+    public SivActors.Model.Interrupts.FaultSamples FaultSamples { get; } = new();
+
     /// <summary>
     /// An interrupt that did not fit the buffer of an entity being restarted: lost, counted in the ledger (a forged
     /// one in the rogue ledger too) and charged to the fault that restarted the entity, if one did. Other messages

@@ -266,6 +266,11 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
             PasidPresent: true, write.Asid.Value, IsRead: false);
         var result = _faults.Record(record);
         Ctx.Metrics.FaultRecording(result, suppressedByFpd: false);
+        if (result is RecordResult.Recorded or RecordResult.RecordedWithEvent && Ctx.FaultSamples.Wants(decision.Fault))
+        {
+            var table = decision.Table ?? _tables.Asids.Lookup(write.Asid);
+            Ctx.FaultSamples.Add(new FaultReplay(decision.Fault, write, table?.Id, table?.SizeExponent ?? 0, table?.Readable ?? true, decision.Index, decision.Entry));
+        }
         if (result == RecordResult.RecordedWithEvent && !_serviceScheduled)
         {
             // The fault event interrupts the host; its handler runs after what is already queued.

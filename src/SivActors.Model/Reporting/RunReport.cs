@@ -112,7 +112,14 @@ public sealed record RogueSection(Dictionary<string, long> Forged, Dictionary<st
     public long Lost { get; init; }
 }
 
-public sealed record FaultLogSection(long Recorded, long DroppedOverflow, long DroppedCompressed, long SuppressedByFpd, long FaultEvents);
+public sealed record FaultLogSection(long Recorded, long DroppedOverflow, long DroppedCompressed, long SuppressedByFpd, long FaultEvents)
+{
+    /// <summary>A sample of the recorded faults (the first of each reason, then others), each replayable with `siv explain`.</summary>
+    public IReadOnlyList<FaultLogSample>? Samples { get; init; }
+}
+
+/// <summary>One recorded fault: its code and, in <paramref name="Explain"/>, a `siv explain` document that decides it again.</summary>
+public sealed record FaultLogSample(string Code, string Reason, string Source, string Asid, int? Handle, System.Text.Json.Nodes.JsonObject Explain);
 
 public sealed record CacheSection(long Hits, long Misses)
 {
