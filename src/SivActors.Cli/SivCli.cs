@@ -141,6 +141,13 @@ public static class SivCli
             return Ok;
         });
         root.Add(explainAny);
+
+        var calibrationScenario = new Option<string?>("--scenario") { Description = "Calibration scenario (default: config/scenarios/calibration/interrupt-delivery.json)" };
+        var calibrationDuration = new Option<double?>("--duration") { Description = "Override durationSeconds" };
+        var calibrate = new Command("calibrate", "Run the calibration scenario and compare the modeled figures with published measurements")
+            { calibrationScenario, calibrationDuration };
+        calibrate.SetAction((p, ct) => CalibrateCommand.ExecuteAsync(p.GetValue(calibrationScenario), p.GetValue(calibrationDuration), output, error, ct));
+        root.Add(calibrate);
         return root;
     }
 

@@ -98,8 +98,8 @@ public sealed class CliInputTests
     /// writes nothing: no database, no report.
     /// </summary>
     [Theory]
-    [InlineData("unknown command \"frobnicate\" for siv (commands: run, tables, node, validate, irq, explain)", null, "frobnicate")]
-    [InlineData("siv needs a command: run, tables, node, validate, irq, explain", null)]
+    [InlineData("unknown command \"frobnicate\" for siv (commands: run, tables, node, validate, irq, explain, calibrate)", null, "frobnicate")]
+    [InlineData("siv needs a command: run, tables, node, validate, irq, explain, calibrate", null)]
     [InlineData("siv tables needs a command: dump, digest", null, "tables")]
     [InlineData("unknown command \"frob\" for siv tables (commands: dump, digest)", null, "tables", "frob")]
     [InlineData("siv irq needs a command: explain", null, "irq")]
@@ -287,6 +287,18 @@ public sealed class CliInputTests
         Assert.True(json.RootElement.GetProperty("coalesced").GetBoolean());
         Assert.False(json.RootElement.GetProperty("notify").GetBoolean()); // ON=1: one is outstanding
         Assert.Equal([0, 65], json.RootElement.GetProperty("descriptorAfter").GetProperty("pir").EnumerateArray().Select(v => v.GetInt32()));
+    }
+
+    [Fact]
+    public async Task Siv_calibrate_prints_each_case_modeled_against_published_with_its_source_and_exits_0()
+    {
+        var r = await Siv("calibrate", "--duration", "1");
+        Assert.Equal(SivCli.Ok, r.Code);
+        Assert.Contains("interrupt invocation posted", r.Out);
+        foreach (var words in new[] { "direct", "exitless", "DID, VEE", "ELI,", "1.3-1.6", "0.8" }) Assert.Contains(words, r.Out);
+        // Every case is within 20% or says why not.
+        Assert.Matches(@"(within 20%|explained)", r.Out);
+        Assert.DoesNotContain("[red]", r.Out);
     }
 
     [Fact]

@@ -178,6 +178,8 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
                 var entry = decision.Entry!;
                 var posted = decision.Outcome == InterruptOutcome.Posted;
                 modeled += (long)(posted ? Ctx.Cost.PostedDeliveryNs : Ctx.Cost.RemappedDeliveryNs + Ctx.Cost.VmExitDeliveryNs);
+                // The interrupt's own latency, without the descriptor before it: what `siv calibrate` sets against DID.
+                if (m.Forgery is null) metrics.Record(posted ? SivActors.Model.Reporting.RunMetrics.ModeledPostedInvocationNs : SivActors.Model.Reporting.RunMetrics.ModeledRemappedInvocationNs, modeled - m.ModeledNs);
                 // A forgery on a revoked handle that a stale entry still carries reaches only the forger's own tenant
                 // (the ASID check held): use-after-revoke, counted as a stale delivery, contained.
                 if (m.Forgery is { } forged)

@@ -32,9 +32,12 @@ public sealed class RunMetrics
         CounterCount = RogueUnexpectedBase + Kinds;
 
     /// <summary>Histogram indices.</summary>
-    public const int ModeledFastNs = 0, ModeledSlowNs = 1, WallFastUs = 2, WallSlowUs = 3, ModeledRemappedInterruptNs = 4, ModeledPostedInterruptNs = 5;
+    public const int ModeledFastNs = 0, ModeledSlowNs = 1, WallFastUs = 2, WallSlowUs = 3, ModeledRemappedInterruptNs = 4, ModeledPostedInterruptNs = 5,
+        ModeledRemappedInvocationNs = 6, ModeledPostedInvocationNs = 7;
 
-    private readonly ThreadCells _cells = new(CounterCount, Enumerable.Repeat((1L, MaxNs, 3), 6).ToArray());
+    private const int HistogramCount = 8;
+
+    private readonly ThreadCells _cells = new(CounterCount, Enumerable.Repeat((1L, MaxNs, 3), HistogramCount).ToArray());
     private readonly Counter _c;
     private string? _firstEntityFailure, _firstRogueSurprise, _firstMisdelivery;
 
@@ -58,7 +61,7 @@ public sealed class RunMetrics
         // Reading each ledger's first counter again last keeps it at least the sum of what followed from it, so an
         // export never shows more delivered than raised or more applied than issued; the difference is in flight.
         foreach (var upstream in UpstreamCounters) counters[upstream] = _c.Sum(upstream);
-        var histograms = new (long Value, long Count)[6][];
+        var histograms = new (long Value, long Count)[HistogramCount][];
         for (var h = 0; h < histograms.Length; h++)
             histograms[h] = Histogram(h).RecordedValues().Select(v => (v.ValueIteratedTo, v.CountAtValueIteratedTo)).ToArray();
         return new MetricsExport(counters, histograms, Volatile.Read(ref _firstEntityFailure), Volatile.Read(ref _firstRogueSurprise), Volatile.Read(ref _firstMisdelivery));
@@ -69,7 +72,7 @@ public sealed class RunMetrics
     {
         if (e.Counters.Length != CounterCount) throw new InvalidDataException($"metrics from another build: {e.Counters.Length} counters, expected {CounterCount}");
         for (var i = 0; i < CounterCount; i++) if (e.Counters[i] != 0) _c.Add(i, e.Counters[i]);
-        for (var h = 0; h < e.Histograms.Length && h < 6; h++)
+        for (var h = 0; h < e.Histograms.Length && h < HistogramCount; h++)
             foreach (var (value, count) in e.Histograms[h]) _cells.Mine.Record(h, value, count);
         if (e.FirstEntityFailure is { } f) Interlocked.CompareExchange(ref _firstEntityFailure, f, null);
         if (e.FirstRogueSurprise is { } r) Interlocked.CompareExchange(ref _firstRogueSurprise, r, null);

@@ -99,7 +99,16 @@ public sealed record Percentiles(long Count, double P50, double P99, double P999
 
 public sealed record PathLatency(Percentiles Fast, Percentiles Slow);
 
-public sealed record InterruptLatency(Percentiles Remapped, Percentiles Posted);
+public sealed record InterruptLatency(Percentiles Remapped, Percentiles Posted)
+{
+    /// <summary>
+    /// The interrupt's own part: from the write leaving the AI to the guest (entry lookup, delivery, and for
+    /// remapped delivery the VM exit that injects it), without the descriptor before it.
+    /// </summary>
+    public Percentiles? RemappedInvocation { get; init; }
+
+    public Percentiles? PostedInvocation { get; init; }
+}
 
 public sealed record LatencySection(PathLatency ModeledNs, PathLatency WallUs, InterruptLatency ModeledInterruptNs);
 
@@ -182,7 +191,11 @@ public static class RunReportBuilder
             new LatencySection(
                 new PathLatency(Of(histograms.Histogram(RunMetrics.ModeledFastNs)), Of(histograms.Histogram(RunMetrics.ModeledSlowNs))),
                 new PathLatency(Of(histograms.Histogram(RunMetrics.WallFastUs)), Of(histograms.Histogram(RunMetrics.WallSlowUs))),
-                new InterruptLatency(Of(histograms.Histogram(RunMetrics.ModeledRemappedInterruptNs)), Of(histograms.Histogram(RunMetrics.ModeledPostedInterruptNs)))),
+                new InterruptLatency(Of(histograms.Histogram(RunMetrics.ModeledRemappedInterruptNs)), Of(histograms.Histogram(RunMetrics.ModeledPostedInterruptNs)))
+                {
+                    RemappedInvocation = Of(histograms.Histogram(RunMetrics.ModeledRemappedInvocationNs)),
+                    PostedInvocation = Of(histograms.Histogram(RunMetrics.ModeledPostedInvocationNs)),
+                }),
             memory,
             new RogueSection(m.RogueForged, m.RogueAsExpected, m.RogueUnexpected, ExpectedCodes()) { Lost = m.RogueLost },
             new FaultLogSection(m.FaultsRecorded, m.FaultsDroppedOverflow, m.FaultsDroppedCompressed, m.FaultsSuppressedFpd, m.FaultEvents),
