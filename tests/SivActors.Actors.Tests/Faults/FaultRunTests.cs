@@ -212,7 +212,9 @@ public sealed class FaultRunTests
     {
         var r = await RunWith(new FaultSpec { At = 1, Kind = "rogue-storm", Target = "ai:0.0.1", For = 1.5, Burst = 32 });
         var f = Assert.Single(r.Faults!);
-        Assert.True(f.Affected > 1_000, $"only {f.Affected} forged");
+        // At least a few bursts: how many depends on how fast the machine serves the storm's AI (tens of thousands
+        // here; 128 once on a loaded CI machine), and what this test asserts is what becomes of each forged message.
+        Assert.True(f.Affected >= 2 * 32, $"only {f.Affected} forged");
         // Every message the storm forged is in the rogue ledger, besides what the scenario's rogue AIs forge anyway.
         Assert.True(r.Rogue.Forged.Values.Sum() >= f.Affected, $"{r.Rogue.Forged.Values.Sum()} forged in all, {f.Affected} by the storm");
         Assert.Equal(0, r.Rogue.Unexpected.Values.Sum());
