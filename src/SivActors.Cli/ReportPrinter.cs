@@ -55,7 +55,8 @@ public static class ReportPrinter
                                (f.Note is { } note ? $"; {Markup.Escape(note)}" : ""));
         if (r.Nodes is { } nodes)
             foreach (var n in nodes)
-                console.MarkupLine($"node {Markup.Escape(n.Node)}{(n.Lost ? " [red](lost mid-run: last report)[/]" : n.Left ? " (left mid-run)" : "")}: {n.Operations:N0} operations, {n.Interrupts:N0} interrupts, {n.DurableChanges:N0} durable table changes, " +
+                console.MarkupLine($"node {Markup.Escape(n.Node)}{(n.Lost ? " [red](lost mid-run: last report)[/]" : n.Left ? " (left mid-run)" : "")}: {n.Operations:N0} operations" +
+                                   $"{(r.Throughput.Operations > 0 ? $" ({n.Operations / (double)r.Throughput.Operations:P0} of all)" : "")}, {n.Interrupts:N0} interrupts, {n.DurableChanges:N0} durable table changes, " +
                                    $"{n.CrossNodeHops:N0} of {n.Hops:N0} hops from other nodes" +
                                    (n.EntityFailures > 0 ? $", [red]{n.EntityFailures} entity failure(s)[/]" : ""));
         if (r.CrossNodeHopShare is { } share) console.MarkupLine($"hops that crossed nodes: {share:P2}");

@@ -43,6 +43,10 @@ public static class RunCommand
         console.MarkupLine($"[bold]siv run[/] {Markup.Escape(scenario.Scenario.Name)}: {t.Hosts} host(s), {t.Hosts * t.DevicesPerHost} devices x {t.AisPerDevice} AIs, " +
                            $"{t.Containers:N0} containers, {scenario.Scenario.DurationSeconds} s, seed {scenario.Scenario.Seed}");
         if (request.Store is { } store) console.MarkupLine($"tables: [bold]{Markup.Escape(store.Display)}[/]{(request.Fresh ? " (fresh)" : "")}");
+        // A cluster spreads hosts (times their shards), not containers: say so before a run that leaves workers idle.
+        if (request.Cluster is { } c && t.Hosts * c.ShardsPerHost < c.MinWorkers)
+            error.WriteLine($"siv: the scenario has {t.Hosts} host(s) x {c.ShardsPerHost} shard(s) for {c.MinWorkers} workers: " +
+                            $"{c.MinWorkers - t.Hosts * c.ShardsPerHost} worker(s) will run no host (raise topology.hosts or --shards-per-host to use them all)");
         using var audit = request.AckLog is { } ackPath ? new FileTableAudit(ackPath) : null;
         using var signals = new RunSignals(error, hooks.Interrupt);
         var run = request.Cluster is { } cluster
@@ -104,7 +108,7 @@ public static class RunCommand
 
     public static ResolvedScenario Resolve(RunRequest r)
     {
-        var loaded = ScenarioLoader.Load(r.Scenario ?? ConfigPaths.DefaultScenario, ConfigPaths.CostModel);
+        var loaded = ScenarioLoader.Load(r.Scenario ?? (r.Cluster is null ? ConfigPaths.DefaultScenario : ConfigPaths.ClusterScenario), ConfigPaths.CostModel);
         var s = loaded.Scenario;
         if (r.Duration is { } d) s = s with { DurationSeconds = d };
         if (r.Containers is { } c) s = s with { Topology = s.Topology with { Containers = c } };

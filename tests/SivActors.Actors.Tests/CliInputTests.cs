@@ -302,6 +302,31 @@ public sealed class CliInputTests
     }
 
     [Fact]
+    public void A_cluster_run_without_a_scenario_takes_the_six_host_cluster_scenario()
+    {
+        var settings = new ClusterRunSettings(["127.0.0.1:4053"], "127.0.0.1", 0, "127.0.0.1", 3, TimeSpan.FromSeconds(1));
+        var cluster = RunCommand.Resolve(new RunRequest(null, null, null, null, "out") { Cluster = settings });
+        Assert.Equal("cluster", cluster.Scenario.Name);
+        Assert.Equal(6, cluster.Scenario.Topology.Hosts);
+        Assert.Equal("default", RunCommand.Resolve(new RunRequest(null, null, null, null, "out")).Scenario.Name);
+    }
+
+    [Fact]
+    public async Task A_cluster_run_with_fewer_hosts_than_workers_says_so_before_it_starts()
+    {
+        var dir = Directory.CreateTempSubdirectory("siv-cli").FullName;
+        var scenario = Write(dir, "one-host.json", """{ "durationSeconds": 1, "topology": { "hosts": 1, "containers": 8 } }""");
+        using var interrupt = new CancellationTokenSource();
+        interrupt.Cancel(); // stops it during start-up, after the notice: no cluster is needed
+        var e = new StringWriter();
+        var code = await SivCli.InvokeAsync(["run", "--cluster", "127.0.0.1:" + Cluster.ChildProcess.FreePort(), "--workers", "3", "--scenario", scenario,
+            "--db", Path.Combine(dir, "d.db"), "--out", Path.Combine(dir, "out")], new StringWriter(), e, new RunOptions { Interactive = false, Interrupt = interrupt.Token });
+        Assert.Equal(SivCli.InterruptedBySigint, code);
+        Assert.Contains("the scenario has 1 host(s) x 1 shard(s) for 3 workers: 2 worker(s) will run no host", e.ToString());
+        Assert.Contains("interrupted while", e.ToString());
+    }
+
+    [Fact]
     public async Task A_malformed_postgres_connection_string() =>
         AssertBadInput(await Siv("run", "--postgres", "Host=;Port=not-a-port"), "PostgreSQL connection string is not valid");
 
