@@ -11,7 +11,12 @@ public static class TableDump
     public sealed record Document(IReadOnlyList<HostDump> Hosts);
 
     public sealed record HostDump(int Host, OwnerInfo InterruptUnit, IReadOnlyList<AsidBinding> AsidTable,
-        IReadOnlyList<InterruptTableDump> InterruptTables, OwnerInfo Vdcm, IReadOnlyList<VdevDump> Vdevs);
+        IReadOnlyList<InterruptTableDump> InterruptTables, OwnerInfo Vdcm, IReadOnlyList<VdevDump> Vdevs)
+    {
+        /// <summary>Devices of the host that were surprise-removed (decision 41); absent when none was.</summary>
+        [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+        public IReadOnlyList<int>? RemovedDevices { get; init; }
+    }
 
     public sealed record OwnerInfo(string PersistenceId, long SequenceNr, long SnapshotSequenceNr, long EventsReplayed);
 
@@ -49,7 +54,10 @@ public static class TableDump
                     kv.Value.Device.Ais.Select((ai, i) => $"{ai} {kv.Value.Modes[i].ToString().ToLowerInvariant()}").ToList(),
                     kv.Value.Device.Msix.Select((e, i) => new MsixDump(i, $"0x{e.Vector:X2}", e.Masked, e.InterruptHandle, e.ImsIndex)).ToList()))
                 .ToList();
-            list.Add(new HostDump(h.Host, Owner(h.InterruptUnitRead), bindings, tables, Owner(h.VdcmRead), vdevs));
+            list.Add(new HostDump(h.Host, Owner(h.InterruptUnitRead), bindings, tables, Owner(h.VdcmRead), vdevs)
+            {
+                RemovedDevices = h.Vdcm.RemovedDevices.Count > 0 ? h.Vdcm.RemovedDevices.ToList() : null,
+            });
         }
         return new Document(list);
     }
@@ -63,6 +71,8 @@ public static class TableDump
         {
             console.MarkupLine($"[bold]host {h.Host}[/]: {Markup.Escape(h.InterruptUnit.PersistenceId)} seq {h.InterruptUnit.SequenceNr:N0} " +
                                $"(snapshot at {h.InterruptUnit.SnapshotSequenceNr:N0}), {Markup.Escape(h.Vdcm.PersistenceId)} seq {h.Vdcm.SequenceNr:N0}");
+            if (h.RemovedDevices is { } removed)
+                console.MarkupLine($"surprise-removed devices: {string.Join(", ", removed.Select(d => $"d{d}"))} (no vdev uses them)");
             var asids = new Table().Title("ASID table").AddColumns("ASID", "interrupt table");
             foreach (var b in h.AsidTable) asids.AddRow(b.Asid, b.InterruptTable.ToString());
             console.Write(asids);

@@ -262,6 +262,7 @@ public sealed class FaultRunTests
     private static void NothingLeftOn(PersistedHost tables, int host, int device)
     {
         Assert.Contains(device, tables.Vdcm.RemovedDevices);
+        Assert.Contains(device, TableDump.Build([tables], null).Hosts[0].RemovedDevices!); // `siv tables dump` shows it
         Assert.All(tables.Vdcm.Vdevs.Values, v => Assert.All(v.Device.Ais, a => Assert.NotEqual(device, a.Device.Index)));
         var sid = new SivActors.Model.Identity.DeviceId(new SivActors.Model.Identity.HostId(host), device).SourceId.RequesterId;
         foreach (var table in tables.InterruptUnit.Asids.Tables.Values)
