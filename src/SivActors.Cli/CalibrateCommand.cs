@@ -1,7 +1,6 @@
 using SivActors.Actors.Run;
 using SivActors.Model;
 using SivActors.Model.Cost;
-using SivActors.Model.Scenarios;
 using Spectre.Console;
 
 namespace SivActors.Cli;
@@ -17,13 +16,8 @@ public static class CalibrateCommand
 
     public static async Task<int> ExecuteAsync(string? scenarioPath, double? duration, TextWriter output, TextWriter error, CancellationToken ct)
     {
-        var loaded = ScenarioLoader.Load(scenarioPath ?? DefaultScenario, ConfigPaths.CostModel);
-        if (duration is { } d)
-        {
-            var s = loaded.Scenario with { DurationSeconds = d };
-            ScenarioLoader.Validate(s);
-            loaded = loaded with { Scenario = s };
-        }
+        // The same loading and --duration override as `siv run` (its errors name the option).
+        var loaded = RunCommand.Resolve(new RunRequest(scenarioPath ?? DefaultScenario, duration, null, null, ""));
         error.WriteLine($"siv calibrate: running {loaded.Source} for {loaded.Scenario.DurationSeconds} s (in memory)");
         var outcome = await EmulatorRun.RunAsync(loaded, new RunProgress(), ct);
         if (outcome.Report is not { } report)

@@ -176,8 +176,8 @@ public static class EmulatorRun
             Tables = new TablesSection(store.Display, topology == TopologyVerdict.Resumed, tables.DurableChanges, tables.Batches,
                 tables.WriteFailures, tables.OwnerRestarts) { InjectedWriteFailures = tables.InjectedWriteFailures },
             Faults = faults is { Stats.Count: > 0 } ? FaultOutcomes.Of(faults, faults.Trace, finished.StartTicks) : null,
-            FaultLog = samples is { Count: > 0 }
-                ? report.FaultLog with { Samples = samples.Select(s => IrqExplain.Sample(s, scenario.Scenario.Remapping.ToSettings())).ToList() }
+            FaultLog = samples is { Count: > 0 } && scenario.Scenario.Remapping.ToSettings() is var settings
+                ? report.FaultLog with { Samples = samples.Select(s => IrqExplain.Sample(s, settings)).ToList() }
                 : report.FaultLog,
         };
     }

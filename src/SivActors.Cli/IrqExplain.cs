@@ -97,41 +97,27 @@ public static class IrqExplain
     public static SivActors.Model.Reporting.FaultLogSample Sample(FaultReplay r, RemappingSettings settings)
     {
         var w = r.Write;
-        var doc = new System.Text.Json.Nodes.JsonObject
+        // Written with the very records `siv explain` reads, so the sample and the reader cannot drift apart.
+        var doc = new ExplainDocument
         {
-            ["remapping"] = new System.Text.Json.Nodes.JsonObject
+            Remapping = RemappingDto.Of(settings),
+            AsidTable = r.TableId is { } bound ? [new AsidBindingDto { Asid = w.Asid.Value, Table = bound }] : null,
+            InterruptTables = r.TableId is { } id
+                ? [new TableDto { Id = id, SizeExponent = r.TableSizeExponent, Readable = r.TableReadable, Entries = r.Entry is { } e && r.Index >= 0 ? [EntryDto.Of(r.Index, e)] : [] }]
+                : null,
+            Message = new MessageDto
             {
-                ["remappingEnabled"] = settings.RemappingEnabled, ["extendedInterruptMode"] = settings.ExtendedInterruptMode,
-                ["compatibilityFormatAllowed"] = settings.CompatibilityFormatAllowed, ["postingSupported"] = settings.PostingSupported,
-                ["asidCheck"] = settings.AsidCheck,
+                Source = w.Source.ToString(), Asid = w.Asid.Value, Kind = w.Kind == UpstreamKind.Dma ? "dma" : "interrupt",
+                Address = $"0x{w.Address:X}", Data = $"0x{w.Data:X}",
             },
         };
-        if (r.TableId is { } id)
-        {
-            doc["asidTable"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject { ["asid"] = w.Asid.Value, ["table"] = id });
-            var entries = new System.Text.Json.Nodes.JsonArray();
-            if (r.Entry is { } e && r.Index >= 0) entries.Add(EntryJson(r.Index, e));
-            doc["interruptTables"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
-            {
-                ["id"] = id, ["sizeExponent"] = r.TableSizeExponent, ["readable"] = r.TableReadable, ["entries"] = entries,
-            });
-        }
-        doc["message"] = new System.Text.Json.Nodes.JsonObject
-        {
-            ["source"] = w.Source.ToString(), ["asid"] = w.Asid.Value, ["kind"] = w.Kind == UpstreamKind.Dma ? "dma" : "interrupt",
-            ["address"] = $"0x{w.Address:X}", ["data"] = $"0x{w.Data:X}",
-        };
         return new SivActors.Model.Reporting.FaultLogSample(FaultReasons.Hex(r.Fault), FaultReasons.Describe(r.Fault), w.Source.ToString(), w.Asid.ToString(),
-            r.Index >= 0 ? r.Index : null, doc);
+            r.Index >= 0 ? r.Index : null, JsonSerializer.SerializeToNode(doc, DocumentJson)!.AsObject());
     }
 
-    private static System.Text.Json.Nodes.JsonObject EntryJson(int handle, InterruptEntry e) => new()
+    private static readonly JsonSerializerOptions DocumentJson = new(ScenarioLoader.StrictJson)
     {
-        ["handle"] = handle, ["present"] = e.Present, ["fpd"] = e.FaultProcessingDisable,
-        ["mode"] = e.Mode == InterruptMode.Posted ? "posted" : "remapped", ["vector"] = (int)e.Vector, ["urgent"] = e.Urgent,
-        ["destination"] = e.Destination, ["postedDescriptorAddress"] = $"0x{e.PostedDescriptorAddress:X}",
-        ["sid"] = SourceId.FromRequesterId(e.Sid).ToString(), ["sq"] = (int)e.Sq, ["svt"] = (int)e.Svt,
-        ["asid"] = e.Asid.Value, ["target"] = e.Target.Value, ["reservedBitsSet"] = e.ReservedBitsSet,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
     public sealed record ExplainResult(string Outcome, string? FaultCode, string? FaultReason, bool? Recorded, int? Index, int? Target, byte? Vector, List<TrailStep> Trail)
@@ -264,6 +250,15 @@ public static class IrqExplain
         public bool PostingSupported { get; init; } = true;
         public bool AsidCheck { get; init; } = true;
 
+        public static RemappingDto Of(RemappingSettings s) => new()
+        {
+            RemappingEnabled = s.RemappingEnabled,
+            ExtendedInterruptMode = s.ExtendedInterruptMode,
+            CompatibilityFormatAllowed = s.CompatibilityFormatAllowed,
+            PostingSupported = s.PostingSupported,
+            AsidCheck = s.AsidCheck,
+        };
+
         public RemappingSettings ToSettings() => new()
         {
             RemappingEnabled = RemappingEnabled,
@@ -304,6 +299,14 @@ public static class IrqExplain
         public long Asid { get; init; }
         public int Target { get; init; }
         public bool ReservedBitsSet { get; init; }
+
+        public static EntryDto Of(int handle, InterruptEntry e) => new()
+        {
+            Handle = handle, Present = e.Present, Fpd = e.FaultProcessingDisable, Mode = e.Mode == InterruptMode.Posted ? "posted" : "remapped",
+            Vector = e.Vector, Urgent = e.Urgent, Destination = e.Destination, PostedDescriptorAddress = $"0x{e.PostedDescriptorAddress:X}",
+            Sid = SourceId.FromRequesterId(e.Sid).ToString(), Sq = e.Sq, Svt = (int)e.Svt, Asid = e.Asid.Value, Target = e.Target.Value,
+            ReservedBitsSet = e.ReservedBitsSet,
+        };
 
         public InterruptEntry ToEntry(int table)
         {

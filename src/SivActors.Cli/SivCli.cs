@@ -123,24 +123,14 @@ public static class SivCli
         });
         root.Add(validate);
 
-        var explainFile = new Argument<string>("FILE") { Description = "JSON document: ASID table, interrupt tables, remapping settings, one upstream message" };
-        var explain = new Command("explain", "Print the decision trail for one interrupt message, as JSON") { explainFile };
-        explain.SetAction(p =>
-        {
-            output.WriteLine(IrqExplain.Explain(ScenarioLoader.ReadFile(p.GetValue(explainFile)!, "explain document"), p.GetValue(explainFile)!));
-            return Ok;
-        });
-        var irq = new Command("irq", "Interrupt remapping tools") { explain };
-        root.Add(irq);
         // `siv explain` takes the same documents (docs/explain.md); `siv irq explain` stays for existing scripts.
-        var anyFile = new Argument<string>("FILE") { Description = "JSON document: tables, remapping settings, an optional posted-interrupt descriptor, one upstream write" };
-        var explainAny = new Command("explain", "Print the decision trail for one upstream write (interrupt or DMA), as JSON") { anyFile };
-        explainAny.SetAction(p =>
+        root.Add(new Command("irq", "Interrupt remapping tools")
         {
-            output.WriteLine(IrqExplain.Explain(ScenarioLoader.ReadFile(p.GetValue(anyFile)!, "explain document"), p.GetValue(anyFile)!));
-            return Ok;
+            ExplainCommand("Print the decision trail for one interrupt message, as JSON",
+                "JSON document: ASID table, interrupt tables, remapping settings, one upstream message", output),
         });
-        root.Add(explainAny);
+        root.Add(ExplainCommand("Print the decision trail for one upstream write (interrupt or DMA), as JSON",
+            "JSON document: tables, remapping settings, an optional posted-interrupt descriptor, one upstream write", output));
 
         var calibrationScenario = new Option<string?>("--scenario") { Description = "Calibration scenario (default: config/scenarios/calibration/interrupt-delivery.json)" };
         var calibrationDuration = new Option<double?>("--duration") { Description = "Override durationSeconds" };
@@ -149,6 +139,18 @@ public static class SivCli
         calibrate.SetAction((p, ct) => CalibrateCommand.ExecuteAsync(p.GetValue(calibrationScenario), p.GetValue(calibrationDuration), output, error, ct));
         root.Add(calibrate);
         return root;
+    }
+
+    private static Command ExplainCommand(string description, string fileDescription, TextWriter output)
+    {
+        var file = new Argument<string>("FILE") { Description = fileDescription };
+        var explain = new Command("explain", description) { file };
+        explain.SetAction(p =>
+        {
+            output.WriteLine(IrqExplain.Explain(ScenarioLoader.ReadFile(p.GetValue(file)!, "explain document"), p.GetValue(file)!));
+            return Ok;
+        });
+        return explain;
     }
 
     private static Option<int> SpreadOption() => new("--shards-per-host")

@@ -56,13 +56,13 @@ public sealed class StoreLock : IDisposable
         {
             throw new SivInputException($"{store.Display}: its lock file {path} cannot be created ({e.Message}); make the directory writable or choose another --db");
         }
-        File.WriteAllText(path + ".owner", $"{command} (pid {Environment.ProcessId}, started {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC)\n");
+        File.WriteAllText(path + ".owner", Owner(command) + "\n");
         return new StoreLock(held);
     }
 
     private static StoreLock TakePostgres(TableStore store, string command)
     {
-        var owner = $"{command} (pid {Environment.ProcessId}, started {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC)";
+        var owner = Owner(command);
         // Not pooled: the lock lives exactly as long as this connection.
         var cs = new NpgsqlConnectionStringBuilder(store.ConnectionString) { Pooling = false, ApplicationName = owner.Length > 63 ? owner[..63] : owner };
         if (cs.Timeout > 10) cs.Timeout = 10;
@@ -90,6 +90,9 @@ public sealed class StoreLock : IDisposable
         connection.Dispose();
         throw new SivInputException($"{store.Display} is in use by {holder}; wait for it to end or choose another --postgres database");
     }
+
+    /// <summary>How a holder names itself to a refused second writer.</summary>
+    private static string Owner(string command) => $"{command} (pid {Environment.ProcessId}, started {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC)";
 
     public void Dispose() => _lock.Dispose();
 }

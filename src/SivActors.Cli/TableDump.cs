@@ -56,7 +56,7 @@ public static class TableDump
                 .ToList();
             list.Add(new HostDump(h.Host, Owner(h.InterruptUnitRead), bindings, tables, Owner(h.VdcmRead), vdevs)
             {
-                RemovedDevices = h.Vdcm.RemovedDevices.Count > 0 ? h.Vdcm.RemovedDevices.ToList() : null,
+                RemovedDevices = h.Vdcm.Composer.AnyRemoved ? h.Vdcm.RemovedDevices : null,
             });
         }
         return new Document(list);

@@ -83,7 +83,7 @@ public sealed class AssignableInterfaceActor : EntityActor
                 _ctx.Faults.Stats[m.Fault].AbortedDescriptors(aborted);
             }
             // What the function held is gone with it: its IMS entries and WQ configuration.
-            foreach (var index in _ims.Entries.Select(kv => kv.Key).ToList()) _ims.Revoke(index);
+            _ims.Clear();
             _hints.Clear();
             _wq = null;
         });

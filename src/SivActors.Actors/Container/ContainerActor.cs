@@ -96,7 +96,7 @@ public sealed class ContainerActor : EntityActor
             Receive<VdcmProtocol.VdevGone>(_ => TornDown());
             Receive<RefreshAgain>(_ =>
             {
-                if (_refreshing) _ctx.Directory.Tell(new VdcmProtocol.RefreshVdev(_host, _id), Self);
+                if (_refreshing) AskForVdev();
             });
             Receive<WorkQueueRoom>(m =>
             {
@@ -489,8 +489,16 @@ public sealed class ContainerActor : EntityActor
         (_goneAis ??= []).Add(ai);
         if (_refreshing) return;
         _refreshing = true;
-        _ctx.Directory.Tell(new VdcmProtocol.RefreshVdev(_host, _id), Self);
+        AskForVdev();
         Timers.StartPeriodicTimer(RefreshAgain.Instance, RefreshAgain.Instance, TimeSpan.FromSeconds(1));
+    }
+
+    private void AskForVdev() => _ctx.Directory.Tell(new VdcmProtocol.RefreshVdev(_host, _id), Self);
+
+    private void StopAsking()
+    {
+        _refreshing = false;
+        Timers.Cancel(RefreshAgain.Instance);
     }
 
     /// <summary>The vdev as recomposed: each slot that moved to another AI is programmed again (data, then unmask).</summary>
@@ -498,8 +506,7 @@ public sealed class ContainerActor : EntityActor
     {
         // The VDCM has not heard of the removal yet (its notice may wait behind a snapshot): ask again later.
         if (m.Ais.Count != _ais.Length || m.Ais.Any(a => _goneAis!.Contains(a))) return;
-        _refreshing = false;
-        Timers.Cancel(RefreshAgain.Instance);
+        StopAsking();
         for (var s = 0; s < _ais.Length; s++)
         {
             if (m.Ais[s] == _ais[s]) continue;
@@ -520,8 +527,7 @@ public sealed class ContainerActor : EntityActor
     private void TornDown()
     {
         if (_ais.Length == 0) return;
-        _refreshing = false;
-        Timers.Cancel(RefreshAgain.Instance);
+        StopAsking();
         for (var s = 0; s < _ais.Length; s++) Remember(s);
         _ais = [];
         _ready = false;

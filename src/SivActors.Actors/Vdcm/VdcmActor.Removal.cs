@@ -40,7 +40,7 @@ public sealed partial class VdcmActor
     private void Remove(RemoveDevice m)
     {
         var stats = m.Fault >= 0 ? Ctx.Faults.Stats[m.Fault] : null;
-        if (_state.RemovedDevices.Contains(m.Device))
+        if (_state.Composer.IsRemoved(m.Device))
         {
             stats?.Explain($"device {m.Device} of host {_host} was removed already");
             return;
@@ -96,7 +96,7 @@ public sealed partial class VdcmActor
             var oldAi = oldAis[e.AiSlot];
             if (v is not null && v.Device.Ais[e.AiSlot] == oldAi) continue; // this slot did not move
             Request(new Iu.FreeEntry(_host, NextId(), asid, handle), _ => { });
-            if (_state.RemovedDevices.Contains(oldAi.Device.Index)) continue; // its IMS went with the device
+            if (_state.Composer.IsRemoved(oldAi.Device.Index)) continue; // its IMS went with the device
             Ctx.Directory.Tell(new Ai.RevokeIms(oldAi, NextId(), ims), Self);
             Ctx.Directory.Tell(new Hf.ReleaseInterruptHandle(oldAi.Device, ims));
         }

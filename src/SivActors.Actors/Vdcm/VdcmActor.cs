@@ -52,7 +52,7 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
             RestoreDevices();
             Recovered(LastSequenceNr);
             // A removal whose moves were not all persisted before a restart goes on from what the journal holds.
-            if (_state.RemovedDevices.Count > 0) Self.Tell(ContinueRescue.Instance);
+            if (_state.Composer.AnyRemoved) Self.Tell(ContinueRescue.Instance);
         });
 
         Command<ComposeVdev>(Compose);
@@ -117,7 +117,7 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
                 break;
             case EntityKind.AssignableInterface:
                 var ai = target.AsAiId();
-                if (_state.RemovedDevices.Contains(ai.Device.Index)) yield return new Ai.SurpriseRemoved(ai, -1);
+                if (_state.Composer.IsRemoved(ai.Device.Index)) yield return new Ai.SurpriseRemoved(ai, -1);
                 foreach (var (c, v, slot) in UsersOf(ai))
                 {
                     yield return Assignment(c, v, slot);
@@ -520,6 +520,7 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
     }
 
     private const string Moved = "the vdev was recomposed meanwhile (its AI's device was surprise-removed); program the vector again";
+    private const string TornDown = "the vdev was torn down (its device was surprise-removed)";
 
     /// <summary>The vdev still has <paramref name="ai"/> in <paramref name="slot"/>: no surprise removal moved it while a request ran.</summary>
     private bool StillOn(ContainerId container, int slot, AiId ai) =>
@@ -530,7 +531,7 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
     {
         if (!_state.Vdevs.ContainsKey(m.From))
         {
-            Fail(m, OperationType.MsixTableWrite, "the vdev was torn down (its device was surprise-removed)", modeled);
+            Fail(m, OperationType.MsixTableWrite, TornDown, modeled);
             return;
         }
         var e = new MsixEntrySet(m.From, entry, value);
@@ -543,7 +544,7 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
     {
         if (!_state.Vdevs.ContainsKey(m.From))
         {
-            Fail(m, OperationType.VdevReset, "the vdev was torn down (its device was surprise-removed)", modeled);
+            Fail(m, OperationType.VdevReset, TornDown, modeled);
             return;
         }
         var e = new VdevReset(m.From);

@@ -33,6 +33,9 @@ public sealed class ImsTable
 
     public bool Revoke(ushort index) => _entries.Remove(index);
 
+    /// <summary>Every entry gone at once (the function was removed).</summary>
+    public void Clear() => _entries.Clear();
+
     public ImsEntry? Get(ushort index) => _entries.TryGetValue(index, out var e) ? e : null;
 
     /// <summary>

@@ -125,9 +125,10 @@ public static class VdcmCodec
             foreach (var e in v.Device.Msix) WriteMsix(w, e);
         }
         // Only stores that saw a removal carry the trailer, so every other digest is what it was before removals existed.
-        if (state.RemovedDevices.Count == 0) return;
-        w.Write7BitEncodedInt(state.RemovedDevices.Count);
-        foreach (var d in state.RemovedDevices) w.Write7BitEncodedInt(d);
+        var removed = state.RemovedDevices;
+        if (removed.Count == 0) return;
+        w.Write7BitEncodedInt(removed.Count);
+        foreach (var d in removed) w.Write7BitEncodedInt(d);
         w.Write7BitEncodedInt(state.ComposedCount);
         w.Write7BitEncodedInt(state.Composer.SharedCursor);
     }

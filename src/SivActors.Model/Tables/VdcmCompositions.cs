@@ -47,13 +47,12 @@ public sealed class VdcmCompositions(HostId host, Composer composer, int asidsPe
 {
     private readonly Dictionary<ContainerId, ComposedVdev> _vdevs = new();
     private readonly Dictionary<int, List<ContainerId>> _tableMembers = new();
-    private readonly SortedSet<int> _removed = [];
     private int _composed;
 
     public HostId Host { get; } = host;
 
     /// <summary>Devices of this host that were surprise-removed, in order.</summary>
-    public IReadOnlyCollection<int> RemovedDevices => _removed;
+    public IReadOnlyList<int> RemovedDevices => composer.RemovedDevices;
 
     /// <summary>Vdevs composed so far, torn-down ones included: it numbers the interrupt tables.</summary>
     public int ComposedCount
@@ -76,11 +75,11 @@ public sealed class VdcmCompositions(HostId host, Composer composer, int asidsPe
 
     /// <summary>Vdevs with an AI on a removed device, in container order: what a removal still has to move.</summary>
     public IReadOnlyList<ContainerId> Stranded() =>
-        _removed.Count == 0 ? [] : _vdevs.Keys.Where(IsStranded).OrderBy(c => c.Value).ToList();
+        !composer.AnyRemoved ? [] : _vdevs.Keys.Where(IsStranded).OrderBy(c => c.Value).ToList();
 
     /// <summary>The vdev exists and still has an AI on a removed device.</summary>
     public bool IsStranded(ContainerId container) =>
-        _removed.Count > 0 && _vdevs.TryGetValue(container, out var v) && v.Picks.Any(p => _removed.Contains(p.Device));
+        composer.AnyRemoved && _vdevs.TryGetValue(container, out var v) && v.Picks.Any(p => composer.IsRemoved(p.Device));
 
     /// <summary>
     /// The next step for a stranded vdev: its first slot on a removed device moves to a replacement AI, or, when the
@@ -92,8 +91,8 @@ public sealed class VdcmCompositions(HostId host, Composer composer, int asidsPe
         for (var slot = 0; slot < v.Picks.Count; slot++)
         {
             var pick = v.Picks[slot];
-            if (!_removed.Contains(pick.Device)) continue;
-            var inUse = v.Picks.Where(p => !_removed.Contains(p.Device)).Select(p => p.Device).ToHashSet();
+            if (!composer.IsRemoved(pick.Device)) continue;
+            var inUse = v.Picks.Where(p => !composer.IsRemoved(p.Device)).Select(p => p.Device).ToHashSet();
             return composer.PlanReplacement(pick.Mode, inUse) is { } r
                 ? new VdevRecomposed(container, slot, new ComposedAi(r.Device, r.Ai, r.Mode))
                 : new VdevTornDown(container);
@@ -123,7 +122,6 @@ public sealed class VdcmCompositions(HostId host, Composer composer, int asidsPe
                 break;
             case DeviceRemoved d:
                 composer.RemoveDevice(d.Device);
-                _removed.Add(d.Device);
                 break;
             case VdevRecomposed m:
             {

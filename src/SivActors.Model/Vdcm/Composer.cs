@@ -63,6 +63,11 @@ public sealed class Composer
 
     public bool IsRemoved(int device) => _removed[device];
 
+    /// <summary>Devices that were surprise-removed, in order.</summary>
+    public IReadOnlyList<int> RemovedDevices => Enumerable.Range(0, _devices).Where(d => _removed[d]).ToList();
+
+    public bool AnyRemoved { get; private set; }
+
     /// <summary>Chooses <paramref name="count"/> AIs and takes them; throws when the policy cannot be met.</summary>
     public IReadOnlyList<(int Device, int Ai, WorkQueueMode Mode)> Compose(int count)
     {
@@ -89,8 +94,8 @@ public sealed class Composer
             for (int ordinal = _nextDedicated, found = 0; found < count; ordinal++)
             {
                 var flat = Interleave(ordinal);
-                if (_users[flat] != 0 || _removed[flat / _aisPerDevice]) continue;
-                result.Add((flat / _aisPerDevice, flat % _aisPerDevice, WorkQueueMode.Dedicated));
+                if (!IsFree(flat)) continue;
+                result.Add(Pick(flat, WorkQueueMode.Dedicated));
                 found++;
             }
             return result;
@@ -99,7 +104,7 @@ public sealed class Composer
         {
             var flat = Interleave(ordinal % _users.Length);
             if (_removed[flat / _aisPerDevice]) continue;
-            result.Add((flat / _aisPerDevice, flat % _aisPerDevice, WorkQueueMode.Shared));
+            result.Add(Pick(flat, WorkQueueMode.Shared));
             found++;
         }
         return result;
@@ -115,13 +120,8 @@ public sealed class Composer
         if (_removed.All(r => r)) return null;
         if (mode == WorkQueueMode.Dedicated)
         {
-            if (_free == 0) return null;
-            for (var ordinal = _nextDedicated; ordinal < _users.Length; ordinal++)
-            {
-                var flat = Interleave(ordinal);
-                if (_users[flat] == 0 && !_removed[flat / _aisPerDevice]) return (flat / _aisPerDevice, flat % _aisPerDevice, mode);
-            }
-            return null;
+            // AdvanceDedicated keeps the cursor on the first free AI, if any is left.
+            return _free == 0 ? null : Pick(Interleave(_nextDedicated), mode);
         }
         (int, int, WorkQueueMode)? fallback = null;
         for (var step = 0; step < _users.Length; step++)
@@ -129,7 +129,7 @@ public sealed class Composer
             var flat = Interleave((_nextShared + step) % _users.Length);
             var device = flat / _aisPerDevice;
             if (_removed[device]) continue;
-            var pick = (device, flat % _aisPerDevice, mode);
+            var pick = Pick(flat, mode);
             if (!devicesInUse.Contains(device)) return pick;
             fallback ??= pick;
             if (step >= _devices) break; // one round over the devices is enough to find an unused one
@@ -145,8 +145,8 @@ public sealed class Composer
             var flat = Flat(device, ai);
             if (_users[flat]++ == 0 && !_removed[device]) _free--;
             _modes[flat] = mode;
-            if (mode == WorkQueueMode.Dedicated) AdvanceDedicated();
-            else _nextShared++;
+            if (mode == WorkQueueMode.Shared) _nextShared++;
+            AdvanceDedicated(); // whatever took it, the dedicated cursor stays on the first free AI
         }
     }
 
@@ -170,6 +170,7 @@ public sealed class Composer
         for (var ai = 0; ai < _aisPerDevice; ai++)
             if (_users[Flat(device, ai)] == 0) _free--;
         _removed[device] = true;
+        AnyRemoved = true;
         AdvanceDedicated();
     }
 
@@ -184,11 +185,15 @@ public sealed class Composer
     {
         while (_nextDedicated < _users.Length)
         {
-            var flat = Interleave(_nextDedicated);
-            if (_users[flat] == 0 && !_removed[flat / _aisPerDevice]) return;
+            if (IsFree(Interleave(_nextDedicated))) return;
             _nextDedicated++;
         }
     }
+
+    /// <summary>Nobody uses the AI, and its device is still present.</summary>
+    private bool IsFree(int flat) => _users[flat] == 0 && !_removed[flat / _aisPerDevice];
+
+    private (int Device, int Ai, WorkQueueMode Mode) Pick(int flat, WorkQueueMode mode) => (flat / _aisPerDevice, flat % _aisPerDevice, mode);
 
     /// <summary>Order AIs device-interleaved: AI 0 of every device, then AI 1 of every device, ...</summary>
     private int Interleave(int ordinal)
