@@ -125,7 +125,7 @@ public static class ClusterRun
             {
                 foreach (var a in agents.Concat(joined.Values.Select(AgentOf))) a.Tell(new MarkWindow(runId, start));
                 if (start) s.OnWindowStart?.Invoke();
-            }), "runner");
+            }).OnControlThread(system), "runner");
             collector.Tell(new RunCoordinatorActor.AttachRunner(runner, deploy, workers));
             // From here the runner owns the interruption: it fails start-up or ends the window early.
             using var ending = interrupt.Register(() => runner.Tell(RunProtocol.EndEarly.Instance));

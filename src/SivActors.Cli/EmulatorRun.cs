@@ -27,7 +27,7 @@ public sealed record RunOutcome(RunReport? Report, string? Failure)
 /// </summary>
 public static class EmulatorRun
 {
-    public const string AkkaConfig = StandardErrorLogger.Hocon + "\n" + """
+    public const string AkkaConfig = StandardErrorLogger.Hocon + "\n" + ControlDispatcher.Hocon + "\n" + """
         akka.loglevel = WARNING
         akka.log-dead-letters = off
         akka.log-dead-letters-during-shutdown = off
@@ -82,7 +82,7 @@ public static class EmulatorRun
             var topology = await CheckTopologyAsync(system, scenario, store, startup.Token);
             startup.Token.ThrowIfCancellationRequested();
             var managedBefore = GC.GetTotalMemory(forceFullCollection: true);
-            var runner = system.ActorOf(ScenarioRunnerActor.Props(ctx, progress), "runner");
+            var runner = system.ActorOf(ScenarioRunnerActor.Props(ctx, progress).OnControlThread(system), "runner");
             var timeout = TimeSpan.FromSeconds(scenario.Scenario.DurationSeconds + 600);
             var unrecoverable = new TaskCompletionSource<TableUnrecoverable>(TaskCreationOptions.RunContinuationsAsynchronously);
             system.ActorOf(Props.Create(() => new UnrecoverableListener<TableUnrecoverable>(unrecoverable)), "unrecoverable-tables");

@@ -7,9 +7,9 @@ namespace SivActors.Actors.Faults;
 public static class FaultProtocol
 {
     /// <summary>
-    /// kill-actor: the entity stops at once, as a crashed actor would; its mailbox waits at its parent for the
-    /// successor, which restores its state (from the journal, or from its VDCM). A table owner stops at the first
-    /// moment no journal write of its own is in flight.
+    /// kill-actor: the entity crashes at once and its supervisor restarts it (<see cref="InjectedCrash"/>); its
+    /// mailbox waits for the successor, which restores its state (from the journal, or from its VDCM). A table owner
+    /// crashes at the first moment no journal write of its own is in flight.
     /// </summary>
     public sealed record InjectedKill(EntityAddress Address, int Fault) : IEntityMessage, ISivMessage
     {

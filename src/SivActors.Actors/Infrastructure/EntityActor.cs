@@ -77,13 +77,13 @@ public abstract class EntityActor : ReceiveActor, IWithUnboundedStash, IWithTime
             // A crash: what this incarnation held only in memory is gone; its mailbox waits for the successor.
             OnInjectedKill(m.Fault);
             _ctx.Faults.Stats[m.Fault].Touched();
-            EntityKilled.StopForFault(Context, _ctx, _address, m.Fault);
+            throw InjectedCrash.For(_ctx, _address, m.Fault, "killed (injected kill-actor)");
         });
         _configuration();
         _traffic();
     }
 
-    /// <summary>Runs just before a kill-actor fault stops this incarnation (an AI aborts what it had in flight).</summary>
+    /// <summary>Runs just before a kill-actor fault ends this incarnation (an AI aborts what it had in flight).</summary>
     protected virtual void OnInjectedKill(int fault)
     {
     }

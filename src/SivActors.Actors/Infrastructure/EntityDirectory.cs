@@ -149,7 +149,6 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
     private readonly Dictionary<EntityAddress, int> _failures = new();
     private readonly HashSet<EntityAddress> _givenUp = [];
     private readonly Dictionary<IActorRef, EntityAddress> _stopped = new();
-    private readonly HashSet<EntityAddress> _killed = [];
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -186,7 +185,6 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
             if (waiting.Count < MaxBuffered) waiting.Add((d.Message, d.Sender));
             else Overflow(address, d.Message, d.Sender);
         });
-        Receive<EntityKilled>(m => _killed.Add(m.Address));
         Receive<Terminated>(t =>
         {
             if (!_addresses.Remove(t.ActorRef, out var address)) return;
@@ -194,14 +192,6 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
             if (_stopped.Count > 1_000) _stopped.Clear(); // only recent ones can still produce dead letters
             _children.Remove(address);
             _directory.Unregister(address, t.ActorRef);
-            if (_killed.Remove(address))
-            {
-                // A kill-actor fault, not a failure: the successor starts at once (behind the dead letters of the
-                // stopped one's mailbox, already queued here), and the failure count stays as it was.
-                _waiting.TryAdd(address, []);
-                Self.Tell(new RestartEntity(address));
-                return;
-            }
             var attempt = _failures.GetValueOrDefault(address) + 1;
             _failures[address] = attempt;
             if (attempt > _policy.MaxConsecutiveRestarts)
@@ -256,12 +246,24 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
 
     protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
 
-    /// <summary>Restart a failed entity, but never silently: the failure is counted and fails the run's invariants.</summary>
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(Decider.From(e =>
+    /// <summary>
+    /// Restart a failed entity, but never silently: the failure is counted and fails the run's invariants. An injected
+    /// crash is the fault doing what it was scheduled to do: restarted, neither counted nor logged as a failure.
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new EntityStrategy(e =>
     {
+        if (e is InjectedCrash) return Directive.Restart;
         _onFailure?.Invoke($"{e.GetType().Name}: {e.Message}");
         return Directive.Restart;
-    }));
+    });
+
+    private sealed class EntityStrategy(Func<Exception, Directive> decide) : OneForOneStrategy(Akka.Actor.Decider.From(decide))
+    {
+        protected override void LogFailure(IActorContext context, IActorRef child, Exception cause, Directive directive)
+        {
+            if (cause is not InjectedCrash) base.LogFailure(context, child, cause, directive);
+        }
+    }
 
     private IActorRef GetOrCreate(EntityAddress address)
     {
@@ -296,18 +298,28 @@ public sealed record EnsureEntity(EntityAddress Address) : IEntityMessage, ISivM
 
 public sealed record EntityEnsured(EntityAddress Address) : ISivMessage;
 
-/// <summary>Told by an entity to its local parent just before a kill-actor fault stops it, so the parent restarts it at once.</summary>
-public sealed record EntityKilled(EntityAddress Address) : INoSerializationVerificationNeeded
+/// <summary>
+/// How a kill-actor or journal-fail fault ends an entity's incarnation: it fails with this exception and its supervisor
+/// (the local entity parent, or the shard) restarts it. A restart keeps the mailbox, so every message already sent to
+/// the entity reaches the next incarnation in order; a stop would turn them into dead letters, which Akka delivers
+/// only on a best-effort basis (one enqueued while the mailbox is being swapped is gone without a trace), and the
+/// ledger must be exact (decision 44).
+/// </summary>
+public sealed class InjectedCrash(EntityAddress address, string reason) : Exception($"{address}: {reason}")
 {
+    public EntityAddress Address { get; } = address;
+
+    // An injected fault, not a bug: where a supervisor logs it (a shard does), one line is enough.
+    public override string? StackTrace => null;
+
     /// <summary>
-    /// Stops the calling entity for an injected fault: what is lost until its successor runs is charged to the fault,
-    /// and a local parent starts the successor at once (its back-off is for real failures that repeat).
+    /// Ends the calling entity's incarnation for an injected fault: what is lost until its successor runs is charged
+    /// to the fault; the supervisor restarts it at once (a local parent's back-off is for real failures that repeat).
     /// </summary>
-    public static void StopForFault(IActorContext context, EmulatorContext ctx, EntityAddress address, int fault)
+    public static Exception For(EmulatorContext ctx, EntityAddress address, int fault, string reason)
     {
         ctx.Faults.Restarting(address.EntityId, ctx.Faults.Stats[fault]);
-        if (!ctx.Sharded) context.Parent.Tell(new EntityKilled(address));
-        context.Stop(context.Self);
+        return new InjectedCrash(address, reason);
     }
 }
 

@@ -57,7 +57,7 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
             Ctx.Metrics.TableWriteFailed(refused, injected: true);
             Ctx.Faults.Stats[m.Fault].RefusedChanges(refused);
             Stopping(reason);
-            StopForFault(m.Fault);
+            throw InjectedCrash.For(Ctx, _address, m.Fault, reason);
         });
         Command<JournalStallCheck>(_ =>
         {
@@ -129,10 +129,8 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
         }
         Ctx.Faults.Stats[m.Fault].Touched();
         Stopping($"{PersistenceId} restarted (injected kill-actor)");
-        StopForFault(m.Fault);
+        throw InjectedCrash.For(Ctx, _address, m.Fault, "killed (injected kill-actor)");
     }
-
-    private void StopForFault(int fault) => EntityKilled.StopForFault(Context, Ctx, _address, fault);
 
     /// <summary>This incarnation stops because of an injected fault: answer whatever still waits on it.</summary>
     protected virtual void Stopping(string reason)
