@@ -151,7 +151,7 @@ public static class EmulatorRun
     /// <summary>The report from (possibly merged) metrics: the same for one node and for a cluster.</summary>
     internal static RunReport BuildReport(ResolvedScenario scenario, RunMetrics metrics, RunProtocol.RunFinished finished, RunTimings timings,
         MemorySection memory, TableStore store, TopologyVerdict topology, FaultPlane? faults = null,
-        IReadOnlyList<SivActors.Model.Interrupts.FaultReplay>? samples = null)
+        IReadOnlyList<SivActors.Model.Interrupts.IFaultReplay>? samples = null)
     {
         var t = scenario.Scenario.Topology;
         var summary = new ScenarioSummary(scenario.Scenario.Name, scenario.Source, scenario.Scenario.Seed, scenario.Scenario.DurationSeconds,

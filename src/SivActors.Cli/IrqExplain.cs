@@ -94,6 +94,32 @@ public static class IrqExplain
     /// A recorded fault as a report sample: its `siv explain` document holds the settings, the ASID's binding, the
     /// table with the entry as the unit used it, and the raw write, so explaining it gives the same fault.
     /// </summary>
+    public static SivActors.Model.Reporting.FaultLogSample Sample(IFaultReplay replay, RemappingSettings settings) => replay switch
+    {
+        FaultReplay r => Sample(r, settings),
+        DmaFaultReplay d => Sample(d),
+        _ => throw new ArgumentOutOfRangeException(nameof(replay), replay.GetType().Name, "not a fault replay"),
+    };
+
+    /// <summary>
+    /// A DMA fault as a report sample: its `siv explain` document holds the PASID-table entry as DMA remapping read
+    /// it (none when it was not present) and the access, so explaining it makes the same checks in the same order.
+    /// </summary>
+    public static SivActors.Model.Reporting.FaultLogSample Sample(DmaFaultReplay r)
+    {
+        var doc = new ExplainDocument
+        {
+            PasidTable = r.Binding is { } b ? [PasidEntryDto.Of(b)] : [],
+            Message = new MessageDto
+            {
+                Source = r.Source.ToString(), Asid = r.Pasid.Value, Kind = "dma", Address = $"0x{r.Address:X}", Length = (long)r.Length,
+                Access = r.IsWrite ? "write" : "read",
+            },
+        };
+        return new SivActors.Model.Reporting.FaultLogSample(FaultReasons.Hex(r.Fault), FaultReasons.Describe(r.Fault), r.Source.ToString(), r.Pasid.ToString(),
+            null, JsonSerializer.SerializeToNode(doc, DocumentJson)!.AsObject());
+    }
+
     public static SivActors.Model.Reporting.FaultLogSample Sample(FaultReplay r, RemappingSettings settings)
     {
         var w = r.Write;
@@ -206,6 +232,12 @@ public static class IrqExplain
         public bool Fpd { get; init; }
         public List<RegionDto>? Regions { get; init; }
 
+        public static PasidEntryDto Of(SivActors.Model.Dma.PasidBinding b) => new()
+        {
+            Pasid = b.Pasid.Value, Owner = b.Owner.Value, Fpd = b.FaultProcessingDisable,
+            Regions = b.AddressSpace.Regions.Select(RegionDto.Of).ToList(),
+        };
+
         public SivActors.Model.Dma.PasidBinding ToBinding() => new(SivActors.Model.Identity.Asid.Create(Pasid), new ContainerId(Owner),
             new SivActors.Model.Dma.AddressSpace((Regions ?? []).Select(r => r.ToRegion(Pasid))), Fpd);
     }
@@ -216,6 +248,18 @@ public static class IrqExplain
         public string Base { get; init; } = "0x0";
         public string Length { get; init; } = "0x1000";
         public string Permissions { get; init; } = "rw";
+
+        public static RegionDto Of(SivActors.Model.Dma.MappedRegion r) => new()
+        {
+            Name = r.Name, Base = $"0x{r.Base:X}", Length = $"0x{r.Length:X}",
+            Permissions = r.Permissions switch
+            {
+                SivActors.Model.Dma.DmaPermissions.Read => "r",
+                SivActors.Model.Dma.DmaPermissions.Write => "w",
+                SivActors.Model.Dma.DmaPermissions.ReadWrite => "rw",
+                _ => "none",
+            },
+        };
 
         public SivActors.Model.Dma.MappedRegion ToRegion(long pasid) => new(Name, ParseHex(Base, $"pasidTable[{pasid}].regions.base"),
             ParseHex(Length, $"pasidTable[{pasid}].regions.length"), Permissions switch

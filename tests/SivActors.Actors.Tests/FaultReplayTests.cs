@@ -5,8 +5,8 @@ using SivActors.Cli;
 namespace SivActors.Actors.Tests;
 
 /// <summary>
-/// Every recorded fault the report samples can be decided again by `siv explain` from its own document: the same
-/// fault code, for every reason the run's rogue AIs produced.
+/// Every recorded fault the report samples, interrupt or DMA, can be decided again by `siv explain` from its own
+/// document: the same fault code, for every reason the run's rogue AIs produced.
 /// </summary>
 public sealed class FaultReplayTests
 {
@@ -21,6 +21,9 @@ public sealed class FaultReplayTests
         Assert.NotNull(samples);
         Assert.True(samples.Select(s => s.Code).Distinct().Count() >= 3, "the sample holds " + string.Join(", ", samples.Select(s => s.Code).Distinct()));
         Assert.True(samples.Count <= SivActors.Model.Interrupts.FaultSamples.Capacity);
+        // The rogue AIs' DMA into the interrupt window and into read-only buffers is sampled beside the interrupts.
+        Assert.Contains(samples, s => s.Explain["message"]!["kind"]!.GetValue<string>() == "dma");
+        Assert.Contains(samples, s => s.Explain["message"]!["kind"]!.GetValue<string>() == "interrupt");
         foreach (var sample in samples)
         {
             var explained = JsonDocument.Parse(IrqExplain.Explain(sample.Explain.ToJsonString(), "sample")).RootElement;

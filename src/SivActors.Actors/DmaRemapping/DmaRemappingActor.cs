@@ -39,6 +39,8 @@ public sealed class DmaRemappingActor : EntityActor
         if (first.IsFault || second.IsFault)
         {
             var fault = first.IsFault ? first.Fault : second.Fault;
+            if (first.IsFault) Sample(first.Fault, m.Source, m.Pasid, m.Address, (ulong)m.Length, isWrite: false);
+            else Sample(second.Fault, m.Source, m.Pasid, m.Address2, (ulong)m.Length2, isWrite: false);
             if (first.IsFault) metrics.DmaFaulted(first.Fault);
             else metrics.DmaApplied();
             if (ranges == 2)
@@ -69,6 +71,7 @@ public sealed class DmaRemappingActor : EntityActor
             if (decision.IsFault)
             {
                 metrics.DmaFaulted(decision.Fault);
+                Sample(decision.Fault, m.Source, m.Pasid, w.Address, (ulong)w.Data.Length, isWrite: true);
                 if (m.Forgery is { } f) metrics.RogueOutcome(f.Kind, f.Accepts(decision.Fault), $"DMA fault {SivActors.Model.Interrupts.FaultReasons.Hex(decision.Fault)}");
                 continue;
             }
@@ -90,6 +93,13 @@ public sealed class DmaRemappingActor : EntityActor
         // Applied is counted by the container when the bytes land in its memory.
         _ctx.Directory.Tell(new ContainerProtocol.MemoryWrite(owner, _ctx.HostOf(owner), writes,
             m.ModeledNs + _ctx.Cost.Dma(bytes), m.WallStartTicks));
+    }
+
+    /// <summary>Keeps the fault for the report's sample, with the PASID-table entry as it was read.</summary>
+    private void Sample(SivActors.Model.Interrupts.FaultReason fault, SourceId source, Asid pasid, ulong address, ulong length, bool isWrite)
+    {
+        if (_ctx.FaultSamples.Wants(fault))
+            _ctx.FaultSamples.Add(new SivActors.Model.Interrupts.DmaFaultReplay(fault, source, pasid, address, length, isWrite, _pasids.Lookup(pasid)));
     }
 
     public static Props Props(EmulatorContext ctx, HostId host) => Akka.Actor.Props.Create(() => new DmaRemappingActor(ctx, host));
