@@ -61,6 +61,15 @@ public static class ClusterProtocol
 
     public sealed record NodeForgotten(string RunId, string Node) : ISivMessage;
 
+    /// <summary>
+    /// A partition fault: the node cuts (or, with <paramref name="Heal"/>, restores) its links to
+    /// <paramref name="Peers"/> (node addresses) with <see cref="NetworkLinks"/>; answered with <see cref="LinksCut"/>.
+    /// </summary>
+    public sealed record CutLinks(string RunId, IReadOnlyList<string> Peers, bool Heal) : ISivMessage;
+
+    /// <summary>The node applied <see cref="CutLinks"/>, or could not (<paramref name="Error"/>).</summary>
+    public sealed record LinksCut(string RunId, string Node, bool Heal, string? Error) : ISivMessage;
+
     /// <summary>From the worker's own process to its agent (never on the wire): may this node leave now?</summary>
     public sealed record PrepareToLeave : Akka.Actor.INoSerializationVerificationNeeded;
 

@@ -127,6 +127,14 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
             else holder.Directory.ForgetNode(Address.Parse(m.Address));
             Sender.Tell(new NodeForgotten(m.RunId, node));
         });
+        // A partition fault: this node's side of the cut (or of the heal), applied at its transport.
+        Receive<CutLinks>(m =>
+        {
+            var system = Context.System;
+            Task.WhenAll(m.Peers.Select(p => m.Heal ? NetworkLinks.Heal(system, Address.Parse(p)) : NetworkLinks.Cut(system, Address.Parse(p))))
+                .ContinueWith(t => new LinksCut(m.RunId, node, m.Heal, t.IsFaulted ? t.Exception!.GetBaseException().Message : null), TaskScheduler.Default)
+                .PipeTo(Sender);
+        });
         Receive<AllowRebalance>(m =>
         {
             RebalanceGate.Of(Context.System).Set(m.Open);

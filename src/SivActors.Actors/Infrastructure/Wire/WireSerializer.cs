@@ -413,6 +413,21 @@ public sealed class WireSerializer : SerializerWithStringManifest
         Add<ClusterProtocol.RebalanceAllowed>("n.rebal.ok", (w, m) => { w.String(m.RunId); w.String(m.Node); w.Bool(m.Open); },
             r => new ClusterProtocol.RebalanceAllowed(r.String(), r.String(), r.Bool()));
         Add<ClusterProtocol.NodeForgotten>("n.forgot", (w, m) => { w.String(m.RunId); w.String(m.Node); }, r => new ClusterProtocol.NodeForgotten(r.String(), r.String()));
+        Add<ClusterProtocol.CutLinks>("n.cut", (w, m) =>
+        {
+            w.String(m.RunId);
+            w.Var(m.Peers.Count);
+            foreach (var peer in m.Peers) w.String(peer);
+            w.Bool(m.Heal);
+        }, r =>
+        {
+            var run = r.String();
+            var peers = new string[r.Int()];
+            for (var i = 0; i < peers.Length; i++) peers[i] = r.String();
+            return new ClusterProtocol.CutLinks(run, peers, r.Bool());
+        });
+        Add<ClusterProtocol.LinksCut>("n.cut.ok", (w, m) => { w.String(m.RunId); w.String(m.Node); w.Bool(m.Heal); w.NullableString(m.Error); },
+            r => new ClusterProtocol.LinksCut(r.String(), r.String(), r.Bool(), r.NullableString()));
         Add<TableOwnerRecovered>("e.recovered", (w, m) => Address(w, m.Address), r => new TableOwnerRecovered(Address(r)));
         Add<CheckTopology>("t.check", (w, m) => w.Bytes(m.Topology.Encode()), r => new CheckTopology(TopologyRecorded.Decode(r.Bytes())));
         Add<TopologyChecked>("t.checked", (w, m) => { w.Byte((byte)m.Verdict); w.Bytes(m.Stored.Encode()); },
