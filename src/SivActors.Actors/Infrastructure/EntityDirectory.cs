@@ -252,8 +252,7 @@ public sealed class EntityParent : ReceiveActor, IWithTimers
     /// </summary>
     protected override SupervisorStrategy SupervisorStrategy() => new EntityStrategy(e =>
     {
-        if (e is InjectedCrash) return Directive.Restart;
-        _onFailure?.Invoke($"{e.GetType().Name}: {e.Message}");
+        if (e is not InjectedCrash) _onFailure?.Invoke($"{e.GetType().Name}: {e.Message}");
         return Directive.Restart;
     });
 
