@@ -39,8 +39,8 @@ public sealed class DmaRemappingActor : EntityActor
         if (first.IsFault || second.IsFault)
         {
             var fault = first.IsFault ? first.Fault : second.Fault;
-            if (first.IsFault) Sample(first.Fault, m.Source, m.Pasid, m.Address, (ulong)m.Length, isWrite: false);
-            else Sample(second.Fault, m.Source, m.Pasid, m.Address2, (ulong)m.Length2, isWrite: false);
+            if (first.IsFault) Sample(first, m.Source, m.Pasid, m.Address, (ulong)m.Length, isWrite: false);
+            else Sample(second, m.Source, m.Pasid, m.Address2, (ulong)m.Length2, isWrite: false);
             if (first.IsFault) metrics.DmaFaulted(first.Fault);
             else metrics.DmaApplied();
             if (ranges == 2)
@@ -71,7 +71,7 @@ public sealed class DmaRemappingActor : EntityActor
             if (decision.IsFault)
             {
                 metrics.DmaFaulted(decision.Fault);
-                Sample(decision.Fault, m.Source, m.Pasid, w.Address, (ulong)w.Data.Length, isWrite: true);
+                Sample(decision, m.Source, m.Pasid, w.Address, (ulong)w.Data.Length, isWrite: true);
                 if (m.Forgery is { } f) metrics.RogueOutcome(f.Kind, f.Accepts(decision.Fault), $"DMA fault {SivActors.Model.Interrupts.FaultReasons.Hex(decision.Fault)}");
                 continue;
             }
@@ -95,11 +95,11 @@ public sealed class DmaRemappingActor : EntityActor
             m.ModeledNs + _ctx.Cost.Dma(bytes), m.WallStartTicks));
     }
 
-    /// <summary>Keeps the fault for the report's sample, with the PASID-table entry as it was read.</summary>
-    private void Sample(SivActors.Model.Interrupts.FaultReason fault, SourceId source, Asid pasid, ulong address, ulong length, bool isWrite)
+    /// <summary>Keeps the fault for the report's sample, with the PASID-table entry the decision read.</summary>
+    private void Sample(DmaDecision d, SourceId source, Asid pasid, ulong address, ulong length, bool isWrite)
     {
-        if (_ctx.FaultSamples.Wants(fault))
-            _ctx.FaultSamples.Add(new SivActors.Model.Interrupts.DmaFaultReplay(fault, source, pasid, address, length, isWrite, _pasids.Lookup(pasid)));
+        if (_ctx.FaultSamples.Wants(d.Fault))
+            _ctx.FaultSamples.Add(new SivActors.Model.Interrupts.DmaFaultReplay(d.Fault, source, pasid, address, length, isWrite, d.Binding));
     }
 
     public static Props Props(EmulatorContext ctx, HostId host) => Akka.Actor.Props.Create(() => new DmaRemappingActor(ctx, host));

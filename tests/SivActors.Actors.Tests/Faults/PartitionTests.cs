@@ -6,13 +6,13 @@ namespace SivActors.Actors.Tests.Faults;
 
 /// <summary>
 /// The partition primitive on its own: two actor systems in this process over real remoting on 127.0.0.1, with the
-/// throttler adapter every `siv node` applies. A cut on one side drops traffic both ways, the processes and the TCP
+/// throttler adapter that a node applies for runs that cut links (decision 47). A cut on one side drops traffic both ways, the processes and the TCP
 /// connection stay, and a heal lets the same actor references work again.
 /// </summary>
 [Trait("Category", "Faults")]
-public sealed class PartitionTests() : Akka.TestKit.Xunit2.TestKit(Remote("a"))
+public sealed class PartitionTests() : Akka.TestKit.Xunit2.TestKit(Remote())
 {
-    private static Config Remote(string name) => ConfigurationFactory.ParseString($$"""
+    private static Config Remote() => ConfigurationFactory.ParseString($$"""
         akka.actor.provider = remote
         akka.remote.dot-netty.tcp { hostname = 127.0.0.1, port = 0 }
         {{NetworkLinks.Hocon}}
@@ -29,7 +29,7 @@ public sealed class PartitionTests() : Akka.TestKit.Xunit2.TestKit(Remote("a"))
     [Fact]
     public async Task A_cut_link_drops_messages_both_ways_until_it_is_healed()
     {
-        using var b = ActorSystem.Create("b", Remote("b"));
+        using var b = ActorSystem.Create("b", Remote());
         b.ActorOf(Props.Create(() => new Echo()), "echo");
         var a = AddressOf(Sys);
         Assert.StartsWith(NetworkLinks.Protocol, a.Protocol);
