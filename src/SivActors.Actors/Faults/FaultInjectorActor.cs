@@ -13,15 +13,14 @@ namespace SivActors.Actors.Faults;
 /// throughput came back. Started by the runner when the window opens and stopped when it closes; whatever is still
 /// in force then is ended.
 /// </summary>
-public sealed class FaultInjectorActor : ReceiveActor, IWithTimers
+public sealed class FaultInjectorActor : ReceiveActor
 {
     private static readonly TimeSpan SampleEvery = TimeSpan.FromMilliseconds(100);
 
     private readonly EmulatorContext _ctx;
     private readonly long _windowStart;
     private readonly FaultPlane _plane;
-
-    public ITimerScheduler Timers { get; set; } = null!;
+    private readonly FaultClock _clock = new("siv-fault-clock");
 
     public FaultInjectorActor(EmulatorContext ctx, long windowStartTicks)
     {
@@ -30,7 +29,11 @@ public sealed class FaultInjectorActor : ReceiveActor, IWithTimers
         _plane = ctx.Faults;
         Receive<Fire>(m => Start(_plane.Stats[m.Fault]));
         Receive<End>(m => Stop(_plane.Stats[m.Fault]));
-        Receive<Sample>(_ => _plane.Trace.Add(Seconds(Stopwatch.GetTimestamp()), _ctx.Metrics.OperationsCompleted));
+        Receive<Sample>(_ =>
+        {
+            _plane.Trace.Add(Seconds(Stopwatch.GetTimestamp()), _ctx.Metrics.OperationsCompleted);
+            _clock.Schedule(SampleEvery, Self, Sample.Instance);
+        });
     }
 
     protected override void PreStart()
@@ -45,13 +48,14 @@ public sealed class FaultInjectorActor : ReceiveActor, IWithTimers
         }
         var now = Seconds(Stopwatch.GetTimestamp());
         foreach (var s in _plane.Stats)
-            Timers.StartSingleTimer(("fire", s.Fault.Index), new Fire(s.Fault.Index), Delay(s.Fault.AtSeconds - now));
+            _clock.Schedule(Delay(s.Fault.AtSeconds - now), Self, new Fire(s.Fault.Index));
         _plane.Trace.Add(now, _ctx.Metrics.OperationsCompleted);
-        Timers.StartPeriodicTimer("sample", Sample.Instance, SampleEvery);
+        _clock.Schedule(SampleEvery, Self, Sample.Instance);
     }
 
     protected override void PostStop()
     {
+        _clock.Dispose();
         foreach (var s in _plane.Stats)
             if (s.FiredTicks != 0 && s.EndedTicks == 0) Stop(s);
         // The delay lines stop with this actor; nothing is held once the load has drained.
@@ -100,7 +104,7 @@ public sealed class FaultInjectorActor : ReceiveActor, IWithTimers
                 s.Explain($"{f.KindName} is not injected on this node");
                 return;
         }
-        if (f.ForSeconds is { } length) Timers.StartSingleTimer(("end", f.Index), new End(f.Index), Delay(length));
+        if (f.ForSeconds is { } length) _clock.Schedule(Delay(length), Self, new End(f.Index));
     }
 
     private void Stop(FaultStats s)

@@ -9,8 +9,8 @@ namespace SivActors.Actors.Infrastructure;
 /// before the global one. Under full load the entities' turns never leave the local queues, so a timer's message,
 /// queued from the scheduler's thread, waited in the global queue for up to four seconds: a fault due at 1 s fired
 /// after a 3.5 s run had ended. Queuing every turn globally instead costs the emulator 2.7x its throughput
-/// (measured), so only these few actors move. It does not remove every delay: one fault still fired 2.9 s late
-/// with the injector here (decision 45).
+/// (measured), so only these few actors move. Akka's scheduler ticks late under the same load, so the injector
+/// also keeps its own clock (<see cref="Faults.FaultClock"/>, decision 45).
 /// </summary>
 public static class ControlDispatcher
 {
