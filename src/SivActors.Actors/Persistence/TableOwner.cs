@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -62,13 +63,22 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
         Command<JournalStallCheck>(_ =>
         {
             if (_stalled is not { } held) return;
+            if (held.Durable && held.Events.Count < held.Expected)
+            {
+                // Not every acknowledgement of the batch has arrived yet: the rest are held as they come.
+                Timers.StartSingleTimer(JournalStallCheck.Instance, JournalStallCheck.Instance, StallPoll);
+                return;
+            }
             if (Ctx.Faults.Journal(_owner, _address.Host).Condition == JournalCondition.Stalled)
             {
                 Timers.StartSingleTimer(JournalStallCheck.Instance, JournalStallCheck.Instance, StallPoll);
                 return;
             }
             _stalled = null;
-            Persist(held.Events, held.Confirmed);
+            if (held.Durable)
+                foreach (var e in held.Events) held.Confirmed(e);
+            else
+                Persist(held.Events, held.Confirmed);
         });
         _commit.BatchDurable = BatchDurable;
         // Older snapshots are dropped once a newer one is saved; the journal keeps every event.
@@ -83,7 +93,8 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
 
     private static readonly TimeSpan StallPoll = TimeSpan.FromMilliseconds(10);
     private readonly TargetKind _owner;
-    private (IReadOnlyList<TEvent> Events, Action<TEvent> Confirmed)? _stalled;
+    // A batch the stall holds: not yet written (Durable false), or written with its acknowledgements held.
+    private (List<TEvent> Events, Action<TEvent> Confirmed, bool Durable, int Expected)? _stalled;
     private bool _failing;
 
     /// <summary>Where group commit writes a batch: the journal, unless a journal fault is in force for this owner.</summary>
@@ -101,7 +112,7 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
             case JournalCondition.Stalled:
                 // The write hangs: the batch and every answer wait, later changes queue behind it.
                 stats!.Touched(events.Count);
-                _stalled = (events, confirmed);
+                _stalled = ([.. events], confirmed, false, events.Count);
                 Timers.StartSingleTimer(JournalStallCheck.Instance, JournalStallCheck.Instance, StallPoll);
                 return;
             default:
@@ -110,11 +121,40 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
         }
     }
 
-    private void Persist(IReadOnlyList<TEvent> events, Action<TEvent> confirmed) => PersistAllAsync(events, e =>
+    private void Persist(IReadOnlyList<TEvent> events, Action<TEvent> confirmed)
     {
-        Ctx.Audit?.Durable(PersistenceId, LastSequenceNr, Encode(e));
-        confirmed(e);
-    });
+        var began = Stopwatch.GetTimestamp();
+        var first = true;
+        PersistAllAsync(events, e =>
+        {
+            Ctx.Audit?.Durable(PersistenceId, LastSequenceNr, Encode(e));
+            if (first)
+            {
+                first = false;
+                HoldIfStalled(events.Count, began, confirmed);
+            }
+            if (_stalled is { Durable: true } held) held.Events.Add(e);
+            else confirmed(e);
+        });
+    }
+
+    /// <summary>
+    /// A stall that began while this batch was being written holds its acknowledgements too: storage that stalls
+    /// does not answer what it already had. Without this, a stall that began during a slow real write (seconds, on a
+    /// loaded machine) would never take effect.
+    /// </summary>
+    private void HoldIfStalled(int count, long began, Action<TEvent> confirmed)
+    {
+        var (condition, stats) = Ctx.Faults.Journal(_owner, _address.Host);
+        if (condition == JournalCondition.Stalled)
+        {
+            stats!.Touched(count);
+            _stalled = ([], confirmed, true, count);
+            Timers.StartSingleTimer(JournalStallCheck.Instance, JournalStallCheck.Instance, StallPoll);
+        }
+        // The write outlasted the whole stall: no acknowledgement came while it lasted, as the stall requires.
+        else Ctx.Faults.StallBeganSince(_owner, _address.Host, began)?.Touched(count);
+    }
 
     /// <summary>
     /// A kill-actor fault stops the owner at the first moment no batch of its own is in flight or held, so the

@@ -113,7 +113,10 @@ public sealed class FaultPlane
     {
         Seed = (uint)seed;
         Stats = faults.Select(f => new FaultStats(f)).ToArray();
+        _stalls = Stats.Where(s => s.Fault.Kind == FaultKind.JournalStall).ToArray();
     }
+
+    private readonly FaultStats[] _stalls;
 
     /// <summary>A plane with nothing scheduled (runs without faults, and tests).</summary>
     public static FaultPlane None => new(0, []);
@@ -192,6 +195,17 @@ public sealed class FaultPlane
     {
         if (Volatile.Read(ref _journalsArmed) == 0) return (JournalCondition.Healthy, null);
         return _journals.TryGetValue((owner, host), out var j) ? j : (JournalCondition.Healthy, null);
+    }
+
+    /// <summary>
+    /// A journal-stall of this owner that began after <paramref name="ticks"/> (in force or over): a write in flight
+    /// since then had no acknowledgement while the stall lasted, so the stall held it too.
+    /// </summary>
+    public FaultStats? StallBeganSince(TargetKind owner, int host, long ticks)
+    {
+        foreach (var s in _stalls)
+            if (s.Fault.Target is { } t && t.Kind == owner && t.Host == host && s.FiredTicks > ticks) return s;
+        return null;
     }
 
     /// <summary>A stale-iec fault: the target interrupt unit's entry-cache invalidations are late until it ends.</summary>

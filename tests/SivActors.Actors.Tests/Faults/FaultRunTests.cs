@@ -114,7 +114,10 @@ public sealed class FaultRunTests
         var r = await RunWith(new FaultSpec { At = 1, Kind = "drop", Hop = "ai-to-interrupt-unit", Probability = 1, For = 0.5 });
         var f = Assert.Single(r.Faults!);
         Assert.True(f.Lost > 100, $"only {f.Lost} lost");
-        Assert.True(r.Rogue.Lost > 0, "forged interrupts dropped in transit are owed to the rogue ledger");
+        // Every forged message has exactly one end: faulted as expected, a surprise, or lost in transit (a forged
+        // interrupt the drop took; HopInterceptorTests books one message by message, since whether the rogue AIs
+        // complete work inside this half second is up to the machine).
+        Assert.Equal(r.Rogue.Forged.Values.Sum(), r.Rogue.FaultedAsExpected.Values.Sum() + r.Rogue.Unexpected.Values.Sum() + r.Rogue.Lost);
     }
 
     [Theory]
