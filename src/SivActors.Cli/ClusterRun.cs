@@ -74,7 +74,8 @@ public static class ClusterRun
         s.Validate();
         var seeds = s.Seeds.Select(NodeSettings.SeedAddress).ToList();
         store = await store.CheckAsync(ct);
-        var ctx = new EmulatorContext(scenario, store: store, directory: new EntityDirectory(countHops: true)) { Sharded = true };
+        var ctx = new EmulatorContext(scenario, store: store, directory: new EntityDirectory(countHops: true))
+            { Sharded = true, InjectorRole = SivActors.Actors.Faults.InjectorRole.Driver };
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var host = new HostBuilder()
             .ConfigureLogging(l => l.ClearProviders())
@@ -99,6 +100,7 @@ public static class ClusterRun
                 throw new SivInputException($"could not join the cluster through {string.Join(", ", seeds)} within {s.JoinTimeout.TotalSeconds:0} s; check --cluster");
             reached("waiting for workers");
             var workers = await WaitForWorkers(cluster, s.MinWorkers, s.JoinTimeout, ct);
+            DriverNodeFaults.Check(ctx.Faults.Stats.Select(f => f.Fault).ToList(), workers.Count);
             reached("deploying the scenario");
             system.ActorOf(LostMessageListener.Props(ctx.Metrics), "lost-messages");
             var topology = await EmulatorRun.CheckTopologyAsync(system, scenario, store, ct);
@@ -113,6 +115,10 @@ public static class ClusterRun
             var joined = new System.Collections.Concurrent.ConcurrentDictionary<string, Address>();
             var moves = new System.Collections.Concurrent.ConcurrentQueue<string>();
             var collector = system.ActorOf(RunCoordinatorActor.Props(runId, latest, departed, ctx.Directory, joined, s.ShardsPerHost, moves), "coordinator");
+            // The fault injector runs here; what the faults do is counted on the workers and added up at the end.
+            var nodeFaults = new DriverNodeFaults(system, runId, workers);
+            ctx.NodeFaults = nodeFaults;
+            ctx.CompletedOperations = () => latest.Values.Sum(n => n.WindowOperations);
             var deploy = new DeployScenario(runId, JsonSerializer.Serialize(scenario.Scenario, ScenarioLoader.StrictJson),
                 JsonSerializer.Serialize(scenario.Cost, ScenarioLoader.StrictJson), scenario.Source, collector);
             foreach (var answer in await Task.WhenAll(agents.Select(a => a.Ask<ScenarioDeployed>(deploy, TimeSpan.FromSeconds(30), ct))))
@@ -146,22 +152,26 @@ public static class ClusterRun
             var nodes = collected.Select(c => c.Metrics).ToArray();
             foreach (var (n, lost) in collected)
             {
+                foreach (var c in n.Faults) ctx.Faults.Stats[c.Fault].Add(c, finished.StartTicks);
                 if (!lost)
                 {
                     ctx.Metrics.Import(n.Metrics);
                     continue;
                 }
-                // A node lost mid-run: its last report, with what it had in flight booked as lost.
+                // A node lost mid-run: its last report, with what it had in flight booked as lost (and owed to the
+                // crash-node fault that ended it, if one did).
                 var last = new RunMetrics();
                 last.Import(n.Metrics);
+                var lostBefore = last.Snapshot().InterruptsLost;
                 last.BookInFlightAsLost();
+                nodeFaults.CrashOf(n.Node)?.LostOne(last.Snapshot().InterruptsLost - lostBefore);
                 ctx.Metrics.Import(last.Export());
             }
             var managedAfter = GC.GetTotalMemory(forceFullCollection: true);
             var wall = (finished.StopTicks - finished.StartTicks) / (double)Stopwatch.Frequency;
             var timings = new RunTimings(wall, nodes.Sum(n => n.WindowOperations), nodes.Sum(n => n.WindowInterrupts));
             var memory = new MemorySection(Process.GetCurrentProcess().PeakWorkingSet64, 0, managedAfter - managedBefore);
-            var report = EmulatorRun.BuildReport(scenario, ctx.Metrics, finished, timings, memory, store, topology);
+            var report = EmulatorRun.BuildReport(scenario, ctx.Metrics, finished, timings, memory, store, topology, ctx.Faults);
             var hops = nodes.Sum(n => n.Hops) + ctx.Directory.Sends;
             report = report with
             {

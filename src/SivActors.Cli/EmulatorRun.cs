@@ -63,6 +63,7 @@ public static class EmulatorRun
     {
         // Start-up stops at the first await after an interruption; the run itself ends through its runner.
         using var startup = CancellationTokenSource.CreateLinkedTokenSource(ct, interrupt);
+        if (FaultTimeline.NeedsCluster(FaultTimeline.Validate(scenario.Scenario)) is { } clusterOnly) throw new SivInputException(clusterOnly);
         store ??= TableStore.InMemory;
         if (fresh)
         {

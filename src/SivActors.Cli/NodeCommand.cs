@@ -200,7 +200,11 @@ public static class NodeCommand
     private static AkkaConfigurationBuilder WithWorker(this AkkaConfigurationBuilder b, NodeSettings s)
     {
         if (!s.Roles.Contains(SivShardingHosting.WorkerRole)) return b;
-        var holder = new EmulatorContextHolder(new EntityDirectory(countHops: true), s.Store);
+        var holder = new EmulatorContextHolder(new EntityDirectory(countHops: true), s.Store)
+        {
+            MayCrashProcess = true,
+            OnCrash = line => Console.Error.WriteLine(line),
+        };
         return b
             .WithSivShardRegions(holder.Directory, () => holder.Current, s.Store, new ShardingSettings(s.ShardsPerHost), SivShardingHosting.WorkerRole)
             .WithActors((system, _) => system.ActorOf(NodeAgentActor.Props(holder), SivActors.Actors.Cluster.ClusterProtocol.AgentName));

@@ -113,14 +113,17 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public void A_node_s_figures_and_a_scenario_deployment_round_trip()
+    public void A_node_s_figures_with_its_fault_counts_and_a_scenario_deployment_round_trip()
     {
         var metrics = new SivActors.Model.Reporting.RunMetrics();
         metrics.DescriptorSubmitted();
         metrics.InterruptFaulted(FaultReason.AsidMismatch);
         metrics.Record(SivActors.Model.Reporting.RunMetrics.WallFastUs, 1234);
         metrics.EntityFailed("x: y");
-        var figures = new SivActors.Actors.Cluster.ClusterProtocol.NodeMetrics("run", "akka.tcp://siv@127.0.0.1:1", 5, 6, 7, 8, metrics.Export());
+        var figures = new SivActors.Actors.Cluster.ClusterProtocol.NodeMetrics("run", "akka.tcp://siv@127.0.0.1:1", 5, 6, 7, 8, metrics.Export())
+        {
+            Faults = [new SivActors.Model.Faults.FaultCounts(2, 40, 3, 1, 7, 1_250_000), new SivActors.Model.Faults.FaultCounts(0, 1, 0, 0, 0, -1)],
+        };
         var serializer = (WireSerializer)Sys.Serialization.FindSerializerFor(figures);
         var back = (SivActors.Actors.Cluster.ClusterProtocol.NodeMetrics)serializer.FromBinary(serializer.ToBinary(figures), serializer.Manifest(figures));
         Assert.Equal((figures.RunId, figures.Node, figures.WindowOperations, figures.WindowInterrupts, figures.Hops, figures.RemoteHops),
@@ -128,10 +131,14 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(figures.Metrics.Counters, back.Metrics.Counters);
         Assert.Equal(figures.Metrics.Histograms.Select(h => h.ToList()), back.Metrics.Histograms.Select(h => h.ToList()));
         Assert.Equal("x: y", back.Metrics.FirstEntityFailure);
+        Assert.Equal(figures.Faults, back.Faults);
 
         var deploy = new SivActors.Actors.Cluster.ClusterProtocol.DeployScenario("run", "{\"name\":\"s\"}", "{}", "test", TestActor);
         var d = (SivActors.Actors.Cluster.ClusterProtocol.DeployScenario)serializer.FromBinary(serializer.ToBinary(deploy), serializer.Manifest(deploy));
         Assert.Equal(deploy, d);
+
+        var crash = new SivActors.Actors.Cluster.ClusterProtocol.CrashNode("run", 3);
+        Assert.Equal(crash, serializer.FromBinary(serializer.ToBinary(crash), serializer.Manifest(crash)));
     }
 
     [Fact]

@@ -87,8 +87,44 @@ public class FaultTimelineTests
     [InlineData("""{ "at": 1, "kind": "surprise-remove" }""", "faults[0]: surprise-remove needs \"target\"")]
     [InlineData("""{ "at": 1, "kind": "surprise-remove", "target": "device:0.9" }""", "faults[0].target device:0.9: the topology has no device 9")]
     [InlineData("""{ "at": 1, "kind": "surprise-remove", "target": "device:0.1", "for": 2 }""", "faults[0].for does not apply to surprise-remove")]
+    [InlineData("""{ "at": 1, "kind": "crash-node", "target": "vdcm:0" }""", "faults[0]: crash-node cannot target vdcm (the worker whose process ends, node:N")]
+    [InlineData("""{ "at": 1, "kind": "crash-node" }""", "faults[0]: crash-node needs \"target\"")]
+    [InlineData("""{ "at": 1, "kind": "crash-node", "target": "node:a" }""", "faults[0].target \"node:a\": \"a\" is not a number")]
+    [InlineData("""{ "at": 1, "kind": "crash-node", "target": "node:1", "for": 2 }""", "faults[0].for does not apply to crash-node")]
+    [InlineData("""{ "at": 1, "kind": "restart-node", "target": "node:1" }""", "faults[0].kind \"restart-node\" cannot be scheduled in this build yet")]
     public void A_bad_fault_is_one_line_naming_the_entry(string fault, string expected)
         => AssertOneLine(() => Load(fault), expected);
+
+    [Fact]
+    public void A_crash_node_fault_names_a_worker_by_number_and_only_a_cluster_run_takes_it()
+    {
+        var s = Load("""{ "at": 1, "kind": "kill-actor", "target": "vdcm:0" }, { "at": 2, "kind": "crash-node", "target": "node:7" }""");
+        var faults = FaultTimeline.Validate(s.Scenario);
+        var crash = faults[1];
+        Assert.Equal(FaultKind.CrashNode, crash.Kind);
+        Assert.Equal(new[] { 7 }, crash.Target!.Index);
+        Assert.Equal(-1, crash.Target.Host);
+        Assert.Equal("node:7", crash.TargetText);
+        Assert.Null(crash.ForSeconds);
+        Assert.Equal("faults[1]: crash-node acts on a cluster's nodes; run this scenario with `siv run --cluster` (docs/faults.md)", FaultTimeline.NeedsCluster(faults));
+        Assert.Null(FaultTimeline.NeedsCluster([faults[0]]));
+    }
+
+    [Fact]
+    public void A_node_s_fault_counts_add_up_on_the_driver_with_the_earliest_detection()
+    {
+        var s = Load("""{ "at": 1, "kind": "drop", "hop": "ai-to-interrupt-unit", "probability": 0.1, "for": 2 }""");
+        var driver = new FaultPlane(1, FaultTimeline.Validate(s.Scenario)).Stats[0];
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        driver.Add(new FaultCounts(0, 10, 4, 0, 0, 1_500_000), start);
+        driver.Add(new FaultCounts(0, 5, 2, 1, 3, 1_200_000), start);
+        driver.Add(new FaultCounts(0, 1, 0, 0, 0, -1), start);
+        Assert.Equal((16, 6, 1, 3), (driver.Affected, driver.Lost, driver.Refused, driver.Aborted));
+        Assert.Equal(1.2, (driver.DetectedTicks - start) / (double)System.Diagnostics.Stopwatch.Frequency, 3);
+        var back = driver.Counts(start);
+        Assert.Equal((0, 16L, 6L, 1L, 3L), (back.Fault, back.Affected, back.Lost, back.Refused, back.Aborted));
+        Assert.InRange(back.DetectedUs, 1_199_000, 1_201_000);
+    }
 
     [Theory]
     [InlineData("best-effort", "delivery \"best-effort\" is not a delivery mode (modes: hardware, reliable)")]

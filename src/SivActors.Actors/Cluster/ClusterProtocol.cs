@@ -33,7 +33,18 @@ public static class ClusterProtocol
     /// and messages that reached it from another node, and all its counters and histograms.
     /// </summary>
     public sealed record NodeMetrics(string RunId, string Node, long WindowOperations, long WindowInterrupts, long Hops, long RemoteHops, MetricsExport Metrics)
-        : ISivMessage;
+        : ISivMessage
+    {
+        /// <summary>What each scheduled fault did on this node so far (faults that did nothing here are left out).</summary>
+        public IReadOnlyList<SivActors.Model.Faults.FaultCounts> Faults { get; init; } = [];
+    }
+
+    /// <summary>
+    /// A crash-node fault: the worker's process ends at once, without leaving the cluster or answering (SIGKILL of
+    /// itself), as a machine that loses power does. Its shards move to the survivors once the split brain resolver
+    /// downs it.
+    /// </summary>
+    public sealed record CrashNode(string RunId, int Fault) : ISivMessage;
 
     /// <summary>
     /// A worker that was told to stop (SIGTERM) asks the run's driver before it leaves: its shards will move, so the

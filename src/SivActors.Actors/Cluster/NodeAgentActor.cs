@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Event;
 using SivActors.Actors.Infrastructure;
 using SivActors.Actors.Persistence;
 using SivActors.Actors.Run;
@@ -23,6 +24,15 @@ public sealed class EmulatorContextHolder(EntityDirectory directory, TableStore 
     public EmulatorContext? TryCurrent => _current;
 
     public void Deploy(EmulatorContext ctx) => _current = ctx;
+
+    /// <summary>
+    /// True when this node is a process of its own (`siv node`), so a crash-node fault may end it; a worker that
+    /// shares its process (a test's) refuses, since ending the process would end more than the node.
+    /// </summary>
+    public bool MayCrashProcess { get; init; }
+
+    /// <summary>Told one line before a crash-node fault ends the process (the node's console).</summary>
+    public Action<string>? OnCrash { get; init; }
 }
 
 /// <summary>
@@ -59,10 +69,12 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
                 // The same scenario again (a second run) keeps the context its entities already use.
                 if (holder.TryCurrent is not { } current || JsonSerializer.Serialize(current.Scenario, ScenarioLoader.StrictJson) != m.ScenarioJson)
                 {
-                    var ctx = new EmulatorContext(new ResolvedScenario(scenario, cost, m.Source), store: holder.Store, directory: holder.Directory) { Sharded = true };
+                    var ctx = new EmulatorContext(new ResolvedScenario(scenario, cost, m.Source), store: holder.Store, directory: holder.Directory)
+                        { Sharded = true, InjectorRole = Faults.InjectorRole.Worker };
                     holder.Deploy(ctx);
                     Context.ActorOf(LostMessageListener.Props(ctx.Metrics));
                 }
+                else current.ResetFaults();
                 (_opsAtStart, _irqAtStart, _stopped) = (0, 0, false);
                 _sendsAtDeploy = holder.Directory.Sends;
                 _receivedAtDeploy = Received();
@@ -84,20 +96,39 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
         });
         Receive<MarkWindow>(m =>
         {
-            var metrics = holder.Current.Metrics;
+            var ctx = holder.Current;
+            var metrics = ctx.Metrics;
             if (m.Start)
             {
                 _opsAtStart = metrics.OperationsCompleted;
                 _irqAtStart = metrics.InterruptsRaised;
+                _windowStart = System.Diagnostics.Stopwatch.GetTimestamp();
+                // This node's part of the fault timeline: what its hot path reads (decision 49).
+                if (ctx.Faults.Stats.Count > 0 && _injector is null)
+                    _injector = Context.ActorOf(Faults.FaultInjectorActor.Props(ctx, _windowStart).OnControlThread(Context.System));
                 return;
             }
             _opsAtStop = metrics.OperationsCompleted;
             _irqAtStop = metrics.InterruptsRaised;
             _stopped = true;
+            StopInjector();
+        });
+        Receive<CrashNode>(m =>
+        {
+            if (m.RunId != _runId) return;
+            if (!holder.MayCrashProcess)
+            {
+                Context.GetLogger().Error("crash-node: this worker shares its process with others, so it does not end it");
+                return;
+            }
+            holder.OnCrash?.Invoke($"siv node {node}: crashing now (scheduled crash-node fault, faults[{m.Fault}] of run {m.RunId})");
+            // SIGKILL of itself: no leave, no hand-off, no flush, as a machine that loses power.
+            System.Diagnostics.Process.GetCurrentProcess().Kill();
         });
         Receive<ReportNow>(_ => _reportTo.Tell(Figures(_runId)));
         Receive<CollectMetrics>(m =>
         {
+            StopInjector();
             Timers.Cancel("report");
             _runOver = true;
             Sender.Tell(Figures(m.RunId));
@@ -149,9 +180,22 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
             var metrics = holder.Current.Metrics;
             var ops = (_stopped ? _opsAtStop : metrics.OperationsCompleted) - _opsAtStart;
             var irq = (_stopped ? _irqAtStop : metrics.InterruptsRaised) - _irqAtStart;
-            return new NodeMetrics(runId, node, ops, irq, holder.Directory.Sends - _sendsAtDeploy, Received() - _receivedAtDeploy, metrics.Export());
+            var faults = holder.Current.Faults.Stats.Where(s => s.Affected + s.Lost + s.Refused + s.Aborted > 0 || s.DetectedTicks != 0)
+                .Select(s => s.Counts(_windowStart)).ToList();
+            return new NodeMetrics(runId, node, ops, irq, holder.Directory.Sends - _sendsAtDeploy, Received() - _receivedAtDeploy, metrics.Export()) { Faults = faults };
+        }
+
+        void StopInjector()
+        {
+            if (_injector is not { } injector) return;
+            // Stopping ends whatever is still in force on this node.
+            Context.Stop(injector);
+            _injector = null;
         }
     }
+
+    private IActorRef? _injector;
+    private long _windowStart;
 
     protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(Persistence.TableUnrecoverable));
 

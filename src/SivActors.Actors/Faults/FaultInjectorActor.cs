@@ -31,7 +31,7 @@ public sealed class FaultInjectorActor : ReceiveActor
         Receive<End>(m => Stop(_plane.Stats[m.Fault]));
         Receive<Sample>(_ =>
         {
-            _plane.Trace.Add(Seconds(Stopwatch.GetTimestamp()), _ctx.Metrics.OperationsCompleted);
+            _plane.Trace.Add(Seconds(Stopwatch.GetTimestamp()), _ctx.CompletedOperations());
             _clock.Schedule(SampleEvery, Self, Sample.Instance);
         });
     }
@@ -49,7 +49,7 @@ public sealed class FaultInjectorActor : ReceiveActor
         var now = Seconds(Stopwatch.GetTimestamp());
         foreach (var s in _plane.Stats)
             _clock.Schedule(Delay(s.Fault.AtSeconds - now), Self, new Fire(s.Fault.Index));
-        _plane.Trace.Add(now, _ctx.Metrics.OperationsCompleted);
+        _plane.Trace.Add(now, _ctx.CompletedOperations());
         _clock.Schedule(SampleEvery, Self, Sample.Instance);
     }
 
@@ -67,8 +67,16 @@ public sealed class FaultInjectorActor : ReceiveActor
     {
         var f = s.Fault;
         s.Fired(Stopwatch.GetTimestamp());
+        var role = _ctx.InjectorRole;
+        // A worker leaves faults on named entities and on nodes to the driver, which fires each of them once.
+        if ((role == InjectorRole.Worker && f.Kind is FaultKind.KillActor or FaultKind.SurpriseRemove) || (FaultTimeline.ClusterOnly.Contains(f.Kind) && role != InjectorRole.Driver))
+            return;
         switch (f.Kind)
         {
+            case FaultKind.CrashNode:
+                if (_ctx.NodeFaults?.Crash(s) is { } why) s.Explain(why);
+                s.Ended(Stopwatch.GetTimestamp());
+                return;
             case FaultKind.Drop:
             case FaultKind.Delay:
                 _plane.StartHop(s);

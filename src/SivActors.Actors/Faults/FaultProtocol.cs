@@ -1,5 +1,6 @@
 using Akka.Actor;
 using SivActors.Actors.Infrastructure;
+using SivActors.Model.Faults;
 
 namespace SivActors.Actors.Faults;
 
@@ -21,4 +22,32 @@ public static class FaultProtocol
     /// the directory, or to <paramref name="To"/> when it is an answer to a known actor.
     /// </summary>
     internal sealed record Delayed(object Message, IActorRef? To, IActorRef? Sender, long DueTicks) : INoSerializationVerificationNeeded;
+}
+
+/// <summary>Which part of a scenario's fault timeline a node's injector fires.</summary>
+public enum InjectorRole
+{
+    /// <summary>`siv run` on one node: every kind but those that act on a cluster's nodes.</summary>
+    SingleNode,
+
+    /// <summary>
+    /// A cluster run's driver: every fault's clock and record. Faults on named entities (kill-actor,
+    /// surprise-remove) go through the sharded directory to wherever the entity lives; faults on nodes go to
+    /// <see cref="INodeFaults"/>. Faults read on the hot path are armed here too, where nothing reads them.
+    /// </summary>
+    Driver,
+
+    /// <summary>
+    /// A cluster run's worker: arms the faults the hot path reads (drop, delay, journal faults, rogue storms, stale
+    /// entry caches) on its own node, and leaves the rest to the driver. What they did goes to the driver with the
+    /// node's figures.
+    /// </summary>
+    Worker,
+}
+
+/// <summary>How a cluster run's driver injects the faults that act on whole nodes.</summary>
+public interface INodeFaults
+{
+    /// <summary>Ends worker <c>node:N</c>'s process abruptly; a note for the report when it cannot (null when sent).</summary>
+    string? Crash(FaultStats stats);
 }

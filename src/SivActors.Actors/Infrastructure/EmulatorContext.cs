@@ -21,6 +21,7 @@ public sealed class EmulatorContext
         Mix = new WorkloadMix(scenario.Scenario.Workload);
         Layout = new ContainerLayout(scenario.Scenario.Workload.QueueDepth, Mix.MaxTransferSize);
         Faults = new FaultPlane(scenario.Scenario.Seed, FaultTimeline.Validate(scenario.Scenario));
+        CompletedOperations = () => Metrics.OperationsCompleted;
         if (scenario.Scenario.ReliableDelivery)
         {
             Reliable = new Delivery.ReliableInterrupts();
@@ -32,7 +33,19 @@ public sealed class EmulatorContext
     public Delivery.ReliableInterrupts? Reliable { get; }
 
     /// <summary>The faults in force on this node, and what each scheduled fault did (docs/faults.md).</summary>
-    public FaultPlane Faults { get; }
+    public FaultPlane Faults { get; private set; }
+
+    /// <summary>A new run of the same scenario on this node (a cluster worker keeps its context): nothing injected yet.</summary>
+    public void ResetFaults() => Faults = new FaultPlane(Scenario.Seed, FaultTimeline.Validate(Scenario));
+
+    /// <summary>What this node's fault injector does; a cluster run splits the timeline between driver and workers.</summary>
+    public Faults.InjectorRole InjectorRole { get; init; } = Actors.Faults.InjectorRole.SingleNode;
+
+    /// <summary>Operations completed so far, as the fault injector samples them (a cluster's driver adds up its workers').</summary>
+    public Func<long> CompletedOperations { get; set; }
+
+    /// <summary>How a cluster run's driver injects the faults that act on nodes; null elsewhere.</summary>
+    public Faults.INodeFaults? NodeFaults { get; set; }
 
     /// <summary>Recorded interrupt faults kept for the report, each with what `siv explain` needs to decide it again.</summary>
     public SivActors.Model.Interrupts.FaultSamples FaultSamples { get; } = new();

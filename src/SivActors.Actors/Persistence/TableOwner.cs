@@ -51,6 +51,7 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
         Command<FaultProtocol.InjectedKill>(KillWhenNoWriteInFlight);
         Command<InjectedJournalFailure>(m =>
         {
+            // Also when the failing write was already durable: its answer is the error, and the successor recovers it.
             // As a real write failure (OnPersistFailure): every waiting change is answered with the error, nothing
             // is acknowledged, and the owner restarts from the journal.
             var reason = "journal write failed (injected journal-fail)";
@@ -104,10 +105,7 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
         switch (condition)
         {
             case JournalCondition.Failing:
-                stats!.Touched(events.Count);
-                // Failed from a message of its own, not inside group commit's flush: answers may start new changes.
-                if (!_failing) Self.Tell(new InjectedJournalFailure(stats.Fault.Index));
-                _failing = true;
+                Fail(stats!, events.Count);
                 return;
             case JournalCondition.Stalled:
                 // The write hangs: the batch and every answer wait, later changes queue behind it.
@@ -121,39 +119,63 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
         }
     }
 
+    /// <summary>The injected failure of a write: every waiting change is answered with the error (see the handler).</summary>
+    private void Fail(FaultStats stats, int events)
+    {
+        stats.Touched(events);
+        // Failed from a message of its own, not inside group commit's flush: answers may start new changes.
+        if (!_failing) Self.Tell(new InjectedJournalFailure(stats.Fault.Index));
+        _failing = true;
+    }
+
+    private enum Acknowledgement { Undecided, Confirm, Hold, Fail }
+
     private void Persist(IReadOnlyList<TEvent> events, Action<TEvent> confirmed)
     {
         var began = Stopwatch.GetTimestamp();
-        var first = true;
+        var fate = Acknowledgement.Undecided;
         PersistAllAsync(events, e =>
         {
             Ctx.Audit?.Durable(PersistenceId, LastSequenceNr, Encode(e));
-            if (first)
-            {
-                first = false;
-                HoldIfStalled(events.Count, began, confirmed);
-            }
-            if (_stalled is { Durable: true } held) held.Events.Add(e);
-            else confirmed(e);
+            if (fate == Acknowledgement.Undecided) fate = Acknowledged(events.Count, began, confirmed);
+            if (fate == Acknowledgement.Hold) _stalled!.Value.Events.Add(e);
+            else if (fate == Acknowledgement.Confirm) confirmed(e);
         });
     }
 
     /// <summary>
-    /// A stall that began while this batch was being written holds its acknowledgements too: storage that stalls
-    /// does not answer what it already had. Without this, a stall that began during a slow real write (seconds, on a
-    /// loaded machine) would never take effect.
+    /// A journal fault that began while this batch was being written takes it too: a stalled store answers nothing
+    /// until the stall ends, and a failing one answers with the error (the change may still be in the journal, as
+    /// when a commit's answer is lost; the owner restarts from the journal, and a guest told "error" treats its write
+    /// as uncertain). Without this, a fault that began during a slow real write (seconds, on a loaded machine) would
+    /// never take effect (decision 48).
     /// </summary>
-    private void HoldIfStalled(int count, long began, Action<TEvent> confirmed)
+    private Acknowledgement Acknowledged(int count, long began, Action<TEvent> confirmed)
     {
         var (condition, stats) = Ctx.Faults.Journal(_owner, _address.Host);
-        if (condition == JournalCondition.Stalled)
+        if (condition == JournalCondition.Healthy && Ctx.Faults.JournalFaultBeganSince(_owner, _address.Host, began) is { } over)
         {
-            stats!.Touched(count);
-            _stalled = ([], confirmed, true, count);
-            Timers.StartSingleTimer(JournalStallCheck.Instance, JournalStallCheck.Instance, StallPoll);
+            // The write outlasted the whole fault: no answer came while it lasted, as the fault requires.
+            if (over.Fault.Kind == FaultKind.JournalStall)
+            {
+                over.Touched(count);
+                return Acknowledgement.Confirm;
+            }
+            (condition, stats) = (JournalCondition.Failing, over);
         }
-        // The write outlasted the whole stall: no acknowledgement came while it lasted, as the stall requires.
-        else Ctx.Faults.StallBeganSince(_owner, _address.Host, began)?.Touched(count);
+        switch (condition)
+        {
+            case JournalCondition.Failing:
+                Fail(stats!, count);
+                return Acknowledgement.Fail;
+            case JournalCondition.Stalled:
+                stats!.Touched(count);
+                _stalled = ([], confirmed, true, count);
+                Timers.StartSingleTimer(JournalStallCheck.Instance, JournalStallCheck.Instance, StallPoll);
+                return Acknowledgement.Hold;
+            default:
+                return Acknowledgement.Confirm;
+        }
     }
 
     /// <summary>

@@ -127,7 +127,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
             {
                 // The trace starts with the window, not when the injector first runs (later on a busy machine), so a
                 // fault early in the run still has a rate before it to be compared with.
-                _ctx.Faults.Trace.Add(0, _opsAtStart);
+                _ctx.Faults.Trace.Add(0, _ctx.CompletedOperations());
                 _injector = Context.ActorOf(Faults.FaultInjectorActor.Props(_ctx, _startTicks).OnControlThread(Context.System), "faults");
             }
             StartLoad();

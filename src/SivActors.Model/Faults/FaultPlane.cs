@@ -48,6 +48,9 @@ public sealed class FaultStats(ScheduledFault fault)
         Detected();
     }
 
+    /// <summary>Counts what the fault hit without marking it detected (the effect is seen later, elsewhere).</summary>
+    public void Affects(long count) => Interlocked.Add(ref _affected, count);
+
     public void LostOne(long count = 1) => Interlocked.Add(ref _lost, count);
 
     public void AbortedDescriptors(long count) => Interlocked.Add(ref _aborted, count);
@@ -55,6 +58,30 @@ public sealed class FaultStats(ScheduledFault fault)
     public void RefusedChanges(long count) => Interlocked.Add(ref _refused, count);
 
     public void Detected() => Interlocked.CompareExchange(ref _detectedTicks, Stopwatch.GetTimestamp(), 0);
+
+    /// <summary>What this fault did on this node, for a cluster run's driver to add up (<see cref="Add"/>).</summary>
+    public FaultCounts Counts(long windowStartTicks)
+    {
+        var detected = DetectedTicks;
+        return new FaultCounts(Fault.Index, Affected, Lost, Refused, Aborted,
+            detected == 0 ? -1 : Math.Max(0, (long)((detected - windowStartTicks) * 1e6 / Stopwatch.Frequency)));
+    }
+
+    /// <summary>
+    /// Adds what the fault did on another node; its detection time (from that node's window start) counts if it is
+    /// earlier than any known here. Windows start within milliseconds of each other across a cluster run's nodes.
+    /// </summary>
+    public void Add(FaultCounts c, long windowStartTicks)
+    {
+        Interlocked.Add(ref _affected, c.Affected);
+        Interlocked.Add(ref _lost, c.Lost);
+        Interlocked.Add(ref _refused, c.Refused);
+        Interlocked.Add(ref _aborted, c.Aborted);
+        if (c.DetectedUs < 0) return;
+        var ticks = windowStartTicks + (long)(c.DetectedUs * (Stopwatch.Frequency / 1e6));
+        for (var seen = DetectedTicks; seen == 0 || ticks < seen; seen = DetectedTicks)
+            if (Interlocked.CompareExchange(ref _detectedTicks, ticks, seen) == seen) return;
+    }
 
     public void Explain(string note) => Interlocked.CompareExchange(ref _note, note, null);
 }
@@ -97,6 +124,12 @@ public enum JournalCondition
 }
 
 /// <summary>
+/// What one fault did on one node of a cluster run: counts, and when it was first detected there in microseconds
+/// from that node's window start (-1: not there).
+/// </summary>
+public sealed record FaultCounts(int Fault, long Affected, long Lost, long Refused, long Aborted, long DetectedUs);
+
+/// <summary>
 /// The faults in force on one node, read by the hot path. Each check is one volatile read while nothing is in
 /// force, so a run without faults pays nothing measurable. Written by the node's fault injector only.
 /// </summary>
@@ -113,10 +146,10 @@ public sealed class FaultPlane
     {
         Seed = (uint)seed;
         Stats = faults.Select(f => new FaultStats(f)).ToArray();
-        _stalls = Stats.Where(s => s.Fault.Kind == FaultKind.JournalStall).ToArray();
+        _journalFaults = Stats.Where(s => s.Fault.Kind is FaultKind.JournalStall or FaultKind.JournalFail).ToArray();
     }
 
-    private readonly FaultStats[] _stalls;
+    private readonly FaultStats[] _journalFaults;
 
     /// <summary>A plane with nothing scheduled (runs without faults, and tests).</summary>
     public static FaultPlane None => new(0, []);
@@ -198,12 +231,12 @@ public sealed class FaultPlane
     }
 
     /// <summary>
-    /// A journal-stall of this owner that began after <paramref name="ticks"/> (in force or over): a write in flight
-    /// since then had no acknowledgement while the stall lasted, so the stall held it too.
+    /// A journal fault of this owner that began after <paramref name="ticks"/> (in force or over): a write in flight
+    /// since then was in the store while the fault lasted, so the fault took it too.
     /// </summary>
-    public FaultStats? StallBeganSince(TargetKind owner, int host, long ticks)
+    public FaultStats? JournalFaultBeganSince(TargetKind owner, int host, long ticks)
     {
-        foreach (var s in _stalls)
+        foreach (var s in _journalFaults)
             if (s.Fault.Target is { } t && t.Kind == owner && t.Host == host && s.FiredTicks > ticks) return s;
         return null;
     }

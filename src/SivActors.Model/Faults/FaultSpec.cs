@@ -92,6 +92,8 @@ public enum TargetKind
     Vdcm,
     Device,
     Container,
+    /// <summary>A worker node of a cluster run, by its number among the run's workers (ordered by address).</summary>
+    Node,
 }
 
 /// <summary>
@@ -105,11 +107,12 @@ public sealed record FaultTarget(TargetKind Kind, int[] Index)
     {
         ["ai"] = (TargetKind.Ai, 3), ["device"] = (TargetKind.Device, 2), ["interrupt-unit"] = (TargetKind.InterruptUnit, 1),
         ["dma-unit"] = (TargetKind.DmaUnit, 1), ["vdcm"] = (TargetKind.Vdcm, 1), ["container"] = (TargetKind.Container, 1),
+        ["node"] = (TargetKind.Node, 1),
     };
 
     public bool IsWholeKind => Index.Length == 0;
 
-    public int Host => Kind == TargetKind.Container || IsWholeKind ? -1 : Index[0];
+    public int Host => Kind is TargetKind.Container or TargetKind.Node || IsWholeKind ? -1 : Index[0];
 
     /// <summary>Parses <paramref name="text"/>; the error is one line without the key's name (the caller adds it).</summary>
     public static FaultTarget Parse(string text)
@@ -134,6 +137,7 @@ public sealed record FaultTarget(TargetKind Kind, int[] Index)
         TargetKind.Ai => "host.device.ai, e.g. ai:0.1.7",
         TargetKind.Device => "host.device, e.g. device:0.1",
         TargetKind.Container => "the container number, e.g. container:17",
+        TargetKind.Node => "the worker's number in the run, e.g. node:2",
         _ => $"the host, e.g. {Name(kind)}:0",
     };
 

@@ -26,8 +26,16 @@ public static class FaultTimeline
     public static readonly IReadOnlySet<FaultKind> Available = new HashSet<FaultKind>
     {
         FaultKind.KillActor, FaultKind.Drop, FaultKind.Delay, FaultKind.JournalFail, FaultKind.JournalStall, FaultKind.RogueStorm,
-        FaultKind.StaleIec, FaultKind.SurpriseRemove,
+        FaultKind.StaleIec, FaultKind.SurpriseRemove, FaultKind.CrashNode,
     };
+
+    /// <summary>Kinds that act on a cluster's nodes: only a cluster run (`siv run --cluster`) can inject them.</summary>
+    public static readonly IReadOnlySet<FaultKind> ClusterOnly = new HashSet<FaultKind> { FaultKind.CrashNode, FaultKind.RestartNode, FaultKind.Partition };
+
+    /// <summary>The first fault a single-node run cannot inject, as one line; null when there is none.</summary>
+    public static string? NeedsCluster(IReadOnlyList<ScheduledFault> faults) => faults.FirstOrDefault(f => ClusterOnly.Contains(f.Kind)) is { } f
+        ? $"faults[{f.Index}]: {f.KindName} acts on a cluster's nodes; run this scenario with `siv run --cluster` (docs/faults.md)"
+        : null;
 
     /// <summary>Hops where a lost message is accounted exactly by the ledger without a timeout (interrupts).</summary>
     public static readonly IReadOnlySet<Hop> DroppableHops = new HashSet<Hop> { Hop.AiToInterruptUnit, Hop.InterruptUnitToContainer };
@@ -101,7 +109,8 @@ public static class FaultTimeline
 
         FaultTarget? target = null;
         var random = 0;
-        if (kind is FaultKind.KillActor or FaultKind.JournalFail or FaultKind.JournalStall or FaultKind.RogueStorm or FaultKind.StaleIec or FaultKind.SurpriseRemove)
+        if (kind is FaultKind.KillActor or FaultKind.JournalFail or FaultKind.JournalStall or FaultKind.RogueStorm or FaultKind.StaleIec or FaultKind.SurpriseRemove
+            or FaultKind.CrashNode)
         {
             if (f.Target is null) throw new SivInputException($"{at}: {f.Kind} needs \"target\" ({TargetHelp(kind)})");
             try
@@ -118,6 +127,7 @@ public static class FaultTimeline
                 FaultKind.RogueStorm => [TargetKind.Ai],
                 FaultKind.StaleIec => [TargetKind.InterruptUnit],
                 FaultKind.SurpriseRemove => [TargetKind.Device],
+                FaultKind.CrashNode => [TargetKind.Node],
                 _ => new HashSet<TargetKind> { TargetKind.InterruptUnit, TargetKind.Vdcm },
             };
             if (!allowed.Contains(target.Kind))
@@ -159,6 +169,7 @@ public static class FaultTimeline
         FaultKind.RogueStorm => "the AI that floods, ai:H.D.A",
         FaultKind.StaleIec => "the interrupt unit whose entry cache is invalidated late, interrupt-unit:H",
         FaultKind.SurpriseRemove => "the hosting function that disappears, device:H.D",
+        FaultKind.CrashNode => "the worker whose process ends, node:N (N counts the run's workers from 0, ordered by address)",
         _ => "the table owner whose journal fails: interrupt-unit:H or vdcm:H",
     };
 
@@ -176,7 +187,8 @@ public static class FaultTimeline
 
     private static void InTopology(Scenario s, string at, FaultTarget target)
     {
-        if (target.IsWholeKind) return;
+        // The workers of a cluster run are known when it starts; the driver checks node:N then.
+        if (target.IsWholeKind || target.Kind == TargetKind.Node) return;
         var t = s.Topology;
         var limits = target.Kind switch
         {

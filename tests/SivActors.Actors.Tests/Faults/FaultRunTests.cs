@@ -28,6 +28,19 @@ public sealed class FaultRunTests
     /// <param name="inspect">Also sees host 0's tables as persisted (after the digest check).</param>
     private static async Task<RunReport> RunWith(Func<Scenario, Scenario> edit, Action<PersistedHost>? inspect, params FaultSpec[] faults)
     {
+        // A run whose fault met no traffic of its kind in its window (the report says `injected: false`) says nothing
+        // about what the fault does, so it runs once more on a fresh store. The default executor serves each thread's
+        // newest work first, and under full load some entities wait seconds for a turn (decision 48): then a
+        // one-second fault on them can pass unnoticed. A second miss fails the test below.
+        for (var attempt = 1; ; attempt++)
+        {
+            var r = await RunOnce(edit, inspect, faults);
+            if (attempt == 2 || r.Faults!.All(f => f.Injected)) return Checked(r);
+        }
+    }
+
+    private static async Task<RunReport> RunOnce(Func<Scenario, Scenario> edit, Action<PersistedHost>? inspect, FaultSpec[] faults)
+    {
         var scenario = TestScenarios.Small(s => edit(s with { DurationSeconds = 3.5, Faults = [.. faults] }));
         await using var db = await TestStores.CreateAsync("sqlite");
         var outcome = await EmulatorRun.RunAsync(scenario, new RunProgress(), store: db.Store);
@@ -41,12 +54,6 @@ public sealed class FaultRunTests
         // What the faults lost is exactly what the ledger lost: nothing else went missing.
         Assert.Equal(r.Faults!.Sum(f => f.Lost), r.Ledger.Interrupts.Lost);
         Assert.Equal(faults.Length, r.Faults!.Count);
-        Assert.All(r.Faults!, f =>
-        {
-            Assert.True(f.Injected, $"{f.Kind} {f.Target} never took effect: {f}");
-            Assert.True(f.DetectedAtS is not null, $"{f.Kind} {f.Target} was never detected: {f}");
-            Assert.True(f.DetectedAtS >= f.AtS - 0.05, $"{f.Kind} detected at {f.DetectedAtS} s, before it fired at {f.AtS} s");
-        });
         await using (var reader = await ReaderSystem.StartAsync(db.Store))
         {
             var topology = await TableInspector.ReadTopologyAsync(reader.System, TimeSpan.FromSeconds(30));
@@ -55,6 +62,17 @@ public sealed class FaultRunTests
             Assert.Equal(TableInspector.Digests([fromEvents]), TableInspector.Digests([fromSnapshots]));
             inspect?.Invoke(fromSnapshots);
         }
+        return r;
+    }
+
+    private static RunReport Checked(RunReport r)
+    {
+        Assert.All(r.Faults!, f =>
+        {
+            Assert.True(f.Injected, $"{f.Kind} {f.Target} never took effect, twice: {f}");
+            Assert.True(f.DetectedAtS is not null, $"{f.Kind} {f.Target} was never detected: {f}");
+            Assert.True(f.DetectedAtS >= f.AtS - 0.05, $"{f.Kind} detected at {f.DetectedAtS} s, before it fired at {f.AtS} s");
+        });
         return r;
     }
 
@@ -179,9 +197,15 @@ public sealed class FaultRunTests
         Assert.Equal(0, i.DroppedInTransit);
     }
 
-    /// <summary>A journal fault for a second, under a slow path busy enough to write tables all the time.</summary>
-    private static Task<RunReport> JournalFault(string kind, string owner) =>
-        RunWith(s => s with { Workload = s.Workload with { SlowPathShare = 0.3 } }, new FaultSpec { At = 1, Kind = kind, Target = owner, For = 1 });
+    /// <summary>
+    /// A journal fault under a busy slow path, so the table owners write all the time. The default executor serves
+    /// each thread's newest work first, so under a mostly fast-path load the slow path can wait seconds for its turn
+    /// (decision 48) and a short fault may meet no write: a stall runs under a mostly slow-path load, and a failure,
+    /// whose error answers under such a load expose a known fault (decision 50), runs for two seconds instead.
+    /// </summary>
+    private static Task<RunReport> JournalFault(string kind, string owner) => kind == "journal-stall"
+        ? RunWith(s => s with { Workload = s.Workload with { SlowPathShare = 0.9 } }, new FaultSpec { At = 1, Kind = kind, Target = owner, For = 1 })
+        : RunWith(s => s with { Workload = s.Workload with { SlowPathShare = 0.3 } }, new FaultSpec { At = 1, Kind = kind, Target = owner, For = 2 });
 
     [Theory]
     [InlineData("vdcm:0")]
@@ -242,7 +266,7 @@ public sealed class FaultRunTests
     {
         var s = ScenarioLoader.Load(Path.Combine(TestScenarios.RepoRoot(), "config", "scenarios", "chaos.json"), TestScenarios.CostModelPath);
         var kinds = FaultTimeline.Validate(s.Scenario).Select(f => f.Kind).ToHashSet();
-        Assert.Superset(FaultTimeline.Available.ToHashSet(), kinds);
+        Assert.Equal(FaultTimeline.Available.Except(FaultTimeline.ClusterOnly).ToHashSet(), kinds);
     }
 
     [Fact]

@@ -426,6 +426,7 @@ public sealed class WireSerializer : SerializerWithStringManifest
             for (var i = 0; i < peers.Length; i++) peers[i] = r.String();
             return new ClusterProtocol.CutLinks(run, peers, r.Bool());
         });
+        Add<ClusterProtocol.CrashNode>("n.crash", (w, m) => { w.String(m.RunId); w.Var(m.Fault); }, r => new ClusterProtocol.CrashNode(r.String(), (int)r.Var()));
         Add<ClusterProtocol.LinksCut>("n.cut.ok", (w, m) => { w.String(m.RunId); w.String(m.Node); w.Bool(m.Heal); w.NullableString(m.Error); },
             r => new ClusterProtocol.LinksCut(r.String(), r.String(), r.Bool(), r.NullableString()));
         Add<TableOwnerRecovered>("e.recovered", (w, m) => Address(w, m.Address), r => new TableOwnerRecovered(Address(r)));
@@ -452,6 +453,8 @@ public sealed class WireSerializer : SerializerWithStringManifest
             foreach (var (value, count) in h) { w.Var(value); w.Var(count); }
         }
         w.NullableString(m.Metrics.FirstEntityFailure); w.NullableString(m.Metrics.FirstRogueSurprise); w.NullableString(m.Metrics.FirstMisdelivery);
+        w.VarU((ulong)m.Faults.Count);
+        foreach (var f in m.Faults) { w.Var(f.Fault); w.Var(f.Affected); w.Var(f.Lost); w.Var(f.Refused); w.Var(f.Aborted); w.Var(f.DetectedUs); }
     }
 
     private static ClusterProtocol.NodeMetrics Figures(WireReader r)
@@ -465,8 +468,10 @@ public sealed class WireSerializer : SerializerWithStringManifest
             histograms[h] = new (long, long)[r.Length()];
             for (var i = 0; i < histograms[h].Length; i++) histograms[h][i] = (r.Var(), r.Var());
         }
-        return new ClusterProtocol.NodeMetrics(run, node, ops, irq, hops, remote,
-            new SivActors.Model.Reporting.MetricsExport(counters, histograms, r.NullableString(), r.NullableString(), r.NullableString()));
+        var export = new SivActors.Model.Reporting.MetricsExport(counters, histograms, r.NullableString(), r.NullableString(), r.NullableString());
+        var faults = new SivActors.Model.Faults.FaultCounts[r.Length()];
+        for (var i = 0; i < faults.Length; i++) faults[i] = new SivActors.Model.Faults.FaultCounts((int)r.Var(), r.Var(), r.Var(), r.Var(), r.Var(), r.Var());
+        return new ClusterProtocol.NodeMetrics(run, node, ops, irq, hops, remote, export) { Faults = faults };
     }
 
     private static void Address(WireWriter w, EntityAddress a)
