@@ -3,6 +3,7 @@ using System.Text.Json;
 using SivActors.Actors.Persistence;
 using SivActors.Actors.Run;
 using SivActors.Model;
+using SivActors.Model.Faults;
 using SivActors.Model.Reporting;
 using SivActors.Model.Scenarios;
 using Spectre.Console;
@@ -23,6 +24,9 @@ public static class RunCommand
     {
         var scenario = Resolve(request);
         request.Cluster?.Validate();
+        // A fault on a cluster's nodes cannot run on one node: refused before anything is opened or written.
+        if (request.Cluster is null && FaultTimeline.NeedsCluster(FaultTimeline.Validate(scenario.Scenario)) is { } clusterOnly)
+            throw new SivInputException(clusterOnly);
         // The output directory first (checked, not created): a run refused for its --out must not have created a
         // database, and one refused for its database must not have created the output directory.
         CheckOutDirectory(request.OutDirectory);
@@ -191,7 +195,7 @@ public static class RunCommand
         string? LastFault() => progress.Faults?.Stats.Where(f => f.FiredTicks != 0).MaxBy(f => f.FiredTicks) is { } f
             ? $"{f.Fault.KindName} {f.Fault.TargetText} at {f.Fault.AtSeconds:0.#} s"
             : null;
-        double Rate() => progress.Metrics is { } m && Elapsed() > 0 ? (m.OperationsCompleted - progress.OperationsAtStart) / Elapsed() : 0;
+        double Rate() => progress.CompletedOperations is { } ops && Elapsed() > 0 ? (ops() - progress.OperationsAtStart) / Elapsed() : 0;
         double Elapsed() => progress.RunStartTicks == 0 ? 0 : (Stopwatch.GetTimestamp() - progress.RunStartTicks) / (double)Stopwatch.Frequency;
         double Percent() => progress.Phase switch
         {

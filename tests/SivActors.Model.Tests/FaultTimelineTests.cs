@@ -235,6 +235,23 @@ public class FaultTimelineTests
     }
 
     [Fact]
+    public void A_fault_seen_late_recovers_no_earlier_than_it_was_seen()
+    {
+        // A crash whose throughput never dipped (the survivors took the freed cores) but that a failure detector saw
+        // only 3 s later: recovery is read from the detection on, not from the rate around the instant it fired.
+        var s = Load("""{ "at": 2, "kind": "kill-actor", "target": "vdcm:0" }""");
+        var plane = new FaultPlane(1, FaultTimeline.Validate(s.Scenario));
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var stats = plane.Stats[0];
+        stats.Fired(start + 2 * System.Diagnostics.Stopwatch.Frequency);
+        stats.Add(new FaultCounts(0, 1, 0, 0, 0, 5_000_000), start);
+        for (var i = 0; i <= 80; i++) plane.Trace.Add(i * 0.1, i * 100);
+        var outcome = Assert.Single(FaultOutcomes.Of(plane, plane.Trace, start));
+        Assert.Equal(5, outcome.DetectedAtS);
+        Assert.True(outcome.RecoveredAtS >= 5, $"recovered at {outcome.RecoveredAtS} s, before it was detected at 5 s");
+    }
+
+    [Fact]
     public void Throughput_that_never_comes_back_has_no_recovery()
     {
         var trace = new ThroughputTrace();

@@ -84,7 +84,8 @@ public sealed class RunProgress
     /// <summary>Operations completed when the run started, to show a live rate.</summary>
     public long OperationsAtStart { get; set; }
 
-    public SivActors.Model.Reporting.RunMetrics? Metrics { get; set; }
+    /// <summary>Operations completed so far (a cluster's driver adds up its workers' latest figures).</summary>
+    public Func<long>? CompletedOperations { get; set; }
 
     /// <summary>The node's fault plane, to mark each scheduled fault on the progress line when it fires.</summary>
     public SivActors.Model.Faults.FaultPlane? Faults { get; set; }

@@ -47,7 +47,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
         _onWindow = onWindow;
         _ctx = ctx;
         _progress = progress;
-        _progress.Metrics = ctx.Metrics;
+        _progress.CompletedOperations = () => ctx.CompletedOperations();
         _progress.Faults = ctx.Faults;
         _phaseTimeout = phaseTimeout ?? TimeSpan.FromSeconds(120);
         Receive<RunScenario>(m =>
@@ -120,7 +120,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
             _irqAtStart = _ctx.Metrics.InterruptsRaised;
             _startTicks = Stopwatch.GetTimestamp();
             _onWindow?.Invoke(true);
-            _progress.OperationsAtStart = _opsAtStart;
+            _progress.OperationsAtStart = _ctx.CompletedOperations();
             _progress.RunStartTicks = _startTicks;
             Timers.StartSingleTimer("duration", DurationElapsed.Instance, TimeSpan.FromSeconds(_ctx.Scenario.DurationSeconds));
             if (_ctx.Faults.Stats.Count > 0)

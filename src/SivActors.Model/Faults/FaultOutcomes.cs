@@ -16,8 +16,11 @@ public static class FaultOutcomes
             var end = f.EndSeconds ?? f.AtSeconds;
             var baseline = trace.Baseline(f.AtSeconds);
             var during = f.ForSeconds is { } w ? trace.Rate(f.AtSeconds, f.AtSeconds + w) : null;
-            list.Add(new FaultOutcome(f.KindName, f.TargetText, f.AtSeconds, f.ForSeconds, s.Injected, Seconds(s.FiredTicks), Seconds(s.DetectedTicks),
-                s.Injected ? trace.RecoveredAt(f.AtSeconds, end) : null, s.Affected, s.Lost, s.Refused)
+            var detected = Seconds(s.DetectedTicks);
+            // Throughput cannot have recovered from a fault before anything saw it take effect (a crashed node is
+            // seen only when a failure detector gives up on it).
+            list.Add(new FaultOutcome(f.KindName, f.TargetText, f.AtSeconds, f.ForSeconds, s.Injected, Seconds(s.FiredTicks), detected,
+                s.Injected ? trace.RecoveredAt(f.AtSeconds, Math.Max(end, detected ?? end)) : null, s.Affected, s.Lost, s.Refused)
             {
                 OpsAborted = s.Aborted,
                 ThroughputRatioDuring = baseline is > 0 && during is { } d ? Math.Round(d / baseline.Value, 3) : null,

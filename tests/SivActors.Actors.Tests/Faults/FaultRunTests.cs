@@ -270,6 +270,26 @@ public sealed class FaultRunTests
     }
 
     [Fact]
+    public async Task The_shipped_cluster_chaos_scenario_validates_and_a_single_node_run_refuses_it_in_one_line_before_writing_anything()
+    {
+        var path = Path.Combine(TestScenarios.RepoRoot(), "config", "scenarios", "chaos-cluster.json");
+        var s = ScenarioLoader.Load(path, TestScenarios.CostModelPath);
+        Assert.Contains(FaultKind.CrashNode, FaultTimeline.Validate(s.Scenario).Select(f => f.Kind));
+        Assert.Equal(SivCli.Ok, await SivCli.InvokeAsync(["validate", path], new StringWriter(), new StringWriter(), new RunOptions { Interactive = false }));
+
+        var dir = Directory.CreateTempSubdirectory("siv-faults").FullName;
+        var err = new StringWriter();
+        var code = await SivCli.InvokeAsync(["run", "--scenario", path, "--db", Path.Combine(dir, "siv.db"), "--out", Path.Combine(dir, "out")],
+            new StringWriter(), err, new RunOptions { Interactive = false });
+        Assert.Equal(SivCli.BadInput, code);
+        var line = Assert.Single(err.ToString().TrimEnd().Split('\n'));
+        Assert.Contains("faults[3]: crash-node acts on a cluster's nodes; run this scenario with `siv run --cluster`", line);
+        Assert.False(Directory.Exists(Path.Combine(dir, "out")), "the refused run created its --out directory");
+        Assert.False(File.Exists(Path.Combine(dir, "siv.db")), "the refused run created its database");
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
     public async Task Siv_validate_refuses_a_fault_after_the_end_in_one_line()
     {
         var dir = Directory.CreateTempSubdirectory("siv-faults").FullName;
