@@ -44,6 +44,10 @@ public sealed class ContainerActor : EntityActor
     // Vectors of writes that were answered with an error (the VDCM restarted, its journal failed): the write may
     // have reached the interrupt entry before the error, so until a later write of the entry succeeds, either is ours.
     private List<byte>?[] _uncertainVectors = [];
+    // Vectors being written to each slot, one per write in flight. Two writes to a slot can overlap (a retried
+    // programming after a failed reset, and a guest's reprogram), and each may reach the entry before its answer
+    // comes, so each stays ours until then (decision 50).
+    private List<byte>?[] _writing = [];
     private IActorRef _replyTo = ActorRefs.Nobody;
     private Dictionary<AiId, Model.Delivery.DuplicateFilter>? _firstCopies;
     // Reliable delivery: every vector each slot has had (256 bits per slot). A retransmitted interrupt was judged once,
@@ -148,6 +152,7 @@ public sealed class ContainerActor : EntityActor
         _vectors = new byte[_ais.Length];
         _pendingVectors = new byte[_ais.Length];
         _uncertainVectors = new List<byte>?[_ais.Length];
+        _writing = new List<byte>?[_ais.Length];
         if (_ctx.Reliable is not null) _everVectors = new ulong[_ais.Length * 4];
         ProgramAllVectors(() =>
         {
@@ -169,6 +174,7 @@ public sealed class ContainerActor : EntityActor
         _vectors = new byte[_ais.Length];
         _pendingVectors = new byte[_ais.Length];
         _uncertainVectors = new List<byte>?[_ais.Length];
+        _writing = new List<byte>?[_ais.Length];
         if (_ctx.Reliable is not null) _everVectors = new ulong[_ais.Length * 4];
         for (var s = 0; s < _ais.Length; s++)
         {
@@ -216,11 +222,14 @@ public sealed class ContainerActor : EntityActor
         {
             if (w.Error is not null)
             {
+                Written(s, vector, w.Error);
                 Again();
                 return;
             }
             EnqueueSlow(new GuestAccess(AccessKind.Bar0Write, MsixOffset(entry, 12), Value: 0), r =>
             {
+                // The vector is in the entry from the first write on; it stays ours until this answer.
+                Written(s, vector, r.Error);
                 if (r.Error is not null)
                 {
                     Again();
@@ -237,7 +246,15 @@ public sealed class ContainerActor : EntityActor
     private void Pend(int s, byte vector)
     {
         _pendingVectors[s] = vector;
+        (_writing[s] ??= []).Add(vector);
         if (_everVectors is { } ever) ever[s * 4 + (vector >> 6)] |= 1UL << (vector & 63);
+    }
+
+    /// <summary>A write of <paramref name="vector"/> to slot <paramref name="s"/> was answered; one with an error may still have reached the entry.</summary>
+    private void Written(int s, byte vector, string? error)
+    {
+        _writing[s]?.Remove(vector);
+        if (error is not null) (_uncertainVectors[s] ??= []).Add(vector);
     }
 
     private bool WasEverOurs(int s, byte vector) => _everVectors is { } ever && (ever[s * 4 + (vector >> 6)] & (1UL << (vector & 63))) != 0;
@@ -306,12 +323,12 @@ public sealed class ContainerActor : EntityActor
                 Pend(s, vector);
                 EnqueueSlow(new GuestAccess(AccessKind.Bar0Write, MsixOffset(s + 1, 8), Value: vector), r =>
                 {
+                    Written(s, vector, r.Error);
                     if (r.Error is null)
                     {
                         _vectors[s] = vector;
                         _uncertainVectors[s] = null;
                     }
-                    else (_uncertainVectors[s] ??= []).Add(vector);
                     _pendingVectors[s] = _vectors[s];
                 });
                 break;
@@ -521,7 +538,7 @@ public sealed class ContainerActor : EntityActor
 
     /// <summary>Slot <paramref name="s"/> leaves its AI: the vectors it could carry until now stay ours for that AI.</summary>
     private void Remember(int s) =>
-        (_formerAis ??= []).Add((_ais[s], s, [_vectors[s], _pendingVectors[s], .. _uncertainVectors[s] ?? []]));
+        (_formerAis ??= []).Add((_ais[s], s, [_vectors[s], _pendingVectors[s], .. _uncertainVectors[s] ?? [], .. _writing[s] ?? []]));
 
     /// <summary>The vdev was torn down (no AI was left for it): this container submits nothing more.</summary>
     private void TornDown()
@@ -602,6 +619,7 @@ public sealed class ContainerActor : EntityActor
         for (var i = 0; i < _ais.Length; i++)
             if (_ais[i] == m.Origin && m.Vector != 0
                 && (_vectors[i] == m.Vector || _pendingVectors[i] == m.Vector || _uncertainVectors[i]?.Contains(m.Vector) == true
+                    || _writing[i]?.Contains(m.Vector) == true
                     || m.Seq != 0 && WasEverOurs(i, m.Vector) || m.Stale))
                 return true;
         if (_formerAis is { } former)
