@@ -51,9 +51,9 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
         Command<FaultProtocol.InjectedKill>(KillWhenNoWriteInFlight);
         Command<InjectedJournalFailure>(m =>
         {
-            // Also when the failing write was already durable: its answer is the error, and the successor recovers it.
             // As a real write failure (OnPersistFailure): every waiting change is answered with the error, nothing
-            // is acknowledged, and the owner restarts from the journal.
+            // is acknowledged, and the owner restarts from the journal (which recovers a failed write that was
+            // durable after all).
             var reason = "journal write failed (injected journal-fail)";
             var refused = _commit.FailAll(reason);
             Ctx.Metrics.TableWriteFailed(refused, injected: true);
@@ -64,15 +64,11 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
         Command<JournalStallCheck>(_ =>
         {
             if (_stalled is not { } held) return;
-            if (held.Durable && held.Events.Count < held.Expected)
+            // Still stalled, or not every acknowledgement of a written batch has arrived yet (the rest are held as
+            // they come): look again later.
+            if ((held.Durable && held.Events.Count < held.Expected) || Ctx.Faults.Journal(_owner, _address.Host).Condition == JournalCondition.Stalled)
             {
-                // Not every acknowledgement of the batch has arrived yet: the rest are held as they come.
-                Timers.StartSingleTimer(JournalStallCheck.Instance, JournalStallCheck.Instance, StallPoll);
-                return;
-            }
-            if (Ctx.Faults.Journal(_owner, _address.Host).Condition == JournalCondition.Stalled)
-            {
-                Timers.StartSingleTimer(JournalStallCheck.Instance, JournalStallCheck.Instance, StallPoll);
+                PollStall();
                 return;
             }
             _stalled = null;
@@ -109,9 +105,7 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
                 return;
             case JournalCondition.Stalled:
                 // The write hangs: the batch and every answer wait, later changes queue behind it.
-                stats!.Touched(events.Count);
-                _stalled = ([.. events], confirmed, false, events.Count);
-                Timers.StartSingleTimer(JournalStallCheck.Instance, JournalStallCheck.Instance, StallPoll);
+                Hold(stats!, [.. events], confirmed, durable: false, events.Count);
                 return;
             default:
                 Persist(events, confirmed);
@@ -127,6 +121,16 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
         if (!_failing) Self.Tell(new InjectedJournalFailure(stats.Fault.Index));
         _failing = true;
     }
+
+    /// <summary>A stall holds a batch: not yet written (<paramref name="durable"/> false), or written with its acknowledgements held.</summary>
+    private void Hold(FaultStats stats, List<TEvent> events, Action<TEvent> confirmed, bool durable, int expected)
+    {
+        stats.Touched(expected);
+        _stalled = (events, confirmed, durable, expected);
+        PollStall();
+    }
+
+    private void PollStall() => Timers.StartSingleTimer(JournalStallCheck.Instance, JournalStallCheck.Instance, StallPoll);
 
     private enum Acknowledgement { Undecided, Confirm, Hold, Fail }
 
@@ -169,9 +173,7 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
                 Fail(stats!, count);
                 return Acknowledgement.Fail;
             case JournalCondition.Stalled:
-                stats!.Touched(count);
-                _stalled = ([], confirmed, true, count);
-                Timers.StartSingleTimer(JournalStallCheck.Instance, JournalStallCheck.Instance, StallPoll);
+                Hold(stats!, [], confirmed, durable: true, count);
                 return Acknowledgement.Hold;
             default:
                 return Acknowledgement.Confirm;
