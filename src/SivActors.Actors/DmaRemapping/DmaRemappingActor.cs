@@ -39,10 +39,17 @@ public sealed class DmaRemappingActor : EntityActor
         if (first.IsFault || second.IsFault)
         {
             var fault = first.IsFault ? first.Fault : second.Fault;
-            if (first.IsFault) Sample(first, m.Source, m.Pasid, m.Address, (ulong)m.Length, isWrite: false);
-            else Sample(second, m.Source, m.Pasid, m.Address2, (ulong)m.Length2, isWrite: false);
-            if (first.IsFault) metrics.DmaFaulted(first.Fault);
-            else metrics.DmaApplied();
+            if (first.IsFault)
+            {
+                Sample(first, m.Source, m.Pasid, m.Address, (ulong)m.Length, isWrite: false);
+                metrics.DmaFaulted(first.Fault);
+            }
+            else
+            {
+                // The first range was readable; the second faulted.
+                Sample(second, m.Source, m.Pasid, m.Address2, (ulong)m.Length2, isWrite: false);
+                metrics.DmaApplied();
+            }
             if (ranges == 2)
             {
                 if (second.IsFault) metrics.DmaFaulted(second.Fault);
