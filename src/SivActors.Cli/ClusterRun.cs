@@ -108,7 +108,7 @@ public static class ClusterRun
             var runId = Guid.NewGuid().ToString("N");
             var unrecoverable = new TaskCompletionSource<TableUnrecoverableOnNode>(TaskCreationOptions.RunContinuationsAsynchronously);
             system.ActorOf(Props.Create(() => new EmulatorRun.UnrecoverableListener<TableUnrecoverableOnNode>(unrecoverable)), "unrecoverable-tables");
-            ActorSelection AgentOf(Address w) => system.ActorSelection(new RootActorPath(w) / "user" / AgentName);
+            ActorSelection AgentOf(Address w) => system.ActorSelection(AgentPath(w));
             var agents = workers.Select(AgentOf).ToList();
             var latest = new System.Collections.Concurrent.ConcurrentDictionary<string, NodeMetrics>();
             var departed = new System.Collections.Concurrent.ConcurrentDictionary<string, NodeMetrics>();

@@ -40,7 +40,7 @@ public sealed class DriverNodeFaults : INodeFaults
         var worker = _workers[stats.Fault.Target!.Index[0]];
         _crashed[worker] = stats;
         stats.Affects(1);
-        _system.ActorSelection(new RootActorPath(worker) / "user" / ClusterProtocol.AgentName).Tell(new ClusterProtocol.CrashNode(_runId, stats.Fault.Index));
+        _system.ActorSelection(ClusterProtocol.AgentPath(worker)).Tell(new ClusterProtocol.CrashNode(_runId, stats.Fault.Index));
         return null;
     }
 

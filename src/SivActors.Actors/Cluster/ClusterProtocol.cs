@@ -8,6 +8,9 @@ public static class ClusterProtocol
 {
     public const string AgentName = "siv-agent";
 
+    /// <summary>Where a worker's agent lives.</summary>
+    public static Akka.Actor.ActorPath AgentPath(Akka.Actor.Address worker) => new Akka.Actor.RootActorPath(worker) / "user" / AgentName;
+
     /// <summary>
     /// The scenario (and its cost model) as their JSON documents: the workers build the same context. Each agent then
     /// sends its <see cref="NodeMetrics"/> to <paramref name="ReportTo"/> twice a second, so a node lost mid-run

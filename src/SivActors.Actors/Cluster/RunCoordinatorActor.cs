@@ -119,7 +119,7 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
         Figures();
     }
 
-    private ActorSelection Agent(Address worker) => Context.ActorSelection(new RootActorPath(worker) / "user" / AgentName);
+    private ActorSelection Agent(Address worker) => Context.ActorSelection(AgentPath(worker));
 
     private IEnumerable<Address> UpWorkers() => _cluster.State.Members
         .Where(m => m.Status == MemberStatus.Up && m.HasRole(SivShardingHosting.WorkerRole)).Select(m => m.Address);
