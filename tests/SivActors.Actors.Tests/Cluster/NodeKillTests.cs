@@ -22,10 +22,8 @@ public sealed class NodeKillTests : IDisposable
 
     public void Dispose() => _cluster.Dispose();
 
-    public static IEnumerable<object[]> SharedStores() => TestStores.Kinds().Where(k => (string)k[0] == "postgres");
-
     [Theory]
-    [MemberData(nameof(SharedStores))]
+    [MemberData(nameof(TestStores.Shared), MemberType = typeof(TestStores))]
     public async Task A_worker_killed_mid_load_loses_nothing_silently_and_its_tables_recover_on_the_survivors(string kind)
     {
         await using var db = await TestStores.CreateAsync(kind);

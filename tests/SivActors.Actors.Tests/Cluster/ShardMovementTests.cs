@@ -22,8 +22,6 @@ public sealed class ShardMovementTests : IDisposable
 
     public void Dispose() => _cluster.Dispose();
 
-    public static IEnumerable<object[]> SharedStores() => TestStores.Kinds().Where(k => (string)k[0] == "postgres");
-
     private static SivActors.Model.Scenarios.ResolvedScenario Scenario() =>
         TestScenarios.Small(s => s with { Topology = s.Topology with { Hosts = 3, Containers = 24 }, DurationSeconds = 8 });
 
@@ -39,7 +37,7 @@ public sealed class ShardMovementTests : IDisposable
     }
 
     [Theory]
-    [MemberData(nameof(SharedStores))]
+    [MemberData(nameof(TestStores.Shared), MemberType = typeof(TestStores))]
     public async Task A_worker_that_leaves_gracefully_mid_load_hands_its_shards_off_and_nothing_is_lost(string kind)
     {
         await using var db = await TestStores.CreateAsync(kind);
@@ -68,7 +66,7 @@ public sealed class ShardMovementTests : IDisposable
     }
 
     [Theory]
-    [MemberData(nameof(SharedStores))]
+    [MemberData(nameof(TestStores.Shared), MemberType = typeof(TestStores))]
     public async Task A_worker_that_joins_mid_load_takes_its_hosts_by_a_rebalance_and_nothing_is_lost(string kind)
     {
         await using var db = await TestStores.CreateAsync(kind);

@@ -20,10 +20,8 @@ public sealed class ClusterFaultTests : IDisposable
 
     public void Dispose() => _cluster.Dispose();
 
-    public static IEnumerable<object[]> SharedStores() => TestStores.Kinds().Where(k => (string)k[0] == "postgres");
-
     [Theory]
-    [MemberData(nameof(SharedStores))]
+    [MemberData(nameof(TestStores.Shared), MemberType = typeof(TestStores))]
     public async Task A_scheduled_crash_ends_a_worker_s_process_and_the_run_books_its_in_flight_work_to_the_fault(string kind)
     {
         await using var db = await TestStores.CreateAsync(kind);

@@ -16,6 +16,8 @@ public sealed class HopInterceptorTests
 {
     private static readonly UpstreamWrite Write = new(SourceId.Create(0x6A, 1, 0), Asid.Create(0x42), UpstreamKind.Interrupt, RemappableMsi.EncodeAddress(7), 0);
     private static readonly AiId Ai = new(new DeviceId(new HostId(0), 0), 1);
+    private static readonly Iu.RaiseInterrupt Genuine = new(new HostId(0), Ai, Write, 0, 0, null);
+    private static readonly Iu.RaiseInterrupt Forged = Genuine with { Forgery = new Forgery(RogueKind.WrongAsid, Write, 0, FaultReason.AsidMismatch, FaultReason.IrteNotPresent) };
 
     private static (HopInterceptor Interceptor, FaultStats Stats, RunMetrics Metrics) Dropping(bool reliable = false)
     {
@@ -34,9 +36,8 @@ public sealed class HopInterceptorTests
     public void A_dropped_forged_interrupt_is_owed_to_the_rogue_ledger_and_lost_once_in_the_interrupt_ledger()
     {
         var (interceptor, stats, metrics) = Dropping();
-        var forged = new Iu.RaiseInterrupt(new HostId(0), Ai, Write, 0, 0, new Forgery(RogueKind.WrongAsid, Write, 0, FaultReason.AsidMismatch, FaultReason.IrteNotPresent));
 
-        Assert.True(interceptor.Intercept(forged, null));
+        Assert.True(interceptor.Intercept(Forged, null));
 
         var m = metrics.Snapshot();
         Assert.Equal(1, m.RogueLost);
@@ -50,7 +51,7 @@ public sealed class HopInterceptorTests
     {
         var (interceptor, stats, metrics) = Dropping();
 
-        Assert.True(interceptor.Intercept(new Iu.RaiseInterrupt(new HostId(0), Ai, Write, 0, 0, null), null));
+        Assert.True(interceptor.Intercept(Genuine, null));
 
         var m = metrics.Snapshot();
         Assert.Equal(0, m.RogueLost);
@@ -62,9 +63,8 @@ public sealed class HopInterceptorTests
     public void In_reliable_delivery_a_dropped_forged_interrupt_is_still_lost_to_the_rogue_ledger_but_only_an_attempt_to_the_interrupt_ledger()
     {
         var (interceptor, stats, metrics) = Dropping(reliable: true);
-        var forged = new Iu.RaiseInterrupt(new HostId(0), Ai, Write, 0, 0, new Forgery(RogueKind.WrongAsid, Write, 0, FaultReason.AsidMismatch, FaultReason.IrteNotPresent));
 
-        Assert.True(interceptor.Intercept(forged, null));
+        Assert.True(interceptor.Intercept(Forged, null));
 
         var m = metrics.Snapshot();
         Assert.Equal(1, m.RogueLost);

@@ -27,6 +27,9 @@ public static class TestStores
         if (PostgresAdmin is not null) yield return ["postgres"];
     }
 
+    /// <summary>Stores several processes share (a cluster's nodes recover each other's tables from it): PostgreSQL, when set.</summary>
+    public static IEnumerable<object[]> Shared() => Kinds().Where(k => (string)k[0] == "postgres");
+
     public static async Task<TestStore> CreateAsync(string kind)
     {
         if (kind == "sqlite")
