@@ -33,8 +33,11 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
     private readonly Dictionary<long, Action<object>> _pending = new();
     // Guest requests not yet answered, so a VDCM that must restart answers every one of them with an error.
     private readonly Dictionary<(ContainerId, long), GuestAccessRequest> _open = new();
-    // Request ids start from the clock: replies addressed to an earlier incarnation never match a new request.
-    private long _nextRequest = Environment.TickCount64 << 20;
+    // Request ids come from one counter for the whole process, so a reply addressed to an earlier incarnation (a
+    // restart keeps the actor's reference, so its late replies arrive here) never matches a new request. They used
+    // to start from the millisecond clock, and two incarnations restarted within one millisecond under a failing
+    // journal then shared ids: a queue reset's reply ran a freed-entry continuation (InvalidCastException).
+    private static long s_lastRequest;
 
     public VdcmActor(EmulatorContext ctx, HostId host) : base(ctx, EntityAddress.Vdcm(host))
     {
@@ -575,7 +578,7 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
         _pending.Clear();
     }
 
-    private long NextId() => ++_nextRequest;
+    private static long NextId() => Interlocked.Increment(ref s_lastRequest);
 
     private void Request(IEntityMessage message, Action<object> continuation)
     {
