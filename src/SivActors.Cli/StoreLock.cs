@@ -76,7 +76,9 @@ public sealed class StoreLock : IDisposable
             if ((bool)take.ExecuteScalar()!) return new StoreLock(connection);
             using var who = new NpgsqlCommand(
                 "SELECT a.application_name, a.client_addr::text FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid " +
-                "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = @hi AND l.objid::bigint = @lo LIMIT 1", connection);
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = @hi AND l.objid::bigint = @lo " +
+                // Advisory locks are per database, but pg_locks shows the whole server's: another store's holder is not ours.
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1", connection);
             who.Parameters.AddWithValue("hi", PostgresKey >> 32);
             who.Parameters.AddWithValue("lo", PostgresKey & 0xFFFF_FFFF);
             using var r = who.ExecuteReader();
