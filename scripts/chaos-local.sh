@@ -20,6 +20,10 @@ fi
 siv="$root/src/SivActors.Cli/bin/Release/net10.0/siv"
 "$siv" validate "$scenario" >/dev/null
 
+# A scenario that cuts links needs Akka.Remote's throttler on every node (decision 47); others run without it.
+partitionable=()
+if grep -Eq '"kind"[[:space:]]*:[[:space:]]*"partition"' "$scenario"; then partitionable=(--partitionable); fi
+
 work="$(mktemp -d /tmp/siv-chaos.XXXXXX)"
 pids=()
 cleanup() {
@@ -40,7 +44,7 @@ while [[ ${#ports[@]} -lt 3 ]]; do
 done
 seed="127.0.0.1:${ports[0]}"
 for i in 0 1 2; do
-  "$siv" node --port "${ports[$i]}" --seeds "$seed" --postgres "$SIV_TEST_POSTGRES" >"$work/worker$i.log" 2>&1 &
+  "$siv" node --port "${ports[$i]}" --seeds "$seed" --postgres "$SIV_TEST_POSTGRES" "${partitionable[@]}" >"$work/worker$i.log" 2>&1 &
   pids+=("$!")
   echo "chaos-local: worker $i on 127.0.0.1:${ports[$i]} (pid ${pids[$i]}, log $work/worker$i.log)" >&2
 done

@@ -10,6 +10,7 @@ using SivActors.Actors.Infrastructure;
 using SivActors.Actors.Persistence;
 using SivActors.Actors.Run;
 using SivActors.Model;
+using SivActors.Model.Faults;
 using SivActors.Model.Reporting;
 using SivActors.Model.Scenarios;
 using static SivActors.Actors.Cluster.ClusterProtocol;
@@ -72,7 +73,9 @@ public static class ClusterRun
         using var startup = CancellationTokenSource.CreateLinkedTokenSource(callerCt, interrupt);
         var ct = startup.Token;
         s.Validate();
-        var seeds = s.Seeds.Select(NodeSettings.SeedAddress).ToList();
+        // A scenario that cuts links needs the throttler on every member, this driver included (decision 47).
+        var partitionable = FaultTimeline.Validate(scenario.Scenario).Any(f => f.Kind == FaultKind.Partition);
+        var seeds = s.Seeds.Select(seed => NodeSettings.SeedAddress(seed, partitionable)).ToList();
         store = await store.CheckAsync(ct);
         var ctx = new EmulatorContext(scenario, store: store, directory: new EntityDirectory(countHops: true))
             { Sharded = true, InjectorRole = SivActors.Actors.Faults.InjectorRole.Driver };
@@ -83,7 +86,7 @@ public static class ClusterRun
             .ConfigureServices(services => services.AddSingleton<IHostLifetime, EmulatorRun.CommandLifetime>())
             .ConfigureServices(services => services.AddAkka(NodeSettings.SystemName, (b, _) => b
                 .AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", Akka.Hosting.HoconAddMode.Prepend)
-                .WithClusterMember(s.BindHost, s.PublicHost, s.Port, seeds, [DriverRole])
+                .WithClusterMember(s.BindHost, s.PublicHost, s.Port, seeds, [DriverRole], partitionable)
                 .WithSivPersistence(store)
                 .WithSivWireFormat()
                 .WithSivShardProxies(ctx.Directory, new ShardingSettings(s.ShardsPerHost))
@@ -97,7 +100,8 @@ public static class ClusterRun
             var system = host.Services.GetRequiredService<ActorSystem>();
             var cluster = Akka.Cluster.Cluster.Get(system);
             if (await Task.WhenAny(up.Task, Task.Delay(s.JoinTimeout, ct)) != up.Task)
-                throw new SivInputException($"could not join the cluster through {string.Join(", ", seeds)} within {s.JoinTimeout.TotalSeconds:0} s; check --cluster");
+                throw new SivInputException($"could not join the cluster through {string.Join(", ", seeds)} within {s.JoinTimeout.TotalSeconds:0} s; check --cluster" +
+                    (partitionable ? " (this scenario cuts links: every `siv node` must run with --partitionable)" : ""));
             reached("waiting for workers");
             var workers = await WaitForWorkers(cluster, s.MinWorkers, s.JoinTimeout, ct);
             DriverNodeFaults.Check(ctx.Faults.Stats.Select(f => f.Fault).ToList(), workers.Count);
@@ -114,7 +118,8 @@ public static class ClusterRun
             var departed = new System.Collections.Concurrent.ConcurrentDictionary<string, NodeMetrics>();
             var joined = new System.Collections.Concurrent.ConcurrentDictionary<string, Address>();
             var moves = new System.Collections.Concurrent.ConcurrentQueue<string>();
-            var collector = system.ActorOf(RunCoordinatorActor.Props(runId, latest, departed, ctx.Directory, joined, s.ShardsPerHost, moves), "coordinator");
+            var timeline = new NodeTimeline();
+            var collector = system.ActorOf(RunCoordinatorActor.Props(runId, latest, departed, ctx.Directory, joined, s.ShardsPerHost, moves, timeline), "coordinator");
             // The fault injector runs here; what the faults do is counted on the workers and added up at the end.
             var nodeFaults = new DriverNodeFaults(system, runId, workers);
             ctx.NodeFaults = nodeFaults;
@@ -152,6 +157,7 @@ public static class ClusterRun
             var nodes = collected.Select(c => c.Metrics).ToArray();
             foreach (var (n, lost) in collected)
             {
+                timeline.Record(n);
                 foreach (var c in n.Faults) ctx.Faults.Stats[c.Fault].Add(c, finished.StartTicks);
                 if (!lost)
                 {
@@ -171,7 +177,8 @@ public static class ClusterRun
             var wall = (finished.StopTicks - finished.StartTicks) / (double)Stopwatch.Frequency;
             var timings = new RunTimings(wall, nodes.Sum(n => n.WindowOperations), nodes.Sum(n => n.WindowInterrupts));
             var memory = new MemorySection(Process.GetCurrentProcess().PeakWorkingSet64, 0, managedAfter - managedBefore);
-            var report = EmulatorRun.BuildReport(scenario, ctx.Metrics, finished, timings, memory, store, topology, ctx.Faults);
+            // Recovery is read from the workers' own clocks (NodeTimeline), not from the trace of reports as they arrived.
+            var report = EmulatorRun.BuildReport(scenario, ctx.Metrics, finished, timings, memory, store, topology, ctx.Faults, trace: timeline.Sum());
             var hops = nodes.Sum(n => n.Hops) + ctx.Directory.Sends;
             report = report with
             {

@@ -17,14 +17,15 @@ public sealed class DriverNodeFaults : INodeFaults
     private readonly ActorSystem _system;
     private readonly string _runId;
     private readonly IReadOnlyList<Address> _workers;
-    private readonly ConcurrentDictionary<Address, FaultStats> _crashed = new();
+    // Workers a node fault acts on (crashed or cut off): their unreachability is the fault's detection.
+    private readonly ConcurrentDictionary<Address, FaultStats> _hit = new();
 
     public DriverNodeFaults(ActorSystem system, string runId, IEnumerable<Address> workers)
     {
         _system = system;
         _runId = runId;
         _workers = workers.OrderBy(a => a.ToString(), StringComparer.Ordinal).ToList();
-        system.ActorOf(Props.Create(() => new Watcher(_crashed)), "node-fault-watcher");
+        system.ActorOf(Props.Create(() => new Watcher(_hit)), "node-fault-watcher");
     }
 
     /// <summary>Refuses a <c>node:N</c> this run does not have, in one line, before the load starts.</summary>
@@ -38,14 +39,27 @@ public sealed class DriverNodeFaults : INodeFaults
     public string? Crash(FaultStats stats)
     {
         var worker = _workers[stats.Fault.Target!.Index[0]];
-        _crashed[worker] = stats;
+        _hit[worker] = stats;
         stats.Affects(1);
-        _system.ActorSelection(ClusterProtocol.AgentPath(worker)).Tell(new ClusterProtocol.CrashNode(_runId, stats.Fault.Index));
+        Agent(worker).Tell(new ClusterProtocol.CrashNode(_runId, stats.Fault.Index));
         return null;
     }
 
+    /// <summary>The worker named cuts its own links (WorkerLinks); the driver only detects it by its unreachability.</summary>
+    public string? Partition(FaultStats stats)
+    {
+        _hit[_workers[stats.Fault.Target!.Index[0]]] = stats;
+        return null;
+    }
+
+    public void Heal(FaultStats stats)
+    {
+    }
+
+    private ActorSelection Agent(Address worker) => _system.ActorSelection(ClusterProtocol.AgentPath(worker));
+
     /// <summary>The crash-node fault that ended <paramref name="node"/>, if one did.</summary>
-    public FaultStats? CrashOf(string node) => _crashed.FirstOrDefault(kv => kv.Key.ToString() == node).Value;
+    public FaultStats? CrashOf(string node) => _hit.FirstOrDefault(kv => kv.Key.ToString() == node && kv.Value.Fault.Kind == FaultKind.CrashNode).Value;
 
     private sealed class Watcher : ReceiveActor
     {

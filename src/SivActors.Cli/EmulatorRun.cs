@@ -152,7 +152,7 @@ public static class EmulatorRun
     /// <summary>The report from (possibly merged) metrics: the same for one node and for a cluster.</summary>
     internal static RunReport BuildReport(ResolvedScenario scenario, RunMetrics metrics, RunProtocol.RunFinished finished, RunTimings timings,
         MemorySection memory, TableStore store, TopologyVerdict topology, FaultPlane? faults = null,
-        IReadOnlyList<SivActors.Model.Interrupts.IFaultReplay>? samples = null)
+        IReadOnlyList<SivActors.Model.Interrupts.IFaultReplay>? samples = null, ThroughputTrace? trace = null)
     {
         var t = scenario.Scenario.Topology;
         var summary = new ScenarioSummary(scenario.Scenario.Name, scenario.Source, scenario.Scenario.Seed, scenario.Scenario.DurationSeconds,
@@ -176,7 +176,7 @@ public static class EmulatorRun
             Interrupted = finished.Interrupted,
             Tables = new TablesSection(store.Display, topology == TopologyVerdict.Resumed, tables.DurableChanges, tables.Batches,
                 tables.WriteFailures, tables.OwnerRestarts) { InjectedWriteFailures = tables.InjectedWriteFailures },
-            Faults = faults is { Stats.Count: > 0 } ? FaultOutcomes.Of(faults, faults.Trace, finished.StartTicks) : null,
+            Faults = faults is { Stats.Count: > 0 } ? FaultOutcomes.Of(faults, trace ?? faults.Trace, finished.StartTicks) : null,
             FaultLog = samples is { Count: > 0 } && scenario.Scenario.Remapping.ToSettings() is var settings
                 ? report.FaultLog with { Samples = samples.Select(s => IrqExplain.Sample(s, settings)).ToList() }
                 : report.FaultLog,

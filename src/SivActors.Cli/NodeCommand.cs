@@ -30,23 +30,34 @@ public sealed record NodeSettings(string PublicHost, int Port, string BindHost, 
 
     public const string SystemName = "siv";
 
-    public string SelfAddress => $"akka.tcp://{SystemName}@{PublicHost}:{Port}";
+    /// <summary>
+    /// The node applies Akka.Remote's throttler, so a run's partition faults can cut its links (decision 47). Every
+    /// member of a cluster must agree: the adapter is part of every address (<c>akka.trttl.tcp://</c>).
+    /// </summary>
+    public bool Partitionable { get; init; }
 
-    /// <summary>"host:port" or a full akka.tcp address; anything else is bad input, named.</summary>
-    public static string SeedAddress(string seed)
+    public string SelfAddress => $"{Protocol(Partitionable)}://{SystemName}@{PublicHost}:{Port}";
+
+    public static string Protocol(bool partitionable) => partitionable ? NetworkLinks.Protocol : "akka.tcp";
+
+    /// <summary>"host:port" or a full akka.tcp (or akka.trttl.tcp) address; anything else is bad input, named.</summary>
+    public static string SeedAddress(string seed) => SeedAddress(seed, partitionable: false);
+
+    public static string SeedAddress(string seed, bool partitionable)
     {
         var s = seed.Trim();
-        if (s.StartsWith("akka.tcp://", StringComparison.Ordinal))
+        var scheme = s.IndexOf("://", StringComparison.Ordinal);
+        if (scheme > 0 && s[..scheme] is "akka.tcp" or NetworkLinks.Protocol)
         {
             var at = s.IndexOf('@');
-            if (at < 0 || !s[..at].Equals($"akka.tcp://{SystemName}", StringComparison.Ordinal))
+            if (at < 0 || !s[(scheme + 3)..at].Equals(SystemName, StringComparison.Ordinal))
                 throw new SivInputException($"seed \"{seed}\" must name actor system \"{SystemName}\" (akka.tcp://{SystemName}@host:port)");
             s = s[(at + 1)..];
         }
         var colon = s.LastIndexOf(':');
         if (colon <= 0 || !int.TryParse(s[(colon + 1)..], out var port) || port is < 1 or > 65535 || Uri.CheckHostName(s[..colon]) == UriHostNameType.Unknown)
             throw new SivInputException($"seed \"{seed}\" is not host:port");
-        return $"akka.tcp://{SystemName}@{s[..colon]}:{port}";
+        return $"{Protocol(partitionable)}://{SystemName}@{s[..colon]}:{port}";
     }
 
     public string? Validate()
@@ -91,7 +102,7 @@ public static class NodeCommand
     public static async Task<int> RunAsync(NodeSettings s, TextWriter output, TextWriter error, CancellationToken ct)
     {
         if (s.Validate() is { } problem) throw new SivInputException(problem);
-        var seeds = s.Seeds.Select(NodeSettings.SeedAddress).ToList();
+        var seeds = s.Seeds.Select(seed => NodeSettings.SeedAddress(seed, s.Partitionable)).ToList();
         EnsurePortFree(s.BindHost, s.Port);
         await s.Store.CheckAsync(ct);
         using var writer = StoreLock.Take(s.Store, $"siv node {s.SelfAddress}", driver: false);
@@ -108,7 +119,7 @@ public static class NodeCommand
             // asks its run's driver to pause the load before it stops its actor system.
             .ConfigureServices(services => services.AddSingleton<IHostLifetime, SignalsHandledByCaller>())
             .ConfigureServices(services => services.AddAkka(NodeSettings.SystemName, (b, _) => b
-                .WithClusterMember(s.BindHost, s.PublicHost, s.Port, seeds, s.Roles)
+                .WithClusterMember(s.BindHost, s.PublicHost, s.Port, seeds, s.Roles, s.Partitionable)
                 .WithSivPersistence(s.Store)
                 .WithSivWireFormat()
                 .WithWorker(s)
@@ -188,8 +199,8 @@ public static class NodeCommand
     /// remoting on the given endpoint, and the cluster's seeds, roles and keep-majority resolver.
     /// </summary>
     public static AkkaConfigurationBuilder WithClusterMember(this AkkaConfigurationBuilder b, string bindHost, string publicHost, int port,
-        IEnumerable<string> seedAddresses, IEnumerable<string> roles) => b
-        .AddHocon(Hocon, HoconAddMode.Prepend)
+        IEnumerable<string> seedAddresses, IEnumerable<string> roles, bool partitionable = false) => b
+        .AddHocon(partitionable ? Hocon + "\n" + NetworkLinks.Hocon : Hocon, HoconAddMode.Prepend)
         .WithRemoting(new RemoteOptions { HostName = bindHost, PublicHostName = publicHost, Port = port })
         .WithClustering(new ClusterOptions { SeedNodes = seedAddresses.ToArray(), Roles = roles.ToArray(), SplitBrainResolver = new KeepMajorityOption() });
 
@@ -249,12 +260,13 @@ public static class NodeCommand
                 output.WriteLine($"member removed: {m.Member.Address}; members: {_up.Count}");
             });
             Receive<ClusterEvent.UnreachableMember>(m => output.WriteLine($"member unreachable: {m.Member.Address}"));
+            Receive<ClusterEvent.ReachableMember>(m => output.WriteLine($"member reachable again: {m.Member.Address}"));
             Receive<ClusterEvent.IMemberEvent>(_ => { });
         }
 
         protected override void PreStart() =>
             Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot,
-                typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.UnreachableMember));
+                typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.UnreachableMember), typeof(ClusterEvent.ReachableMember));
 
         protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);
     }

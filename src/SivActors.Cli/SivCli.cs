@@ -94,8 +94,12 @@ public static class SivCli
         var nodePostgres = PostgresOption();
         var readyFile = new Option<string?>("--ready-file") { Description = "Write this file once the node is Up and remove it when it leaves (for healthchecks)" };
         var nodeSpread = SpreadOption();
+        var partitionable = new Option<bool>("--partitionable")
+        {
+            Description = "Apply Akka.Remote's throttler so a scenario's partition faults can cut this node's links; every worker of such a run needs it (costs some cross-node throughput)",
+        };
         var node = new Command("node", "Start a cluster member; SIGTERM or Ctrl-C leaves the cluster gracefully")
-            { nodeHost, nodePort, nodeBind, nodeSeeds, nodeRoles, joinTimeout, nodeDb, nodePostgres, readyFile, nodeSpread };
+            { nodeHost, nodePort, nodeBind, nodeSeeds, nodeRoles, joinTimeout, nodeDb, nodePostgres, readyFile, nodeSpread, partitionable };
         node.SetAction((p, ct) =>
         {
             var hostName = p.GetValue(nodeHost)!;
@@ -107,6 +111,7 @@ public static class SivCli
             {
                 ReadyFile = p.GetValue(readyFile),
                 ShardsPerHost = p.GetValue(nodeSpread),
+                Partitionable = p.GetValue(partitionable),
             };
             return NodeCommand.RunAsync(settings, output, error, ct);
         });

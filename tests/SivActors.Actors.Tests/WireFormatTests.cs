@@ -123,6 +123,7 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
         var figures = new SivActors.Actors.Cluster.ClusterProtocol.NodeMetrics("run", "akka.tcp://siv@127.0.0.1:1", 5, 6, 7, 8, metrics.Export())
         {
             Faults = [new SivActors.Model.Faults.FaultCounts(2, 40, 3, 1, 7, 1_250_000), new SivActors.Model.Faults.FaultCounts(0, 1, 0, 0, 0, -1)],
+            WindowUs = 12_345_678,
         };
         var serializer = (WireSerializer)Sys.Serialization.FindSerializerFor(figures);
         var back = (SivActors.Actors.Cluster.ClusterProtocol.NodeMetrics)serializer.FromBinary(serializer.ToBinary(figures), serializer.Manifest(figures));
@@ -132,6 +133,7 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(figures.Metrics.Histograms.Select(h => h.ToList()), back.Metrics.Histograms.Select(h => h.ToList()));
         Assert.Equal("x: y", back.Metrics.FirstEntityFailure);
         Assert.Equal(figures.Faults, back.Faults);
+        Assert.Equal(12_345_678, back.WindowUs);
 
         var deploy = new SivActors.Actors.Cluster.ClusterProtocol.DeployScenario("run", "{\"name\":\"s\"}", "{}", "test", TestActor);
         var d = (SivActors.Actors.Cluster.ClusterProtocol.DeployScenario)serializer.FromBinary(serializer.ToBinary(deploy), serializer.Manifest(deploy));

@@ -78,7 +78,9 @@ public class FaultTimelineTests
     [InlineData("""{ "at": 1, "kind": "kill-actor", "target": "container:3" }""", "kill-actor cannot target container")]
     [InlineData("""{ "at": 1, "kind": "journal-fail", "target": "ai:0.0.0", "for": 1 }""", "journal-fail cannot target ai")]
     [InlineData("""{ "at": 1, "kind": "rogue-storm", "target": "ai:0.0.0", "for": 1, "burst": 0 }""", "faults[0].burst = 0 is out of range (1..1024)")]
-    [InlineData("""{ "at": 1, "kind": "partition", "for": 1 }""", "faults[0].kind \"partition\" cannot be scheduled in this build yet")]
+    [InlineData("""{ "at": 1, "kind": "partition", "for": 1 }""", "faults[0]: partition needs \"target\"")]
+    [InlineData("""{ "at": 1, "kind": "partition", "target": "node:1" }""", "faults[0]: partition needs \"for\"")]
+    [InlineData("""{ "at": 1, "kind": "partition", "target": "ai:0.0.0", "for": 1 }""", "faults[0]: partition cannot target ai (the worker cut off from every other member, node:N")]
     [InlineData("""{ "at": 1, "kind": "stale-iec", "target": "vdcm:0", "for": 1 }""", "faults[0]: stale-iec cannot target vdcm")]
     [InlineData("""{ "at": 1, "kind": "stale-iec", "target": "interrupt-unit:0" }""", "faults[0]: stale-iec needs \"for\"")]
     [InlineData("""{ "at": 1, "kind": "stale-iec", "target": "interrupt-unit:7", "for": 1 }""", "faults[0].target")]
@@ -257,5 +259,36 @@ public class FaultTimelineTests
         var trace = new ThroughputTrace();
         for (var i = 0; i <= 50; i++) trace.Add(i * 0.1, i < 30 ? i * 100 : 3000);
         Assert.Null(trace.RecoveredAt(3, 3));
+    }
+
+    [Fact]
+    public void A_cluster_trace_puts_each_node_s_operations_at_their_own_times_not_when_its_report_arrived()
+    {
+        // Two nodes at 1000 ops/s reporting every 0.5 s on their own clocks. One is cut off from 2 to 5 s: its reports
+        // arrive late, but each carries the node's own time, so the sum keeps 2000 ops/s throughout.
+        var a = new ThroughputTrace();
+        var b = new ThroughputTrace();
+        a.Add(0, 0);
+        b.Add(0, 0);
+        for (var i = 1; i <= 16; i++)
+        {
+            a.Add(i * 0.5, i * 500);
+            b.Add(i * 0.5, i * 500);
+        }
+        var sum = ThroughputTrace.Sum([a, b], 0.1);
+        Assert.Equal(0, sum.Samples[0].Seconds);
+        Assert.Equal(8, sum.Samples[^1].Seconds, 6);
+        Assert.Equal(16_000, sum.Samples[^1].Operations);
+        Assert.Equal(2000, sum.Baseline(6)!.Value, 1);
+        Assert.Equal(2000, sum.Rate(2, 5)!.Value, 1);
+
+        // A node lost at 3 s holds its last count: the sum falls to the survivor's rate, and stays a trace to the end.
+        var lost = new ThroughputTrace();
+        lost.Add(0, 0);
+        lost.Add(3, 3000);
+        var after = ThroughputTrace.Sum([a, lost], 0.1);
+        Assert.Equal(2000, after.Rate(1, 3)!.Value, 1);
+        Assert.Equal(1000, after.Rate(4, 8)!.Value, 1);
+        Assert.Empty(ThroughputTrace.Sum([], 0.1).Samples);
     }
 }

@@ -40,6 +40,12 @@ public static class ClusterProtocol
     {
         /// <summary>What each scheduled fault did on this node so far (faults that did nothing here are left out).</summary>
         public IReadOnlyList<SivActors.Model.Faults.FaultCounts> Faults { get; init; } = [];
+
+        /// <summary>
+        /// When these figures were taken, in microseconds of this node's own measured window (0 before it opens): the
+        /// driver places <see cref="WindowOperations"/> on the run's timeline by it, not by when the report arrived.
+        /// </summary>
+        public long WindowUs { get; init; }
     }
 
     /// <summary>

@@ -75,7 +75,7 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
                     Context.ActorOf(LostMessageListener.Props(ctx.Metrics));
                 }
                 else current.ResetFaults();
-                (_opsAtStart, _irqAtStart, _stopped) = (0, 0, false);
+                (_opsAtStart, _irqAtStart, _stopped, _windowStart) = (0, 0, false, 0);
                 _sendsAtDeploy = holder.Directory.Sends;
                 _receivedAtDeploy = Received();
                 _reportTo = m.ReportTo;
@@ -105,10 +105,15 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
                 _windowStart = System.Diagnostics.Stopwatch.GetTimestamp();
                 // This node's part of the fault timeline: what its hot path reads (decision 49).
                 if (ctx.Faults.Stats.Count > 0 && _injector is null)
+                {
+                    // node:N counts the workers Up now, the driver's list when it deployed (decision 51).
+                    ctx.NodeFaults = new WorkerLinks(Context.System, WorkerLinks.OrderedWorkers(Context.System));
                     _injector = Context.ActorOf(Faults.FaultInjectorActor.Props(ctx, _windowStart).OnControlThread(Context.System));
+                }
                 return;
             }
             _opsAtStop = metrics.OperationsCompleted;
+            _stopTicks = System.Diagnostics.Stopwatch.GetTimestamp();
             _irqAtStop = metrics.InterruptsRaised;
             _stopped = true;
             StopInjector();
@@ -182,7 +187,10 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
             var irq = (_stopped ? _irqAtStop : metrics.InterruptsRaised) - _irqAtStart;
             var faults = holder.Current.Faults.Stats.Where(s => s.Affected + s.Lost + s.Refused + s.Aborted > 0 || s.DetectedTicks != 0)
                 .Select(s => s.Counts(_windowStart)).ToList();
-            return new NodeMetrics(runId, node, ops, irq, holder.Directory.Sends - _sendsAtDeploy, Received() - _receivedAtDeploy, metrics.Export()) { Faults = faults };
+            var windowUs = _windowStart == 0 ? 0
+                : (long)(((_stopped ? _stopTicks : System.Diagnostics.Stopwatch.GetTimestamp()) - _windowStart) * 1e6 / System.Diagnostics.Stopwatch.Frequency);
+            return new NodeMetrics(runId, node, ops, irq, holder.Directory.Sends - _sendsAtDeploy, Received() - _receivedAtDeploy, metrics.Export())
+                { Faults = faults, WindowUs = windowUs };
         }
 
         void StopInjector()
@@ -195,7 +203,7 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
     }
 
     private IActorRef? _injector;
-    private long _windowStart;
+    private long _windowStart, _stopTicks;
 
     protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(Persistence.TableUnrecoverable));
 

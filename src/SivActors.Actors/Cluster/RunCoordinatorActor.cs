@@ -40,6 +40,7 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
     private bool _checking;
     private readonly HashSet<string> _ungated = [];
     private readonly ConcurrentQueue<string> _moves;
+    private readonly NodeTimeline _timeline;
     private readonly System.Diagnostics.Stopwatch _since = new();
     private string _lastPlacement = "";
     private string _move = "";
@@ -49,8 +50,9 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
     public IStash Stash { get; set; } = null!;
 
     public RunCoordinatorActor(string runId, ConcurrentDictionary<string, NodeMetrics> latest, ConcurrentDictionary<string, NodeMetrics> departed,
-        EntityDirectory directory, ConcurrentDictionary<string, Address> joined, int shardsPerHost, ConcurrentQueue<string> moves)
+        EntityDirectory directory, ConcurrentDictionary<string, Address> joined, int shardsPerHost, ConcurrentQueue<string> moves, NodeTimeline timeline)
     {
+        _timeline = timeline;
         _moves = moves;
         _joined = joined;
         _shardsPerHost = shardsPerHost;
@@ -66,11 +68,13 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
         Receive<NodeMetrics>(m =>
         {
             if (!_departed.ContainsKey(m.Node)) _latest[m.Node] = m;
+            _timeline.Record(m);
         });
         Receive<NodeLeaving>(m =>
         {
             _departed[m.Final.Node] = m.Final;
             _latest[m.Final.Node] = m.Final;
+            _timeline.Record(m.Final);
             Sender.Tell(new LeaveRecorded(_runId));
         });
         Receive<AttachRunner>(m =>
@@ -372,6 +376,6 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
     }
 
     public static Props Props(string runId, ConcurrentDictionary<string, NodeMetrics> latest, ConcurrentDictionary<string, NodeMetrics> departed,
-        EntityDirectory directory, ConcurrentDictionary<string, Address> joined, int shardsPerHost, ConcurrentQueue<string> moves) =>
-        Akka.Actor.Props.Create(() => new RunCoordinatorActor(runId, latest, departed, directory, joined, shardsPerHost, moves));
+        EntityDirectory directory, ConcurrentDictionary<string, Address> joined, int shardsPerHost, ConcurrentQueue<string> moves, NodeTimeline timeline) =>
+        Akka.Actor.Props.Create(() => new RunCoordinatorActor(runId, latest, departed, directory, joined, shardsPerHost, moves, timeline));
 }

@@ -68,8 +68,10 @@ public sealed class FaultInjectorActor : ReceiveActor
         var f = s.Fault;
         s.Fired(Stopwatch.GetTimestamp());
         var role = _ctx.InjectorRole;
-        // A worker leaves faults on named entities and on nodes to the driver, which fires each of them once.
-        if ((role == InjectorRole.Worker && f.Kind is FaultKind.KillActor or FaultKind.SurpriseRemove) || (FaultTimeline.ClusterOnly.Contains(f.Kind) && role != InjectorRole.Driver))
+        // A worker leaves faults on named entities and crashes to the driver, which fires each of them once; a
+        // partition is cut by the worker it names (WorkerLinks), the driver only watches it.
+        if ((role == InjectorRole.Worker && f.Kind is FaultKind.KillActor or FaultKind.SurpriseRemove or FaultKind.CrashNode)
+            || (FaultTimeline.ClusterOnly.Contains(f.Kind) && role == InjectorRole.SingleNode))
             return;
         switch (f.Kind)
         {
@@ -77,6 +79,9 @@ public sealed class FaultInjectorActor : ReceiveActor
                 if (_ctx.NodeFaults?.Crash(s) is { } why) s.Explain(why);
                 s.Ended(Stopwatch.GetTimestamp());
                 return;
+            case FaultKind.Partition:
+                if (_ctx.NodeFaults?.Partition(s) is { } cannot) s.Explain(cannot);
+                break;
             case FaultKind.Drop:
             case FaultKind.Delay:
                 _plane.StartHop(s);
@@ -132,6 +137,9 @@ public sealed class FaultInjectorActor : ReceiveActor
                 break;
             case FaultKind.StaleIec:
                 _plane.EndStaleIec(s);
+                break;
+            case FaultKind.Partition:
+                _ctx.NodeFaults?.Heal(s);
                 break;
         }
         s.Ended(Stopwatch.GetTimestamp());

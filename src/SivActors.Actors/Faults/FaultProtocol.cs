@@ -45,9 +45,18 @@ public enum InjectorRole
     Worker,
 }
 
-/// <summary>How a cluster run's driver injects the faults that act on whole nodes.</summary>
+/// <summary>How a cluster run injects the faults that act on whole nodes: the driver crashes, a worker cuts its own links.</summary>
 public interface INodeFaults
 {
     /// <summary>Ends worker <c>node:N</c>'s process abruptly; a note for the report when it cannot (null when sent).</summary>
     string? Crash(FaultStats stats);
+
+    /// <summary>
+    /// Worker <c>node:N</c> cuts itself off from every other member for the fault's <c>for</c> (the worker's side);
+    /// the driver watches for its unreachability (the driver's side). A note when it cannot.
+    /// </summary>
+    string? Partition(FaultStats stats);
+
+    /// <summary>The partition's end: the worker that cut its links heals them; nothing on the driver.</summary>
+    void Heal(FaultStats stats);
 }

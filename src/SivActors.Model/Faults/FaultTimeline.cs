@@ -26,7 +26,7 @@ public static class FaultTimeline
     public static readonly IReadOnlySet<FaultKind> Available = new HashSet<FaultKind>
     {
         FaultKind.KillActor, FaultKind.Drop, FaultKind.Delay, FaultKind.JournalFail, FaultKind.JournalStall, FaultKind.RogueStorm,
-        FaultKind.StaleIec, FaultKind.SurpriseRemove, FaultKind.CrashNode,
+        FaultKind.StaleIec, FaultKind.SurpriseRemove, FaultKind.CrashNode, FaultKind.Partition,
     };
 
     /// <summary>Kinds that act on a cluster's nodes: only a cluster run (`siv run --cluster`) can inject them.</summary>
@@ -40,7 +40,8 @@ public static class FaultTimeline
     /// <summary>Hops where a lost message is accounted exactly by the ledger without a timeout (interrupts).</summary>
     public static readonly IReadOnlySet<Hop> DroppableHops = new HashSet<Hop> { Hop.AiToInterruptUnit, Hop.InterruptUnitToContainer };
 
-    private static readonly HashSet<FaultKind> Windowed = [FaultKind.Drop, FaultKind.Delay, FaultKind.JournalFail, FaultKind.JournalStall, FaultKind.RogueStorm, FaultKind.StaleIec];
+    private static readonly HashSet<FaultKind> Windowed = [FaultKind.Drop, FaultKind.Delay, FaultKind.JournalFail, FaultKind.JournalStall, FaultKind.RogueStorm, FaultKind.StaleIec,
+        FaultKind.Partition];
 
     private static readonly HashSet<TargetKind> Killable = [TargetKind.Ai, TargetKind.InterruptUnit, TargetKind.DmaUnit, TargetKind.Vdcm, TargetKind.Device];
 
@@ -110,7 +111,7 @@ public static class FaultTimeline
         FaultTarget? target = null;
         var random = 0;
         if (kind is FaultKind.KillActor or FaultKind.JournalFail or FaultKind.JournalStall or FaultKind.RogueStorm or FaultKind.StaleIec or FaultKind.SurpriseRemove
-            or FaultKind.CrashNode)
+            or FaultKind.CrashNode or FaultKind.Partition)
         {
             if (f.Target is null) throw new SivInputException($"{at}: {f.Kind} needs \"target\" ({TargetHelp(kind)})");
             try
@@ -127,7 +128,7 @@ public static class FaultTimeline
                 FaultKind.RogueStorm => [TargetKind.Ai],
                 FaultKind.StaleIec => [TargetKind.InterruptUnit],
                 FaultKind.SurpriseRemove => [TargetKind.Device],
-                FaultKind.CrashNode => [TargetKind.Node],
+                FaultKind.CrashNode or FaultKind.Partition => [TargetKind.Node],
                 _ => new HashSet<TargetKind> { TargetKind.InterruptUnit, TargetKind.Vdcm },
             };
             if (!allowed.Contains(target.Kind))
@@ -170,6 +171,7 @@ public static class FaultTimeline
         FaultKind.StaleIec => "the interrupt unit whose entry cache is invalidated late, interrupt-unit:H",
         FaultKind.SurpriseRemove => "the hosting function that disappears, device:H.D",
         FaultKind.CrashNode => "the worker whose process ends, node:N (N counts the run's workers from 0, ordered by address)",
+        FaultKind.Partition => "the worker cut off from every other member, node:N (N counts the run's workers from 0, ordered by address)",
         _ => "the table owner whose journal fails: interrupt-unit:H or vdcm:H",
     };
 

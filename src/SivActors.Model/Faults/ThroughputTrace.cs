@@ -52,10 +52,33 @@ public sealed class ThroughputTrace
         return null;
     }
 
+    /// <summary>
+    /// The sum of several nodes' traces, each on its own node's clock from its window's start, sampled every
+    /// <paramref name="step"/> seconds up to the last sample of any. A cluster run's driver builds its trace so:
+    /// counting a worker's operations when its report arrives would put a cut-off worker's whole partition into the
+    /// moment it healed. A trace holds its last count after its last sample (a node lost mid-run did no more).
+    /// </summary>
+    public static ThroughputTrace Sum(IEnumerable<ThroughputTrace> nodes, double step)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(step);
+        var traces = nodes.Where(n => n._samples.Count > 0).ToList();
+        var sum = new ThroughputTrace();
+        if (traces.Count == 0) return sum;
+        var first = traces.Min(n => n._samples[0].Seconds);
+        var last = traces.Max(n => n._samples[^1].Seconds);
+        for (var i = 0; ; i++)
+        {
+            var t = Math.Min(first + i * step, last);
+            sum.Add(t, (long)Math.Round(traces.Sum(n => n.At(t))));
+            if (t >= last) return sum;
+        }
+    }
+
     private double At(double seconds)
     {
         var i = _samples.FindIndex(s => s.Seconds >= seconds);
-        if (i <= 0) return _samples[Math.Max(0, i)].Operations;
+        if (i < 0) return _samples[^1].Operations;
+        if (i == 0) return _samples[0].Operations;
         var (t0, o0) = _samples[i - 1];
         var (t1, o1) = _samples[i];
         return o0 + (o1 - o0) * (seconds - t0) / (t1 - t0);

@@ -274,6 +274,7 @@ public sealed class FaultRunTests
         var path = Path.Combine(TestScenarios.RepoRoot(), "config", "scenarios", "chaos-cluster.json");
         var s = ScenarioLoader.Load(path, TestScenarios.CostModelPath);
         Assert.Contains(FaultKind.CrashNode, FaultTimeline.Validate(s.Scenario).Select(f => f.Kind));
+        Assert.Contains(FaultKind.Partition, FaultTimeline.Validate(s.Scenario).Select(f => f.Kind));
         Assert.Equal(SivCli.Ok, await SivCli.InvokeAsync(["validate", path], new StringWriter(), new StringWriter(), new RunOptions { Interactive = false }));
 
         var dir = Directory.CreateTempSubdirectory("siv-faults").FullName;
@@ -282,7 +283,7 @@ public sealed class FaultRunTests
             new StringWriter(), err, new RunOptions { Interactive = false });
         Assert.Equal(SivCli.BadInput, code);
         var line = Assert.Single(err.ToString().TrimEnd().Split('\n'));
-        Assert.Contains("faults[3]: crash-node acts on a cluster's nodes; run this scenario with `siv run --cluster`", line);
+        Assert.Contains("faults[0]: partition acts on a cluster's nodes; run this scenario with `siv run --cluster`", line);
         Assert.False(Directory.Exists(Path.Combine(dir, "out")), "the refused run created its --out directory");
         Assert.False(File.Exists(Path.Combine(dir, "siv.db")), "the refused run created its database");
         Directory.Delete(dir, true);
