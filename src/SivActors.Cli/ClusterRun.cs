@@ -164,13 +164,12 @@ public static class ClusterRun
                     ctx.Metrics.Import(n.Metrics);
                     continue;
                 }
-                // A node lost mid-run: its last report, with what it had in flight booked as lost (and owed to the
-                // crash-node fault that ended it, if one did).
+                // A node lost mid-run: its last report, with what it had in flight then booked as unaccounted, not
+                // lost (decision 53), and named in the record of the crash-node fault that ended it, if one did.
                 var last = new RunMetrics();
                 last.Import(n.Metrics);
-                var lostBefore = last.Snapshot().InterruptsLost;
-                last.BookInFlightAsLost();
-                nodeFaults.CrashOf(n.Node)?.LostOne(last.Snapshot().InterruptsLost - lostBefore);
+                var unaccounted = last.BookInFlightAsUnaccounted();
+                nodeFaults.CrashOf(n.Node)?.Explain($"{unaccounted:N0} interrupt(s) in flight on the worker at its last report are unaccounted: delivered or lost after it, nobody heard which");
                 ctx.Metrics.Import(last.Export());
             }
             var managedAfter = GC.GetTotalMemory(forceFullCollection: true);

@@ -48,4 +48,41 @@ public sealed class MetricsTests
         metrics.OutstandingChanged(-2);
         Assert.Equal(1, metrics.Outstanding);
     }
+
+    [Fact]
+    public void A_lost_node_s_work_in_flight_is_unaccounted_not_lost_and_the_ledger_says_so()
+    {
+        // A worker's last report: 10 interrupts raised, 6 delivered, 1 lost to a drop; 5 descriptors submitted, 3
+        // completed, 2 in its slots; 4 DMA writes issued, 3 applied.
+        var node = new RunMetrics();
+        for (var i = 0; i < 10; i++) node.InterruptRaised();
+        for (var i = 0; i < 6; i++) node.InterruptRemappedDelivered();
+        node.InterruptLost();
+        for (var i = 0; i < 5; i++) node.DescriptorSubmitted();
+        for (var i = 0; i < 3; i++) node.DescriptorCompleted(verified: true);
+        node.OutstandingChanged(2);
+        node.DmaIssued(4);
+        node.DmaApplied(3);
+
+        var last = new RunMetrics();
+        last.Import(node.Export());
+        Assert.Equal(3, last.BookInFlightAsUnaccounted());
+
+        var m = last.Snapshot();
+        Assert.Equal(1, m.InterruptsLost);
+        Assert.Equal(3, m.InterruptsUnaccounted);
+        Assert.Equal(2, m.DescriptorsUnaccounted);
+        Assert.Equal(1, m.DmaUnaccounted);
+        Assert.Equal(0, last.Outstanding);
+        var r = RunReportBuilder.Build(new ScenarioSummary("s", "test", 1, 1, 1, 1, 1, 1, "auto"), m, last, new RunTimings(1, 3, 10),
+            new MemorySection(0, 0, 0), last.Outstanding, code => $"0x{code:X2}");
+        Assert.True(r.Invariants.Passed, string.Join("; ", r.Invariants.Violations));
+        Assert.Equal((1L, 3L, true), (r.Ledger.Interrupts.Lost, r.Ledger.Interrupts.Unaccounted, r.Ledger.Interrupts.Balanced));
+        Assert.Equal((0L, 2L, true), (r.Ledger.Descriptors.InFlight, r.Ledger.Descriptors.Unaccounted, r.Ledger.Descriptors.Balanced));
+        Assert.Equal((1L, true), (r.Ledger.Dma.Unaccounted, r.Ledger.Dma.Balanced));
+
+        // Booked once: a second call finds nothing more in flight.
+        Assert.Equal(0, last.BookInFlightAsUnaccounted());
+        Assert.Equal(3, last.Snapshot().InterruptsUnaccounted);
+    }
 }

@@ -25,7 +25,8 @@ public sealed class RunMetrics
         FaultsDroppedOverflow = 17, FaultsDroppedCompressed = 18, FaultsSuppressedFpd = 19, FaultEvents = 20, IecHits = 21,
         IecMisses = 22, Retries = 23, Outstanding_ = 24, EntityFailures_ = 25, TableWrites_ = 26, TableBatches_ = 27,
         TableWriteFailures_ = 28, OwnerRestarts_ = 29, VdevsRestored_ = 30, OrphansFreed_ = 31, DmaLost_ = 32, RogueLost_ = 33, InjectedWriteFailures_ = 34,
-        Retransmitted_ = 35, DuplicatesSuppressed_ = 36, DroppedInTransit_ = 37, IecStaleDelivered_ = 38, IecStaleBlocked_ = 39, Scalars = 40;
+        Retransmitted_ = 35, DuplicatesSuppressed_ = 36, DroppedInTransit_ = 37, IecStaleDelivered_ = 38, IecStaleBlocked_ = 39,
+        InterruptsUnaccounted_ = 40, DmaUnaccounted_ = 41, RogueUnaccounted_ = 42, DescriptorsUnaccounted_ = 43, Scalars = 44;
     private const int DescriptorsRejectedBase = Scalars, InterruptFaultsBase = DescriptorsRejectedBase + 256, DmaFaultsBase = InterruptFaultsBase + 256;
     private static readonly int FastBase = DmaFaultsBase + 256, SlowBase = FastBase + Ops, SlowErrorsBase = SlowBase + Ops,
         RogueForgedBase = SlowErrorsBase + Ops, RogueAsExpectedBase = RogueForgedBase + Kinds, RogueUnexpectedBase = RogueAsExpectedBase + Kinds,
@@ -164,17 +165,25 @@ public sealed class RunMetrics
     /// becomes lost DMA, forged messages not yet judged become lost rogue messages, and descriptors submitted and not
     /// completed stay counted as in flight.
     /// </summary>
-    public void BookInFlightAsLost()
+    /// <summary>
+    /// For the last report of a node lost mid-run: what it had in flight then is unknown, not lost. Some of it may
+    /// have ended after that report, which nobody heard, so it is booked as unaccounted, an upper bound on what the
+    /// node lost of what it had reported, and never folded into lost (decision 53). Returns the interrupts booked.
+    /// </summary>
+    public long BookInFlightAsUnaccounted()
     {
         var m = Snapshot();
         var interrupts = m.InterruptsSent - m.InterruptsEnded;
-        if (interrupts > 0) InterruptLost(interrupts);
-        var dma = m.DmaIssued - (m.DmaApplied + m.DmaFaulted.Values.Sum() + m.DmaLost);
-        if (dma > 0) _c.Add(DmaLost_, dma);
-        var rogue = m.RogueForged.Values.Sum() - (m.RogueAsExpected.Values.Sum() + m.RogueUnexpected.Values.Sum() + m.RogueLost);
-        if (rogue > 0) _c.Add(RogueLost_, rogue);
-        var descriptors = m.DescriptorsSubmitted - (m.DescriptorsCompleted + m.DescriptorsRejected.Values.Sum() + Outstanding);
-        if (descriptors != 0) _c.Add(Outstanding_, descriptors);
+        if (interrupts > 0) _c.Add(InterruptsUnaccounted_, interrupts);
+        var dma = m.DmaIssued - (m.DmaApplied + m.DmaFaulted.Values.Sum() + m.DmaLost + m.DmaUnaccounted);
+        if (dma > 0) _c.Add(DmaUnaccounted_, dma);
+        var rogue = m.RogueForged.Values.Sum() - (m.RogueAsExpected.Values.Sum() + m.RogueUnexpected.Values.Sum() + m.RogueLost + m.RogueUnaccounted);
+        if (rogue > 0) _c.Add(RogueUnaccounted_, rogue);
+        // The node's own in-flight count moves to unaccounted: nobody will complete or reject those descriptors.
+        var descriptors = m.DescriptorsSubmitted - (m.DescriptorsCompleted + m.DescriptorsRejected.Values.Sum() + m.DescriptorsUnaccounted);
+        _c.Add(Outstanding_, -Outstanding);
+        if (descriptors > 0) _c.Add(DescriptorsUnaccounted_, descriptors);
+        return Math.Max(0, interrupts);
     }
 
     public void FastPath(OperationType op) => _c.Add(FastBase + (int)op);
@@ -275,6 +284,10 @@ public sealed class RunMetrics
             InterruptsDroppedInTransit = _c.Sum(DroppedInTransit_),
             IecStaleDelivered = _c.Sum(IecStaleDelivered_),
             IecStaleBlocked = _c.Sum(IecStaleBlocked_),
+            InterruptsUnaccounted = _c.Sum(InterruptsUnaccounted_),
+            DmaUnaccounted = _c.Sum(DmaUnaccounted_),
+            RogueUnaccounted = _c.Sum(RogueUnaccounted_),
+            DescriptorsUnaccounted = _c.Sum(DescriptorsUnaccounted_),
         };
 
     private IEnumerable<long> Range(int start, int count) => Enumerable.Range(start, count).Select(_c.Sum);
@@ -324,6 +337,15 @@ public sealed record MetricsSnapshot(
     public long IecStaleDelivered { get; init; }
     public long IecStaleBlocked { get; init; }
 
+    /// <summary>
+    /// In flight on a node lost mid-run at its last report, so neither ended nor known to be lost (decision 53):
+    /// interrupts, DMA writes, forged messages and descriptors.
+    /// </summary>
+    public long InterruptsUnaccounted { get; init; }
+    public long DmaUnaccounted { get; init; }
+    public long RogueUnaccounted { get; init; }
+    public long DescriptorsUnaccounted { get; init; }
+
     /// <summary>Interrupt messages sent: each raised once, plus every retransmission.</summary>
     public long InterruptsSent => InterruptsRaised + InterruptsRetransmitted;
 
@@ -332,5 +354,5 @@ public sealed record MetricsSnapshot(
     /// attempt dropped in transit. The ledger balances when this equals <see cref="InterruptsSent"/>.
     /// </summary>
     public long InterruptsEnded => InterruptsRemapped + InterruptsPosted + InterruptsCoalesced + InterruptsFaulted.Values.Sum() + InterruptsLost
-                                   + InterruptsPassedThrough + InterruptDuplicatesSuppressed + InterruptsDroppedInTransit;
+                                   + InterruptsPassedThrough + InterruptDuplicatesSuppressed + InterruptsDroppedInTransit + InterruptsUnaccounted;
 }

@@ -75,7 +75,11 @@ public sealed record ThroughputSection(double OpsPerSecond, double InterruptsPer
 
 public sealed record LedgerSection(DescriptorLedger Descriptors, InterruptLedger Interrupts, DmaLedger Dma);
 
-public sealed record DescriptorLedger(long Submitted, long Completed, Dictionary<string, long> Rejected, long InFlight, long Verified, long VerificationFailures, bool Balanced);
+public sealed record DescriptorLedger(long Submitted, long Completed, Dictionary<string, long> Rejected, long InFlight, long Verified, long VerificationFailures, bool Balanced)
+{
+    /// <summary>In flight on a node lost mid-run at its last report: their end is unknown (decision 53).</summary>
+    public long Unaccounted { get; init; }
+}
 
 public sealed record InterruptLedger(long Raised, long Delivered, long DeliveredRemapped, long DeliveredPosted, long Coalesced,
     Dictionary<string, long> Faulted, long Lost, long Misdelivered, long PassedThrough, long Notifications, long Harvested, bool Balanced)
@@ -88,10 +92,21 @@ public sealed record InterruptLedger(long Raised, long Delivered, long Delivered
     public long Retransmitted { get; init; }
     public long DuplicatesSuppressed { get; init; }
     public long DroppedInTransit { get; init; }
+
+    /// <summary>
+    /// In flight on a node lost mid-run at its last report: some may have been delivered after it, some lost, and
+    /// nobody can know which; an upper bound on what the lost node lost, never folded into <see cref="Lost"/>
+    /// (decision 53). Raised = delivered + coalesced + faulted + lost + unaccounted.
+    /// </summary>
+    public long Unaccounted { get; init; }
 }
 
 /// <summary><paramref name="Lost"/>: DMA in flight on a node that was lost mid-run.</summary>
-public sealed record DmaLedger(long Issued, long Applied, Dictionary<string, long> Faulted, bool Balanced, long Lost = 0);
+public sealed record DmaLedger(long Issued, long Applied, Dictionary<string, long> Faulted, bool Balanced, long Lost = 0)
+{
+    /// <summary>In flight on a node lost mid-run at its last report (decision 53).</summary>
+    public long Unaccounted { get; init; }
+}
 
 public sealed record PathsSection(Dictionary<string, long> Fast, Dictionary<string, long> Slow, Dictionary<string, long> SlowErrors, long VdcmMessagesOnFastPath);
 
@@ -117,8 +132,11 @@ public sealed record MemorySection(long PeakWorkingSetBytes, long ManagedBytesPe
 public sealed record RogueSection(Dictionary<string, long> Forged, Dictionary<string, long> FaultedAsExpected, Dictionary<string, long> Unexpected,
     Dictionary<string, string> ExpectedCodes)
 {
-    /// <summary>Forged messages never judged and never delivered: in flight on a node lost mid-run, or dropped in transit by a fault.</summary>
+    /// <summary>Forged messages dropped in transit by a fault: never judged and never delivered.</summary>
     public long Lost { get; init; }
+
+    /// <summary>Forged messages in flight on a node lost mid-run at its last report (decision 53).</summary>
+    public long Unaccounted { get; init; }
 }
 
 public sealed record FaultLogSection(long Recorded, long DroppedOverflow, long DroppedCompressed, long SuppressedByFpd, long FaultEvents)
@@ -151,11 +169,11 @@ public static class RunReportBuilder
         MemorySection memory, long descriptorsInFlight, Func<byte, string> rejectName)
     {
         var rejected = m.DescriptorsRejected.ToDictionary(kv => rejectName(Convert.ToByte(kv.Key[2..], 16)), kv => kv.Value);
-        var descriptorsBalanced = m.DescriptorsSubmitted == m.DescriptorsCompleted + rejected.Values.Sum() + descriptorsInFlight;
+        var descriptorsBalanced = m.DescriptorsSubmitted == m.DescriptorsCompleted + rejected.Values.Sum() + descriptorsInFlight + m.DescriptorsUnaccounted;
         var faulted = m.InterruptsFaulted;
         var delivered = m.InterruptsRemapped + m.InterruptsPosted;
         var interruptsBalanced = m.InterruptsSent == m.InterruptsEnded;
-        var dmaBalanced = m.DmaIssued == m.DmaApplied + m.DmaFaulted.Values.Sum() + m.DmaLost;
+        var dmaBalanced = m.DmaIssued == m.DmaApplied + m.DmaFaulted.Values.Sum() + m.DmaLost + m.DmaUnaccounted;
 
         var violations = new List<string>();
         if (!descriptorsBalanced) violations.Add($"descriptor ledger does not balance: submitted {m.DescriptorsSubmitted} != completed + rejected + in flight");
@@ -171,22 +189,24 @@ public static class RunReportBuilder
         var unexpected = m.RogueUnexpected.Values.Sum();
         if (unexpected != 0) violations.Add($"{unexpected} rogue message(s) not faulted with their expected code; first: {m.FirstRogueSurprise}");
         var judged = m.RogueAsExpected.Values.Sum() + unexpected;
-        if (judged + m.RogueLost != m.RogueForged.Values.Sum())
-            violations.Add($"{m.RogueForged.Values.Sum() - judged - m.RogueLost} rogue message(s) never reached a decision");
+        if (judged + m.RogueLost + m.RogueUnaccounted != m.RogueForged.Values.Sum())
+            violations.Add($"{m.RogueForged.Values.Sum() - judged - m.RogueLost - m.RogueUnaccounted} rogue message(s) never reached a decision");
 
         return new RunReport(
             scenario,
             new ThroughputSection(timings.Operations / timings.WallSeconds, timings.Interrupts / timings.WallSeconds, timings.WallSeconds, timings.Operations, timings.Interrupts),
             new LedgerSection(
-                new DescriptorLedger(m.DescriptorsSubmitted, m.DescriptorsCompleted, rejected, descriptorsInFlight, m.DescriptorsVerified, m.VerificationFailures, descriptorsBalanced),
+                new DescriptorLedger(m.DescriptorsSubmitted, m.DescriptorsCompleted, rejected, descriptorsInFlight, m.DescriptorsVerified, m.VerificationFailures, descriptorsBalanced)
+                    { Unaccounted = m.DescriptorsUnaccounted },
                 new InterruptLedger(m.InterruptsRaised, delivered, m.InterruptsRemapped, m.InterruptsPosted, m.InterruptsCoalesced, faulted,
                     m.InterruptsLost, m.InterruptsMisdelivered, m.InterruptsPassedThrough, m.Notifications, m.Harvested, interruptsBalanced)
                 {
                     Retransmitted = m.InterruptsRetransmitted,
                     DuplicatesSuppressed = m.InterruptDuplicatesSuppressed,
                     DroppedInTransit = m.InterruptsDroppedInTransit,
+                    Unaccounted = m.InterruptsUnaccounted,
                 },
-                new DmaLedger(m.DmaIssued, m.DmaApplied, m.DmaFaulted, dmaBalanced, m.DmaLost)),
+                new DmaLedger(m.DmaIssued, m.DmaApplied, m.DmaFaulted, dmaBalanced, m.DmaLost) { Unaccounted = m.DmaUnaccounted }),
             new PathsSection(m.FastPath, m.SlowPath, m.SlowPathErrors, m.VdcmMessagesOnFastPath),
             new LatencySection(
                 new PathLatency(Of(histograms.Histogram(RunMetrics.ModeledFastNs)), Of(histograms.Histogram(RunMetrics.ModeledSlowNs))),
@@ -197,7 +217,7 @@ public static class RunReportBuilder
                     PostedInvocation = Of(histograms.Histogram(RunMetrics.ModeledPostedInvocationNs)),
                 }),
             memory,
-            new RogueSection(m.RogueForged, m.RogueAsExpected, m.RogueUnexpected, ExpectedCodes()) { Lost = m.RogueLost },
+            new RogueSection(m.RogueForged, m.RogueAsExpected, m.RogueUnexpected, ExpectedCodes()) { Lost = m.RogueLost, Unaccounted = m.RogueUnaccounted },
             new FaultLogSection(m.FaultsRecorded, m.FaultsDroppedOverflow, m.FaultsDroppedCompressed, m.FaultsSuppressedFpd, m.FaultEvents),
             new CacheSection(m.IecHits, m.IecMisses) { StaleDelivered = m.IecStaleDelivered, StaleBlocked = m.IecStaleBlocked },
             new InvariantsSection(violations.Count == 0, violations));
