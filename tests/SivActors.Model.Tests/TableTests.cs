@@ -169,12 +169,46 @@ public sealed class TableTests
         var tenant = Asid.Create(3);
         var held = state.Asids.Lookup(tenant)!.Entries.Where(kv => kv.Value.Asid == tenant).Select(kv => kv.Key).ToList();
         var keep = held.Take(2).ToHashSet();
-        var freed = state.DecideReconcile(tenant, keep);
+        var freed = state.DecideReconcile(tenant, keep).Cast<EntryFreed>().ToList();
         Assert.Equal(held.Skip(2).Order(), freed.Select(f => f.Handle));
         foreach (var f in freed) state.Apply(f);
         Assert.Equal(keep.Order(), state.Asids.Lookup(tenant)!.Entries.Where(kv => kv.Value.Asid == tenant).Select(kv => kv.Key).Order());
         Assert.Equal(6, state.Asids.Lookup(Asid.Create(4))!.Entries.Count(kv => kv.Value.Asid == Asid.Create(4)));
         Assert.Empty(state.DecideReconcile(tenant, keep));
+    }
+
+    [Fact]
+    public void Reconciling_writes_back_the_vector_the_vdcm_made_durable_and_leaves_matching_and_foreign_entries_alone()
+    {
+        // The VDCM made the guest's new vector (0x4B -> 0xA2) durable and stopped before it wrote the entry: its
+        // record is the one the guest was promised, so the entry is written to it.
+        var state = new InterruptUnitTables();
+        state.Apply(state.DecideBind(Asid.Create(1), 0, 4).Event!);
+        state.Apply(state.DecideBind(Asid.Create(2), 0, 4).Event!);
+        var mine = Entry(1) with { Asid = Asid.Create(1), Vector = 0x4B };
+        var same = Entry(3) with { Asid = Asid.Create(1) };
+        var theirs = Entry(2) with { Asid = Asid.Create(2) };
+        var a = (EntryWritten)state.DecideProgram(Asid.Create(1), null, mine).Event!;
+        state.Apply(a);
+        var b = (EntryWritten)state.DecideProgram(Asid.Create(1), null, same).Event!;
+        state.Apply(b);
+        var c = (EntryWritten)state.DecideProgram(Asid.Create(2), null, theirs).Event!;
+        state.Apply(c);
+
+        var expected = new Dictionary<int, InterruptEntry>
+        {
+            [a.Handle] = mine with { Vector = 0xA2 },
+            [b.Handle] = same,
+            // Another tenant's handle is never written for this one, whatever the VDCM believes.
+            [c.Handle] = theirs with { Asid = Asid.Create(1), Vector = 0x99 },
+        };
+        var events = state.DecideReconcile(Asid.Create(1), new HashSet<int> { a.Handle, b.Handle, c.Handle }, expected);
+        var written = Assert.IsType<EntryWritten>(Assert.Single(events));
+        Assert.Equal((a.Handle, (byte)0xA2, false), (written.Handle, written.Entry.Vector, written.Allocated));
+        state.Apply(written);
+        Assert.Equal(0xA2, state.Asids.Lookup(Asid.Create(1))!.Get(a.Handle)!.Vector);
+        Assert.Equal(theirs, state.Asids.Lookup(Asid.Create(2))!.Get(c.Handle));
+        Assert.Empty(state.DecideReconcile(Asid.Create(1), new HashSet<int> { a.Handle, b.Handle }, expected));
     }
 
     [Fact]

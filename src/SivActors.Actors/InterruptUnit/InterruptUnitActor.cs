@@ -102,12 +102,20 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
     private void Reconcile(ReconcileAsid m)
     {
         if (DeferWhileSnapshotDue()) return;
-        foreach (var orphan in _tables.DecideReconcile(m.Asid, m.Keep.ToHashSet()))
+        foreach (var change in _tables.DecideReconcile(m.Asid, m.Keep.ToHashSet(), m.Entries))
         {
-            _tables.Apply(orphan);
-            InvalidateEntry(orphan.TableId, orphan.Handle);
-            Commit(orphan, null, null);
-            Ctx.Metrics.OrphanEntryFreed();
+            _tables.Apply(change);
+            switch (change)
+            {
+                case SivActors.Model.Tables.EntryFreed orphan:
+                    InvalidateEntry(orphan.TableId, orphan.Handle);
+                    Ctx.Metrics.OrphanEntryFreed();
+                    break;
+                case EntryWritten written:
+                    InvalidateEntry(written.TableId, written.Handle);
+                    break;
+            }
+            Commit(change, null, null);
         }
     }
 

@@ -55,9 +55,14 @@ public static class InterruptUnitProtocol
 
     /// <summary>
     /// Sent by a recovered VDCM for each vdev: frees the ASID's entries whose handles it does not hold (orphans of
-    /// a crash between the two owners' writes). Not answered.
+    /// a crash between the two owners' writes), and writes back each live entry that differs from what the VDCM
+    /// holds (<see cref="Entries"/>: a vector the VDCM made durable before it stopped, ahead of the entry write).
+    /// Not answered.
     /// </summary>
-    public sealed record ReconcileAsid(HostId Host, Asid Asid, int[] Keep) : Command(Host);
+    public sealed record ReconcileAsid(HostId Host, Asid Asid, int[] Keep) : Command(Host)
+    {
+        public IReadOnlyDictionary<int, InterruptEntry> Entries { get; init; } = new Dictionary<int, InterruptEntry>();
+    }
 
     /// <summary>Reads the tables as a snapshot payload (for digests and dumps).</summary>
     public sealed record GetTables(HostId Host) : Command(Host);

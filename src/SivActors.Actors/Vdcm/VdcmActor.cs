@@ -177,8 +177,14 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
         {
             var d = v.Device;
             Attach(container, v);
+            // Live entries as this VDCM holds them: a vector made durable here just before a stop may not have
+            // reached the interrupt entry (ProgramVector writes the data first), and the guest was promised it.
+            var live = new Dictionary<int, InterruptEntry>();
+            for (var i = 0; i < d.Msix.Count; i++)
+                if (d.Msix[i] is { InterruptHandle: { } h, ImsIndex: not null, Masked: false, AiSlot: >= 0 } e)
+                    live[h] = BuildEntry(v, i, d.Ais[e.AiSlot]);
             Ctx.Directory.Tell(new Iu.ReconcileAsid(_host, d.Asid,
-                d.Msix.Where(e => e.InterruptHandle is not null).Select(e => e.InterruptHandle!.Value).ToArray()));
+                d.Msix.Where(e => e.InterruptHandle is not null).Select(e => e.InterruptHandle!.Value).ToArray()) { Entries = live });
             foreach (var e in d.Msix)
             {
                 if (BackingIms(v, e) is not { } ims) continue;

@@ -67,14 +67,27 @@ public sealed class InterruptUnitTables
         Asids.Lookup(asid) is { } table && table.Get(handle) is { } entry && entry.Asid == asid ? new EntryFreed(table.Id, handle) : null;
 
     /// <summary>
-    /// Frees every entry of <paramref name="asid"/> whose handle is not in <paramref name="keep"/>: entries a
-    /// crash left behind (durable here, while the VDCM's record of them was not yet written).
+    /// Brings <paramref name="asid"/>'s entries to what its VDCM holds after a restart of the VDCM. Frees every
+    /// entry whose handle is not in <paramref name="keep"/>: entries a crash left behind (durable here, while the
+    /// VDCM's record of them was not yet written). Writes every entry of <paramref name="expected"/> that differs
+    /// from this table's: a vector whose new data the VDCM had made durable when it stopped, before it could write
+    /// the entry (the guest's write is answered only after both, so the VDCM's record is the one to keep). Another
+    /// tenant's entry is never touched.
     /// </summary>
-    public IReadOnlyList<EntryFreed> DecideReconcile(Asid asid, IReadOnlySet<int> keep)
+    public IReadOnlyList<InterruptUnitEvent> DecideReconcile(Asid asid, IReadOnlySet<int> keep, IReadOnlyDictionary<int, InterruptEntry>? expected = null)
     {
         if (Asids.Lookup(asid) is not { } table) return [];
-        return table.Entries.Where(kv => kv.Value.Asid == asid && !keep.Contains(kv.Key))
-            .Select(kv => new EntryFreed(table.Id, kv.Key)).OrderBy(f => f.Handle).ToList();
+        var events = new List<InterruptUnitEvent>();
+        events.AddRange(table.Entries.Where(kv => kv.Value.Asid == asid && !keep.Contains(kv.Key))
+            .Select(kv => new EntryFreed(table.Id, kv.Key)).OrderBy(f => f.Handle));
+        foreach (var (handle, entry) in (expected ?? new Dictionary<int, InterruptEntry>()).OrderBy(kv => kv.Key))
+        {
+            if (handle < 0 || handle >= table.Size || entry.Asid != asid || !keep.Contains(handle)) continue;
+            var current = table.Get(handle);
+            if (current is not null && (current.Asid != asid || current == entry)) continue;
+            events.Add(new EntryWritten(table.Id, handle, entry, Allocated: false));
+        }
+        return events;
     }
 
     public void Apply(InterruptUnitEvent e)

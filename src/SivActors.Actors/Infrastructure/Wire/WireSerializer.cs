@@ -306,12 +306,16 @@ public sealed class WireSerializer : SerializerWithStringManifest
         {
             w.Host(m.Host); w.Asid(m.Asid); w.VarU((ulong)m.Keep.Length);
             foreach (var k in m.Keep) w.Var(k);
+            w.VarU((ulong)m.Entries.Count);
+            foreach (var (handle, entry) in m.Entries) { w.Var(handle); Entry(w, entry); }
         }, r =>
         {
             var h = r.Host(); var asid = r.Asid();
             var keep = new int[r.Length()];
             for (var i = 0; i < keep.Length; i++) keep[i] = r.Int();
-            return new Iu.ReconcileAsid(h, asid, keep);
+            var entries = new Dictionary<int, InterruptEntry>();
+            for (var n = r.Length(); n > 0; n--) entries[r.Int()] = Entry(r);
+            return new Iu.ReconcileAsid(h, asid, keep) { Entries = entries };
         });
         Add<Iu.GetTables>("iu.tables.get", (w, m) => w.Host(m.Host), r => new Iu.GetTables(r.Host()));
         Add<Iu.Tables>("iu.tables", (w, m) => { w.Host(m.Host); w.Bytes(m.Snapshot); }, r => new Iu.Tables(r.Host(), r.Bytes()));
