@@ -8,7 +8,8 @@
 #      `docker-compose up --exit-code-from run`, and checks out/compose/report.json: every ledger balanced,
 #      misdelivered 0, invariants hold;
 #   4. always: `docker-compose down -v` (containers, networks, volumes) and stops the dockerd it started.
-# SIV_DURATION (seconds, default 20) is passed to the run.
+# SIV_DURATION (seconds, default 20) is passed to the run. SIV_SCENARIO=config/scenarios/chaos-cluster.json runs that
+# scenario instead (its partition and crash faults: the nodes apply the throttler, the workers run detached).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -112,10 +113,20 @@ mkdir -p out/compose
 rm -f out/compose/report.json
 log "docker-compose build"
 docker-compose build -q
-log "docker-compose up (PostgreSQL, seed, 2 workers, then the default scenario; ${SIV_DURATION:-20} s of load)"
 set +e
-timeout 900 docker-compose up --exit-code-from run
-rc=$?
+if [[ -n "${SIV_SCENARIO:-}" ]]; then
+  # A scenario of our own, e.g. config/scenarios/chaos-cluster.json: the workers run detached, so a crash-node that
+  # ends one of them does not stop the others (`up --exit-code-from` would), and the driver's exit code is the run's.
+  log "docker-compose up -d (PostgreSQL, seed, 2 workers), then $SIV_SCENARIO"
+  SIV_PARTITIONABLE=1 docker-compose up -d postgres seed worker1 worker2
+  SIV_PARTITIONABLE=1 timeout 900 docker-compose run --rm --use-aliases run \
+    run --cluster seed:4053 --workers 3 --host run --port 4053 --out /out --scenario "$SIV_SCENARIO"
+  rc=$?
+else
+  log "docker-compose up (PostgreSQL, seed, 2 workers, then the default scenario; ${SIV_DURATION:-20} s of load)"
+  timeout 900 docker-compose up --exit-code-from run
+  rc=$?
+fi
 set -e
 [[ $rc -eq 0 ]] || { echo "compose-up-local: the run exited with $rc" >&2; exit 1; }
 report=out/compose/report.json

@@ -141,7 +141,14 @@ public static class ClusterRun
             // From here the runner owns the interruption: it fails start-up or ends the window early.
             using var ending = interrupt.Register(() => runner.Tell(RunProtocol.EndEarly.Instance));
             var asked = runner.Ask<object>(replyTo => new RunProtocol.RunScenario(replyTo), TimeSpan.FromSeconds(scenario.Scenario.DurationSeconds + 600), callerCt);
-            if (await Task.WhenAny(asked, unrecoverable.Task) == unrecoverable.Task)
+            // A driver the split brain resolver downed (it was on the side it did not keep) has no cluster to run in.
+            var removed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            cluster.RegisterOnMemberRemoved(() => removed.TrySetResult());
+            var first = await Task.WhenAny(asked, unrecoverable.Task, removed.Task);
+            if (first == removed.Task)
+                return new RunOutcome(null, $"this driver ({cluster.SelfAddress}) was removed from the cluster mid-run: the split brain resolver kept " +
+                    "the other side (two node faults at once can leave half the members unreachable; see docs/faults.md). No report: the workers' figures are on the side it lost");
+            if (first == unrecoverable.Task)
             {
                 var u = unrecoverable.Task.Result;
                 throw new SivInputException($"{u.Node}: table {u.PersistenceId} cannot be recovered after sequence number {u.LastGoodSequenceNr}: {u.Reason}. " +

@@ -96,7 +96,8 @@ public static class SivCli
         var nodeSpread = SpreadOption();
         var partitionable = new Option<bool>("--partitionable")
         {
-            Description = "Apply Akka.Remote's throttler so a scenario's partition faults can cut this node's links; every worker of such a run needs it (costs some cross-node throughput)",
+            Description = "Apply Akka.Remote's throttler so a scenario's partition faults can cut this node's links; every worker of such a run needs it (costs some cross-node throughput; $SIV_PARTITIONABLE=1)",
+            DefaultValueFactory = _ => Env("SIV_PARTITIONABLE") is "1" or "true",
         };
         var node = new Command("node", "Start a cluster member; SIGTERM or Ctrl-C leaves the cluster gracefully")
             { nodeHost, nodePort, nodeBind, nodeSeeds, nodeRoles, joinTimeout, nodeDb, nodePostgres, readyFile, nodeSpread, partitionable };
