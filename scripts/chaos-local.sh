@@ -21,8 +21,10 @@ siv="$root/src/SivActors.Cli/bin/Release/net10.0/siv"
 "$siv" validate "$scenario" >/dev/null
 
 # A scenario that cuts links needs Akka.Remote's throttler on every node (decision 47); others run without it.
-partitionable=()
-if grep -Eq '"kind"[[:space:]]*:[[:space:]]*"partition"' "$scenario"; then partitionable=(--partitionable); fi
+# One that restarts a crashed worker needs each worker under a keeper (decision 54).
+flags=()
+if grep -Eq '"kind"[[:space:]]*:[[:space:]]*"partition"' "$scenario"; then flags+=(--partitionable); fi
+if grep -Eq '"kind"[[:space:]]*:[[:space:]]*"restart-node"' "$scenario"; then flags+=(--restartable); fi
 
 work="$(mktemp -d /tmp/siv-chaos.XXXXXX)"
 pids=()
@@ -42,9 +44,12 @@ while [[ ${#ports[@]} -lt 3 ]]; do
   p=$((20000 + RANDOM % 40000))
   if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && [[ " ${ports[*]} " != *" $p "* ]]; then ports+=("$p"); fi
 done
+# Every worker is a seed: a worker restarted by its keeper (restart-node) joins the others through them; a lone
+# first seed that starts again would form a cluster of its own.
 seed="127.0.0.1:${ports[0]}"
+seeds="127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
 for i in 0 1 2; do
-  "$siv" node --port "${ports[$i]}" --seeds "$seed" --postgres "$SIV_TEST_POSTGRES" "${partitionable[@]}" >"$work/worker$i.log" 2>&1 &
+  "$siv" node --port "${ports[$i]}" --seeds "$seeds" --postgres "$SIV_TEST_POSTGRES" "${flags[@]}" >"$work/worker$i.log" 2>&1 &
   pids+=("$!")
   echo "chaos-local: worker $i on 127.0.0.1:${ports[$i]} (pid ${pids[$i]}, log $work/worker$i.log)" >&2
 done

@@ -121,7 +121,7 @@ public static class ClusterRun
             var timeline = new NodeTimeline();
             var collector = system.ActorOf(RunCoordinatorActor.Props(runId, latest, departed, ctx.Directory, joined, s.ShardsPerHost, moves, timeline), "coordinator");
             // The fault injector runs here; what the faults do is counted on the workers and added up at the end.
-            var nodeFaults = new DriverNodeFaults(system, runId, workers);
+            var nodeFaults = new DriverNodeFaults(system, runId, workers, ctx.Faults.Stats);
             ctx.NodeFaults = nodeFaults;
             ctx.CompletedOperations = () => latest.Values.Sum(n => n.WindowOperations);
             var deploy = new DeployScenario(runId, JsonSerializer.Serialize(scenario.Scenario, ScenarioLoader.StrictJson),
@@ -132,12 +132,14 @@ public static class ClusterRun
             await WaitForRegions(system, ctx.Directory, workers.Count, s.JoinTimeout, ct);
 
             var managedBefore = GC.GetTotalMemory(forceFullCollection: true);
+            long windowOpened = 0;
             var runner = system.ActorOf(ScenarioRunnerActor.Props(ctx, progress, onWindow: start =>
             {
+                Interlocked.Exchange(ref windowOpened, start ? Stopwatch.GetTimestamp() : 0);
                 foreach (var a in agents.Concat(joined.Values.Select(AgentOf))) a.Tell(new MarkWindow(runId, start));
                 if (start) s.OnWindowStart?.Invoke();
             }).OnControlThread(system), "runner");
-            collector.Tell(new RunCoordinatorActor.AttachRunner(runner, deploy, workers));
+            collector.Tell(new RunCoordinatorActor.AttachRunner(runner, deploy, workers) { WindowOpenedTicks = () => Interlocked.Read(ref windowOpened) });
             // From here the runner owns the interruption: it fails start-up or ends the window early.
             using var ending = interrupt.Register(() => runner.Tell(RunProtocol.EndEarly.Instance));
             var asked = runner.Ask<object>(replyTo => new RunProtocol.RunScenario(replyTo), TimeSpan.FromSeconds(scenario.Scenario.DurationSeconds + 600), callerCt);
@@ -160,7 +162,12 @@ public static class ClusterRun
 
             // The workers the run started with, and any that joined mid-run (their hosts moved to them).
             var everyWorker = workers.Concat(joined.Values).Distinct().ToList();
-            var collected = await Task.WhenAll(everyWorker.Select(w => Final(cluster, w, AgentOf(w), runId, latest, departed, callerCt)));
+            var finals = await Task.WhenAll(everyWorker.Select(w => Final(cluster, w, AgentOf(w), runId, latest, departed, callerCt)));
+            // A worker that crashed and came back (restart-node): the crashed incarnation's last report is a lost node
+            // of its own, beside the figures of the one that answered (decision 54).
+            var crashedIncarnations = latest.Values.Where(m => finals.Any(f => f.Metrics.Node == m.Node && f.Metrics.Incarnation != m.Incarnation))
+                .DistinctBy(m => (m.Node, m.Incarnation)).Select(m => (Metrics: m, Lost: true));
+            var collected = finals.Concat(crashedIncarnations).ToArray();
             var nodes = collected.Select(c => c.Metrics).ToArray();
             foreach (var (n, lost) in collected)
             {
@@ -179,6 +186,7 @@ public static class ClusterRun
                 nodeFaults.CrashOf(n.Node)?.Explain($"{unaccounted:N0} interrupt(s) in flight on the worker at its last report are unaccounted: delivered or lost after it, nobody heard which");
                 ctx.Metrics.Import(last.Export());
             }
+            nodeFaults.Finish();
             var managedAfter = GC.GetTotalMemory(forceFullCollection: true);
             var wall = (finished.StopTicks - finished.StartTicks) / (double)Stopwatch.Frequency;
             var timings = new RunTimings(wall, nodes.Sum(n => n.WindowOperations), nodes.Sum(n => n.WindowInterrupts));

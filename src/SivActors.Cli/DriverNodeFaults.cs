@@ -19,13 +19,17 @@ public sealed class DriverNodeFaults : INodeFaults
     private readonly IReadOnlyList<Address> _workers;
     // Workers a node fault acts on (crashed or cut off): their unreachability is the fault's detection.
     private readonly ConcurrentDictionary<Address, FaultStats> _hit = new();
+    // Crashed workers a restart-node brings back: a new incarnation Up at the address is the restart's effect.
+    private readonly ConcurrentDictionary<Address, FaultStats> _returning = new();
+    private readonly IReadOnlyList<FaultStats> _faults;
 
-    public DriverNodeFaults(ActorSystem system, string runId, IEnumerable<Address> workers)
+    public DriverNodeFaults(ActorSystem system, string runId, IEnumerable<Address> workers, IReadOnlyList<FaultStats> faults)
     {
         _system = system;
         _runId = runId;
+        _faults = faults;
         _workers = workers.OrderBy(a => a.ToString(), StringComparer.Ordinal).ToList();
-        system.ActorOf(Props.Create(() => new Watcher(_hit)), "node-fault-watcher");
+        system.ActorOf(Props.Create(() => new Watcher(_hit, _returning)), "node-fault-watcher");
     }
 
     /// <summary>Refuses a <c>node:N</c> this run does not have, in one line, before the load starts.</summary>
@@ -41,8 +45,26 @@ public sealed class DriverNodeFaults : INodeFaults
         var worker = _workers[stats.Fault.Target!.Index[0]];
         _hit[worker] = stats;
         stats.Affects(1);
-        Agent(worker).Tell(new ClusterProtocol.CrashNode(_runId, stats.Fault.Index));
+        // The worker's keeper hears of a restart at the crash: nothing can reach a process that is gone.
+        var restartAfterMs = 0;
+        if (FaultTimeline.RestartAfter(_faults.Select(f => f.Fault).ToList(), stats.Fault) is { } restart)
+        {
+            _returning[worker] = _faults[restart.Index];
+            restartAfterMs = (int)Math.Round((restart.AtSeconds - stats.Fault.AtSeconds) * 1000);
+        }
+        Agent(worker).Tell(new ClusterProtocol.CrashNode(_runId, stats.Fault.Index) { RestartAfterMs = restartAfterMs });
         return null;
+    }
+
+    /// <summary>The keeper starts the worker again by itself (told at the crash); the watcher sees it come back.</summary>
+    public string? Restart(FaultStats stats) => null;
+
+    /// <summary>At the run's end: a restart whose worker never came back says what it needs.</summary>
+    public void Finish()
+    {
+        foreach (var (worker, stats) in _returning)
+            if (!stats.Injected)
+                stats.Explain($"{worker} did not come back; a crashed worker is started again only by its keeper (siv node --restartable)");
     }
 
     /// <summary>The worker named cuts its own links (WorkerLinks); the driver only detects it by its unreachability.</summary>
@@ -63,8 +85,16 @@ public sealed class DriverNodeFaults : INodeFaults
 
     private sealed class Watcher : ReceiveActor
     {
-        public Watcher(ConcurrentDictionary<Address, FaultStats> crashed)
+        public Watcher(ConcurrentDictionary<Address, FaultStats> crashed, ConcurrentDictionary<Address, FaultStats> returning)
         {
+            // Up again at a crashed worker's address: a new incarnation (the crashed one cannot come back).
+            Receive<ClusterEvent.MemberUp>(m =>
+            {
+                if (!crashed.TryGetValue(m.Member.Address, out var crash) || crash.FiredTicks == 0 || !returning.TryGetValue(m.Member.Address, out var s)) return;
+                if (s.Injected) return;
+                s.Affects(1);
+                s.Detected();
+            });
             Receive<ClusterEvent.UnreachableMember>(m =>
             {
                 if (crashed.TryGetValue(m.Member.Address, out var s)) s.Detected();
@@ -76,7 +106,7 @@ public sealed class DriverNodeFaults : INodeFaults
         }
 
         protected override void PreStart() => Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
-            typeof(ClusterEvent.UnreachableMember), typeof(ClusterEvent.MemberRemoved));
+            typeof(ClusterEvent.UnreachableMember), typeof(ClusterEvent.MemberRemoved), typeof(ClusterEvent.MemberUp));
 
         protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);
     }

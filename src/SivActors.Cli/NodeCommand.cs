@@ -93,6 +93,9 @@ public static class NodeCommand
         akka.cluster.split-brain-resolver.stable-after = 7s
         akka.cluster.down-removal-margin = 7s
         akka.cluster.shutdown-after-unsuccessful-join-seed-nodes = off
+        # A worker restarted at its old address is refused until the crashed incarnation is removed (which its
+        # first join attempt sets off); it tries again soon instead of after the default 10 s (restart-node).
+        akka.cluster.retry-unsuccessful-join-after = 2s
         akka.coordinated-shutdown.exit-clr = off
         # siv node runs the coordinated shutdown itself after SIGTERM, once its run's driver has paused the load;
         # Akka's own process-exit hook would stop the actor system at the signal, before the node could ask.
@@ -214,7 +217,7 @@ public static class NodeCommand
         var holder = new EmulatorContextHolder(new EntityDirectory(countHops: true), s.Store)
         {
             MayCrashProcess = true,
-            OnCrash = line => Console.Error.WriteLine(line),
+            OnCrash = NodeKeeper.OnCrash,
         };
         return b
             .WithSivShardRegions(holder.Directory, () => holder.Current, s.Store, new ShardingSettings(s.ShardsPerHost), SivShardingHosting.WorkerRole)

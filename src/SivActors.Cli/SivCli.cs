@@ -99,10 +99,17 @@ public static class SivCli
             Description = "Apply Akka.Remote's throttler so a scenario's partition faults can cut this node's links; every worker of such a run needs it (costs some cross-node throughput; $SIV_PARTITIONABLE=1)",
             DefaultValueFactory = _ => Env("SIV_PARTITIONABLE") is "1" or "true",
         };
+        var restartable = new Option<bool>(NodeKeeper.Option)
+        {
+            Description = "Run the node under a keeper process that starts it again when a scenario's restart-node brings it back after a crash-node ($SIV_RESTARTABLE=1)",
+            DefaultValueFactory = _ => Env("SIV_RESTARTABLE") is "1" or "true",
+        };
         var node = new Command("node", "Start a cluster member; SIGTERM or Ctrl-C leaves the cluster gracefully")
-            { nodeHost, nodePort, nodeBind, nodeSeeds, nodeRoles, joinTimeout, nodeDb, nodePostgres, readyFile, nodeSpread, partitionable };
+            { nodeHost, nodePort, nodeBind, nodeSeeds, nodeRoles, joinTimeout, nodeDb, nodePostgres, readyFile, nodeSpread, partitionable, restartable };
         node.SetAction((p, ct) =>
         {
+            // The process the user started keeps the node; the node is its child (decision 54).
+            if (p.GetValue(restartable) && NodeKeeper.NotePath is null) return NodeKeeper.RunAsync(output, error, ct);
             var hostName = p.GetValue(nodeHost)!;
             var bind = p.GetValue(nodeBind) ?? Env("SIV_BIND") ?? (System.Net.IPAddress.TryParse(hostName, out _) ? hostName : "0.0.0.0");
             var seeds = (p.GetValue(nodeSeeds) ?? Env("SIV_SEEDS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -136,6 +136,7 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
         {
             Faults = [new SivActors.Model.Faults.FaultCounts(2, 40, 3, 1, 7, 1_250_000), new SivActors.Model.Faults.FaultCounts(0, 1, 0, 0, 0, -1)],
             WindowUs = 12_345_678,
+            Incarnation = -1_234_567_890,
         };
         var serializer = (WireSerializer)Sys.Serialization.FindSerializerFor(figures);
         var back = (SivActors.Actors.Cluster.ClusterProtocol.NodeMetrics)serializer.FromBinary(serializer.ToBinary(figures), serializer.Manifest(figures));
@@ -146,13 +147,19 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal("x: y", back.Metrics.FirstEntityFailure);
         Assert.Equal(figures.Faults, back.Faults);
         Assert.Equal(12_345_678, back.WindowUs);
+        Assert.Equal(-1_234_567_890, back.Incarnation);
 
         var deploy = new SivActors.Actors.Cluster.ClusterProtocol.DeployScenario("run", "{\"name\":\"s\"}", "{}", "test", TestActor);
         var d = (SivActors.Actors.Cluster.ClusterProtocol.DeployScenario)serializer.FromBinary(serializer.ToBinary(deploy), serializer.Manifest(deploy));
         Assert.Equal(deploy, d);
 
-        var crash = new SivActors.Actors.Cluster.ClusterProtocol.CrashNode("run", 3);
-        Assert.Equal(crash, serializer.FromBinary(serializer.ToBinary(crash), serializer.Manifest(crash)));
+        var crash = new SivActors.Actors.Cluster.ClusterProtocol.CrashNode("run", 3) { RestartAfterMs = 4500 };
+        var crashBack = (SivActors.Actors.Cluster.ClusterProtocol.CrashNode)serializer.FromBinary(serializer.ToBinary(crash), serializer.Manifest(crash));
+        Assert.Equal((crash.RunId, crash.Fault, 4500), (crashBack.RunId, crashBack.Fault, crashBack.RestartAfterMs));
+
+        var window = new SivActors.Actors.Cluster.ClusterProtocol.MarkWindow("run", true) { OpenForUs = 9_000_000 };
+        var windowBack = (SivActors.Actors.Cluster.ClusterProtocol.MarkWindow)serializer.FromBinary(serializer.ToBinary(window), serializer.Manifest(window));
+        Assert.Equal((window.RunId, window.Start, 9_000_000L), (windowBack.RunId, windowBack.Start, windowBack.OpenForUs));
     }
 
     [Fact]

@@ -93,9 +93,29 @@ public class FaultTimelineTests
     [InlineData("""{ "at": 1, "kind": "crash-node" }""", "faults[0]: crash-node needs \"target\"")]
     [InlineData("""{ "at": 1, "kind": "crash-node", "target": "node:a" }""", "faults[0].target \"node:a\": \"a\" is not a number")]
     [InlineData("""{ "at": 1, "kind": "crash-node", "target": "node:1", "for": 2 }""", "faults[0].for does not apply to crash-node")]
-    [InlineData("""{ "at": 1, "kind": "restart-node", "target": "node:1" }""", "faults[0].kind \"restart-node\" cannot be scheduled in this build yet")]
+    [InlineData("""{ "at": 1, "kind": "restart-node", "target": "node:1" }""", "faults[0]: restart-node node:1 at 1 s needs a crash-node of node:1 before it")]
+    [InlineData("""{ "at": 3, "kind": "restart-node", "target": "node:1" }, { "at": 2, "kind": "crash-node", "target": "node:0" }""", "faults[0]: restart-node node:1 at 3 s needs a crash-node of node:1 before it")]
+    [InlineData("""{ "at": 1, "kind": "restart-node", "target": "node:1" }, { "at": 2, "kind": "crash-node", "target": "node:1" }""", "faults[0]: restart-node node:1 at 1 s needs a crash-node of node:1 before it")]
+    [InlineData("""{ "at": 1, "kind": "crash-node", "target": "node:1" }, { "at": 2, "kind": "restart-node", "target": "node:1" }, { "at": 3, "kind": "restart-node", "target": "node:1" }""", "faults[2]: node:1 is restarted twice after one crash-node")]
+    [InlineData("""{ "at": 1, "kind": "crash-node", "target": "node:1" }, { "at": 2, "kind": "restart-node", "target": "node:1", "for": 1 }""", "faults[1].for does not apply to restart-node")]
+    [InlineData("""{ "at": 1, "kind": "restart-node" }""", "faults[0]: restart-node needs \"target\"")]
     public void A_bad_fault_is_one_line_naming_the_entry(string fault, string expected)
         => AssertOneLine(() => Load(fault), expected);
+
+    [Fact]
+    public void A_restart_node_brings_back_the_worker_its_latest_crash_took_down()
+    {
+        var faults = FaultTimeline.Validate(Load("""
+            { "at": 1, "kind": "crash-node", "target": "node:1" }, { "at": 3, "kind": "restart-node", "target": "node:1" },
+            { "at": 5, "kind": "crash-node", "target": "node:1" }, { "at": 2, "kind": "crash-node", "target": "node:0" }
+            """).Scenario);
+        Assert.Equal(faults[1], FaultTimeline.RestartAfter(faults, faults[0]));
+        Assert.Equal(faults[0], FaultTimeline.CrashBefore(faults, faults[1]));
+        // The second crash of node:1 and the crash of node:0 have no restart: those workers stay down.
+        Assert.Null(FaultTimeline.RestartAfter(faults, faults[2]));
+        Assert.Null(FaultTimeline.RestartAfter(faults, faults[3]));
+        Assert.Equal("faults[0]: crash-node acts on a cluster's nodes; run this scenario with `siv run --cluster` (docs/faults.md)", FaultTimeline.NeedsCluster(faults));
+    }
 
     [Fact]
     public void A_crash_node_fault_names_a_worker_by_number_and_only_a_cluster_run_takes_it()

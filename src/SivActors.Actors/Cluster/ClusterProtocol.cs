@@ -27,7 +27,14 @@ public static class ClusterProtocol
     public sealed record TableUnrecoverableOnNode(string Node, string PersistenceId, long LastGoodSequenceNr, string Reason) : ISivMessage;
 
     /// <summary>Marks the start (true) or end (false) of the measured window on every node.</summary>
-    public sealed record MarkWindow(string RunId, bool Start) : ISivMessage;
+    public sealed record MarkWindow(string RunId, bool Start) : ISivMessage
+    {
+        /// <summary>
+        /// For a worker that joins an open window (a restarted one): how long the window has been open, in
+        /// microseconds, so its figures and its faults keep the run's clock.
+        /// </summary>
+        public long OpenForUs { get; init; }
+    }
 
     public sealed record CollectMetrics(string RunId) : ISivMessage;
 
@@ -46,6 +53,9 @@ public static class ClusterProtocol
         /// driver places <see cref="WindowOperations"/> on the run's timeline by it, not by when the report arrived.
         /// </summary>
         public long WindowUs { get; init; }
+
+        /// <summary>The reporting node's incarnation (its cluster UID): a restarted worker reports under the same address.</summary>
+        public long Incarnation { get; init; }
     }
 
     /// <summary>
@@ -53,7 +63,11 @@ public static class ClusterProtocol
     /// itself), as a machine that loses power does. Its shards move to the survivors once the split brain resolver
     /// downs it.
     /// </summary>
-    public sealed record CrashNode(string RunId, int Fault) : ISivMessage;
+    public sealed record CrashNode(string RunId, int Fault) : ISivMessage
+    {
+        /// <summary>A restart-node brings the worker back this long after the crash (0: it stays down); its keeper acts on it.</summary>
+        public int RestartAfterMs { get; init; }
+    }
 
     /// <summary>
     /// A worker that was told to stop (SIGTERM) asks the run's driver before it leaves: its shards will move, so the

@@ -31,8 +31,11 @@ public sealed class EmulatorContextHolder(EntityDirectory directory, TableStore 
     /// </summary>
     public bool MayCrashProcess { get; init; }
 
-    /// <summary>Told one line before a crash-node fault ends the process (the node's console).</summary>
-    public Action<string>? OnCrash { get; init; }
+    /// <summary>
+    /// Told one line before a crash-node fault ends the process (the node's console), and how long after it a
+    /// restart-node brings the worker back (0: it stays down), for the node's keeper.
+    /// </summary>
+    public Action<string, int>? OnCrash { get; init; }
 }
 
 /// <summary>
@@ -59,6 +62,7 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
     public NodeAgentActor(EmulatorContextHolder holder)
     {
         var node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
+        var incarnation = Akka.Cluster.Cluster.Get(Context.System).SelfUniqueAddress.Uid;
         Receive<DeployScenario>(m =>
         {
             try
@@ -96,13 +100,16 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
         });
         Receive<MarkWindow>(m =>
         {
-            var ctx = holder.Current;
+            // Not deployed here (a worker that came up late): there is no window to mark.
+            if (holder.TryCurrent is not { } ctx) return;
             var metrics = ctx.Metrics;
             if (m.Start)
             {
                 _opsAtStart = metrics.OperationsCompleted;
                 _irqAtStart = metrics.InterruptsRaised;
-                _windowStart = System.Diagnostics.Stopwatch.GetTimestamp();
+                // A worker that joins an open window (a restarted one) keeps the run's clock: its window opened
+                // when the others' did.
+                _windowStart = System.Diagnostics.Stopwatch.GetTimestamp() - m.OpenForUs * System.Diagnostics.Stopwatch.Frequency / 1_000_000;
                 // This node's part of the fault timeline: what its hot path reads (decision 49).
                 if (ctx.Faults.Stats.Count > 0 && _injector is null)
                 {
@@ -126,7 +133,7 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
                 Context.GetLogger().Error("crash-node: this worker shares its process with others, so it does not end it");
                 return;
             }
-            holder.OnCrash?.Invoke($"siv node {node}: crashing now (scheduled crash-node fault, faults[{m.Fault}] of run {m.RunId})");
+            holder.OnCrash?.Invoke($"siv node {node}: crashing now (scheduled crash-node fault, faults[{m.Fault}] of run {m.RunId})", m.RestartAfterMs);
             // SIGKILL of itself: no leave, no hand-off, no flush, as a machine that loses power.
             System.Diagnostics.Process.GetCurrentProcess().Kill();
         });
@@ -136,7 +143,10 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
             StopInjector();
             Timers.Cancel("report");
             _runOver = true;
-            Sender.Tell(Figures(m.RunId));
+            // A worker that came up after the scenario went out (a restarted one, late) has done nothing for it.
+            Sender.Tell(holder.TryCurrent is null || m.RunId != _runId
+                ? new NodeMetrics(m.RunId, node, 0, 0, 0, 0, new SivActors.Model.Reporting.RunMetrics().Export()) { Incarnation = incarnation }
+                : Figures(m.RunId));
         });
         // Leaving mid-run: the driver pauses the load, this node hands its final figures over, then it may go.
         Receive<PrepareToLeave>(_ =>
@@ -190,7 +200,7 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
             var windowUs = _windowStart == 0 ? 0
                 : (long)(((_stopped ? _stopTicks : System.Diagnostics.Stopwatch.GetTimestamp()) - _windowStart) * 1e6 / System.Diagnostics.Stopwatch.Frequency);
             return new NodeMetrics(runId, node, ops, irq, holder.Directory.Sends - _sendsAtDeploy, Received() - _receivedAtDeploy, metrics.Export())
-                { Faults = faults, WindowUs = windowUs };
+                { Faults = faults, WindowUs = windowUs, Incarnation = incarnation };
         }
 
         void StopInjector()

@@ -5,12 +5,14 @@ namespace SivActors.Actors.Cluster;
 /// <summary>
 /// Each worker's completed operations on its own clock, from the figures it reports (every half second and at the
 /// end), for a cluster run's throughput trace. A worker cut off by a partition reports late; placed by its own
-/// time, its operations stay where they happened instead of piling up at the moment it healed. A worker that joined
-/// mid-run counts from its own window's start, which is later than the others': its share is placed early by that
-/// much (a rebalance is the only way to get one, and the report names it).
+/// time, its operations stay where they happened instead of piling up at the moment it healed. A worker that joins
+/// an open window (a restarted one) is told how long it has been open, so its time is the run's too; each
+/// incarnation of a worker is a trace of its own.
 /// </summary>
 public sealed class NodeTimeline
 {
+    private const long FirstReportUs = 1_500_000;
+
     private readonly Dictionary<string, ThroughputTrace> _nodes = [];
 
     public void Record(ClusterProtocol.NodeMetrics m)
@@ -18,10 +20,13 @@ public sealed class NodeTimeline
         if (m.WindowUs <= 0) return;
         lock (_nodes)
         {
-            if (!_nodes.TryGetValue(m.Node, out var trace))
+            var key = RunCoordinatorActor.IncarnationKey(m);
+            if (!_nodes.TryGetValue(key, out var trace))
             {
-                _nodes[m.Node] = trace = new ThroughputTrace();
-                trace.Add(0, 0);
+                _nodes[key] = trace = new ThroughputTrace();
+                // A worker there from the start began at 0 with nothing done; one that joined later (its first
+                // report comes well into the window) is placed from its first report on.
+                if (m.WindowUs < FirstReportUs) trace.Add(0, 0);
             }
             trace.Add(m.WindowUs / 1e6, m.WindowOperations);
         }

@@ -33,7 +33,9 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
     private readonly HashSet<string> _unforgotten = [];
     private IActorRef _runner = ActorRefs.Nobody;
     private DeployScenario? _deploy;
-    private readonly HashSet<Address> _known = [];
+    // By incarnation: a crashed worker that its keeper restarted joins again at the same address (decision 54).
+    private readonly HashSet<UniqueAddress> _known = [];
+    private Func<long> _windowOpenedTicks = () => 0;
     private readonly ConcurrentDictionary<string, Address> _joined;
     private readonly int _shardsPerHost;
     private Address? _joiner;
@@ -67,6 +69,10 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
     {
         Receive<NodeMetrics>(m =>
         {
+            // A worker restarted after a crash reports under its address as a new incarnation: the last report of
+            // the one that crashed stays, under its own key, for the ledger (its work in flight is unaccounted).
+            if (_latest.TryGetValue(m.Node, out var previous) && previous.Incarnation != m.Incarnation)
+                _latest[IncarnationKey(previous)] = previous;
             if (!_departed.ContainsKey(m.Node)) _latest[m.Node] = m;
             _timeline.Record(m);
         });
@@ -81,9 +87,10 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
         {
             _runner = m.Runner;
             _deploy = m.Deploy;
-            foreach (var w in m.Workers) _known.Add(w);
+            _windowOpenedTicks = m.WindowOpenedTicks;
+            foreach (var w in _cluster.State.Members.Where(x => m.Workers.Contains(x.Address))) _known.Add(w.UniqueAddress);
             // A worker that came up after the run chose its workers joins like one that comes up later.
-            foreach (var member in _cluster.State.Members.Where(x => x.Status == MemberStatus.Up && !_known.Contains(x.Address)))
+            foreach (var member in _cluster.State.Members.Where(x => x.Status == MemberStatus.Up && !_known.Contains(x.UniqueAddress)))
                 Self.Tell(new ClusterEvent.MemberUp(member));
         });
         Receive<ClusterEvent.IMemberEvent>(_ => { });
@@ -110,7 +117,7 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
         Receive<ClusterEvent.MemberUp>(m =>
         {
             var a = m.Member.Address;
-            if (_runner.IsNobody() || _deploy is null || !m.Member.HasRole(SivShardingHosting.WorkerRole) || !_known.Add(a)) return;
+            if (_runner.IsNobody() || _deploy is null || !m.Member.HasRole(SivShardingHosting.WorkerRole) || !_known.Add(m.Member.UniqueAddress)) return;
             // A worker joined mid-run: it gets the scenario first, then the load pauses and its hosts move to it.
             _joiner = a;
             _since.Restart();
@@ -150,6 +157,9 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
                 return;
             }
             _joined[m.Node] = _joiner!;
+            // The window is open: the joiner's figures and faults keep the run's clock from now on.
+            if (_windowOpenedTicks() is var opened and not 0)
+                Agent(_joiner!).Tell(new MarkWindow(_runId, true) { OpenForUs = (long)((System.Diagnostics.Stopwatch.GetTimestamp() - opened) * 1e6 / System.Diagnostics.Stopwatch.Frequency) });
             _lastPlacement = "the load did not pause";
             _runner.Tell(new RunProtocol.PauseLoad($"{m.Node} joined", Self));
             Become(PausingForJoin);
@@ -353,7 +363,14 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
     /// The runner to pause, the deployment a worker that joins mid-run gets, and the workers the run started with;
     /// until it is attached there is no load, and a leaver may go at once.
     /// </summary>
-    public sealed record AttachRunner(IActorRef Runner, DeployScenario Deploy, IReadOnlyList<Address> Workers) : INoSerializationVerificationNeeded;
+    public sealed record AttachRunner(IActorRef Runner, DeployScenario Deploy, IReadOnlyList<Address> Workers) : INoSerializationVerificationNeeded
+    {
+        /// <summary>When the measured window opened (0 until it does), for workers that join while it is open.</summary>
+        public Func<long> WindowOpenedTicks { get; init; } = () => 0;
+    }
+
+    /// <summary>Where the last report of a worker's earlier incarnation (one that crashed) is kept in the figures.</summary>
+    public static string IncarnationKey(NodeMetrics m) => $"{m.Node}#{m.Incarnation}";
 
     private sealed class JoinTimedOut : INoSerializationVerificationNeeded
     {

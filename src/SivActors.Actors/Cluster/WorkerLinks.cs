@@ -32,6 +32,8 @@ public sealed class WorkerLinks : INodeFaults
 
     public string? Crash(FaultStats stats) => "a worker does not crash nodes; the run's driver does";
 
+    public string? Restart(FaultStats stats) => "a worker does not restart nodes; the crashed worker's keeper does";
+
     public string? Partition(FaultStats stats)
     {
         if (stats.Fault.Target!.Index[0] != _self) return null;

@@ -48,7 +48,11 @@ public sealed class FaultInjectorActor : ReceiveActor
         }
         var now = Seconds(Stopwatch.GetTimestamp());
         foreach (var s in _plane.Stats)
+        {
+            // A worker that joined an open window (a restarted one) arms only what starts after it came.
+            if (s.Fault.AtSeconds < now - 0.1) continue;
             _clock.Schedule(Delay(s.Fault.AtSeconds - now), Self, new Fire(s.Fault.Index));
+        }
         _plane.Trace.Add(now, _ctx.CompletedOperations());
         _clock.Schedule(SampleEvery, Self, Sample.Instance);
     }
@@ -70,7 +74,7 @@ public sealed class FaultInjectorActor : ReceiveActor
         var role = _ctx.InjectorRole;
         // A worker leaves faults on named entities and crashes to the driver, which fires each of them once; a
         // partition is cut by the worker it names (WorkerLinks), the driver only watches it.
-        if ((role == InjectorRole.Worker && f.Kind is FaultKind.KillActor or FaultKind.SurpriseRemove or FaultKind.CrashNode)
+        if ((role == InjectorRole.Worker && f.Kind is FaultKind.KillActor or FaultKind.SurpriseRemove or FaultKind.CrashNode or FaultKind.RestartNode)
             || (FaultTimeline.ClusterOnly.Contains(f.Kind) && role == InjectorRole.SingleNode))
             return;
         switch (f.Kind)
@@ -82,6 +86,10 @@ public sealed class FaultInjectorActor : ReceiveActor
             case FaultKind.Partition:
                 if (_ctx.NodeFaults?.Partition(s) is { } cannot) s.Explain(cannot);
                 break;
+            case FaultKind.RestartNode:
+                if (_ctx.NodeFaults?.Restart(s) is { } notBack) s.Explain(notBack);
+                s.Ended(Stopwatch.GetTimestamp());
+                return;
             case FaultKind.Drop:
             case FaultKind.Delay:
                 _plane.StartHop(s);

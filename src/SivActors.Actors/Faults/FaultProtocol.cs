@@ -59,4 +59,10 @@ public interface INodeFaults
 
     /// <summary>The partition's end: the worker that cut its links heals them; nothing on the driver.</summary>
     void Heal(FaultStats stats);
+
+    /// <summary>
+    /// A crashed worker comes back: its keeper (<c>siv node --restartable</c>) started it again, told at the crash;
+    /// the driver counts it when the new incarnation is Up. A note when it cannot.
+    /// </summary>
+    string? Restart(FaultStats stats);
 }

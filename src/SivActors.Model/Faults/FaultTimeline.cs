@@ -26,7 +26,7 @@ public static class FaultTimeline
     public static readonly IReadOnlySet<FaultKind> Available = new HashSet<FaultKind>
     {
         FaultKind.KillActor, FaultKind.Drop, FaultKind.Delay, FaultKind.JournalFail, FaultKind.JournalStall, FaultKind.RogueStorm,
-        FaultKind.StaleIec, FaultKind.SurpriseRemove, FaultKind.CrashNode, FaultKind.Partition,
+        FaultKind.StaleIec, FaultKind.SurpriseRemove, FaultKind.CrashNode, FaultKind.Partition, FaultKind.RestartNode,
     };
 
     /// <summary>Kinds that act on a cluster's nodes: only a cluster run (`siv run --cluster`) can inject them.</summary>
@@ -49,8 +49,27 @@ public static class FaultTimeline
     {
         var list = new List<ScheduledFault>();
         for (var i = 0; i < s.Faults.Count; i++) list.Add(Check(s, i, s.Faults[i]));
+        // A restart brings back a worker that a crash took down before it; a worker that is running cannot start.
+        foreach (var r in list.Where(f => f.Kind == FaultKind.RestartNode))
+        {
+            var node = r.Target!.Index[0];
+            if (CrashBefore(list, r) is null)
+                throw new SivInputException(Invariant($"faults[{r.Index}]: restart-node {r.Target} at {r.AtSeconds} s needs a crash-node of {r.Target} before it"));
+            if (list.FirstOrDefault(o => o.Kind == FaultKind.RestartNode && o.Index != r.Index && o.Target!.Index[0] == node
+                    && CrashBefore(list, o) == CrashBefore(list, r)) is { } twice)
+                throw new SivInputException($"faults[{Math.Max(r.Index, twice.Index)}]: {r.Target} is restarted twice after one crash-node");
+        }
         return list;
     }
+
+    /// <summary>The latest crash-node of a restart's worker before the restart, or null.</summary>
+    public static ScheduledFault? CrashBefore(IReadOnlyList<ScheduledFault> faults, ScheduledFault restart) =>
+        faults.Where(c => c.Kind == FaultKind.CrashNode && c.Target!.Index[0] == restart.Target!.Index[0] && c.AtSeconds < restart.AtSeconds)
+            .MaxBy(c => c.AtSeconds);
+
+    /// <summary>The restart-node that brings a crash's worker back, or null when it stays down.</summary>
+    public static ScheduledFault? RestartAfter(IReadOnlyList<ScheduledFault> faults, ScheduledFault crash) =>
+        faults.FirstOrDefault(r => r.Kind == FaultKind.RestartNode && r.Target!.Index[0] == crash.Target!.Index[0] && CrashBefore(faults, r) == crash);
 
     private static ScheduledFault Check(Scenario s, int i, FaultSpec f)
     {
@@ -111,7 +130,7 @@ public static class FaultTimeline
         FaultTarget? target = null;
         var random = 0;
         if (kind is FaultKind.KillActor or FaultKind.JournalFail or FaultKind.JournalStall or FaultKind.RogueStorm or FaultKind.StaleIec or FaultKind.SurpriseRemove
-            or FaultKind.CrashNode or FaultKind.Partition)
+            or FaultKind.CrashNode or FaultKind.Partition or FaultKind.RestartNode)
         {
             if (f.Target is null) throw new SivInputException($"{at}: {f.Kind} needs \"target\" ({TargetHelp(kind)})");
             try
@@ -128,7 +147,7 @@ public static class FaultTimeline
                 FaultKind.RogueStorm => [TargetKind.Ai],
                 FaultKind.StaleIec => [TargetKind.InterruptUnit],
                 FaultKind.SurpriseRemove => [TargetKind.Device],
-                FaultKind.CrashNode or FaultKind.Partition => [TargetKind.Node],
+                FaultKind.CrashNode or FaultKind.Partition or FaultKind.RestartNode => [TargetKind.Node],
                 _ => new HashSet<TargetKind> { TargetKind.InterruptUnit, TargetKind.Vdcm },
             };
             if (!allowed.Contains(target.Kind))
@@ -172,6 +191,7 @@ public static class FaultTimeline
         FaultKind.SurpriseRemove => "the hosting function that disappears, device:H.D",
         FaultKind.CrashNode => "the worker whose process ends, node:N (N counts the run's workers from 0, ordered by address)",
         FaultKind.Partition => "the worker cut off from every other member, node:N (N counts the run's workers from 0, ordered by address)",
+        FaultKind.RestartNode => "the crashed worker that comes back, node:N, as its crash-node named it",
         _ => "the table owner whose journal fails: interrupt-unit:H or vdcm:H",
     };
 

@@ -147,4 +147,57 @@ public sealed class ClusterFaultTests : IDisposable
             Assert.Equal(TableInspector.Digests([fromEvents]), TableInspector.Digests([fromSnapshots]));
         }
     }
+
+    [Theory]
+    [MemberData(nameof(TestStores.Shared), MemberType = typeof(TestStores))]
+    public async Task A_crashed_worker_comes_back_under_its_keeper_takes_hosts_again_and_nothing_is_misdelivered(string kind)
+    {
+        await using var db = await TestStores.CreateAsync(kind);
+        var timeout = TimeSpan.FromSeconds(90);
+        await _cluster.StartAsync(3, _ => ["--postgres", db.Store.ConnectionString, "--restartable"], timeout);
+        // The victim is not the seed: a lone seed that starts again would form a cluster of its own.
+        var ordered = _cluster.Ports.Select((port, i) => (Address: $"akka.tcp://siv@127.0.0.1:{port}", Index: i))
+            .OrderBy(x => x.Address, StringComparer.Ordinal).ToList();
+        var n = ordered.FindIndex(x => x.Index != 0);
+        var scenario = TestScenarios.Small(s => s with
+        {
+            Topology = s.Topology with { Hosts = 3, Containers = 24 },
+            DurationSeconds = 24,
+            Delivery = "reliable",
+            Faults =
+            [
+                new FaultSpec { At = 2, Kind = "crash-node", Target = $"node:{n}" },
+                new FaultSpec { At = 4, Kind = "restart-node", Target = $"node:{n}" },
+            ],
+        });
+        var settings = new ClusterRunSettings([_cluster.Seed], "127.0.0.1", 0, "127.0.0.1", MinWorkers: 3, JoinTimeout: timeout);
+
+        using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var outcome = await ClusterRun.RunAsync(scenario, new RunProgress(), settings, db.Store, bound.Token);
+
+        var victim = _cluster.Nodes[ordered[n].Index];
+        Assert.True(outcome.Failure is null, outcome.Failure + "\n" + victim.Output);
+        var r = outcome.Report!;
+        Assert.True(r.Invariants.Passed, string.Join("; ", r.Invariants.Violations));
+        Assert.True(r.Ledger.Interrupts.Balanced && r.Ledger.Descriptors.Balanced && r.Ledger.Dma.Balanced);
+        Assert.Equal(0, r.Ledger.Interrupts.Misdelivered);
+        Assert.Equal(0, r.Ledger.Interrupts.Lost);
+        var faults = r.Faults!.ToDictionary(f => f.Kind);
+        var restart = faults["restart-node"];
+        Assert.True(faults["crash-node"].Injected, $"{faults["crash-node"]}");
+        // Back: a new incarnation of the worker was Up after the restart was due, and hosts moved to it.
+        Assert.True(restart.Injected && restart.DetectedAtS >= restart.AtS, $"{restart}");
+        Assert.Contains(r.Moves!, m => m.StartsWith(ordered[n].Address + " joined", StringComparison.Ordinal));
+        // Two records for its address: the crashed incarnation (lost, its last report) and the one that came back.
+        var records = r.Nodes!.Where(x => x.Node == ordered[n].Address).ToList();
+        Assert.Equal(2, records.Count);
+        Assert.Single(records, x => x.Lost);
+        Assert.Single(records, x => !x.Lost && x.Operations > 0);
+        // The process the test started is the keeper: it outlived the crash and started the node again.
+        Assert.Contains("crashing now (scheduled crash-node fault", victim.Output);
+        Assert.Contains("starting it again", victim.Output);
+
+        foreach (var node in _cluster.Nodes) node.Terminate();
+        foreach (var node in _cluster.Nodes) Assert.Equal(SivCli.Ok, await node.WaitForExit(timeout));
+    }
 }

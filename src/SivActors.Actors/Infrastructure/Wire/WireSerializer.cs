@@ -404,7 +404,8 @@ public sealed class WireSerializer : SerializerWithStringManifest
             r => new ClusterProtocol.TableUnrecoverableOnNode(r.String(), r.String(), r.Var(), r.String()));
         Add<ClusterProtocol.ScenarioDeployed>("n.deployed", (w, m) => { w.String(m.RunId); w.String(m.Node); w.NullableString(m.Error); },
             r => new ClusterProtocol.ScenarioDeployed(r.String(), r.String(), r.NullableString()));
-        Add<ClusterProtocol.MarkWindow>("n.window", (w, m) => { w.String(m.RunId); w.Bool(m.Start); }, r => new ClusterProtocol.MarkWindow(r.String(), r.Bool()));
+        Add<ClusterProtocol.MarkWindow>("n.window", (w, m) => { w.String(m.RunId); w.Bool(m.Start); w.Var(m.OpenForUs); },
+            r => new ClusterProtocol.MarkWindow(r.String(), r.Bool()) { OpenForUs = r.Var() });
         Add<ClusterProtocol.CollectMetrics>("n.collect", (w, m) => w.String(m.RunId), r => new ClusterProtocol.CollectMetrics(r.String()));
         Add<ClusterProtocol.NodeMetrics>("n.metrics", Figures, Figures);
         Add<ClusterProtocol.RequestLeave>("n.leave", (w, m) => { w.String(m.RunId); w.String(m.Node); w.ActorRef(m.Agent); },
@@ -430,7 +431,8 @@ public sealed class WireSerializer : SerializerWithStringManifest
             for (var i = 0; i < peers.Length; i++) peers[i] = r.String();
             return new ClusterProtocol.CutLinks(run, peers, r.Bool());
         });
-        Add<ClusterProtocol.CrashNode>("n.crash", (w, m) => { w.String(m.RunId); w.Var(m.Fault); }, r => new ClusterProtocol.CrashNode(r.String(), (int)r.Var()));
+        Add<ClusterProtocol.CrashNode>("n.crash", (w, m) => { w.String(m.RunId); w.Var(m.Fault); w.Var(m.RestartAfterMs); },
+            r => new ClusterProtocol.CrashNode(r.String(), (int)r.Var()) { RestartAfterMs = (int)r.Var() });
         Add<ClusterProtocol.LinksCut>("n.cut.ok", (w, m) => { w.String(m.RunId); w.String(m.Node); w.Bool(m.Heal); w.NullableString(m.Error); },
             r => new ClusterProtocol.LinksCut(r.String(), r.String(), r.Bool(), r.NullableString()));
         Add<TableOwnerRecovered>("e.recovered", (w, m) => Address(w, m.Address), r => new TableOwnerRecovered(Address(r)));
@@ -460,6 +462,7 @@ public sealed class WireSerializer : SerializerWithStringManifest
         w.VarU((ulong)m.Faults.Count);
         foreach (var f in m.Faults) { w.Var(f.Fault); w.Var(f.Affected); w.Var(f.Lost); w.Var(f.Refused); w.Var(f.Aborted); w.Var(f.DetectedUs); }
         w.Var(m.WindowUs);
+        w.Var(m.Incarnation);
     }
 
     private static ClusterProtocol.NodeMetrics Figures(WireReader r)
@@ -476,7 +479,7 @@ public sealed class WireSerializer : SerializerWithStringManifest
         var export = new SivActors.Model.Reporting.MetricsExport(counters, histograms, r.NullableString(), r.NullableString(), r.NullableString());
         var faults = new SivActors.Model.Faults.FaultCounts[r.Length()];
         for (var i = 0; i < faults.Length; i++) faults[i] = new SivActors.Model.Faults.FaultCounts((int)r.Var(), r.Var(), r.Var(), r.Var(), r.Var(), r.Var());
-        return new ClusterProtocol.NodeMetrics(run, node, ops, irq, hops, remote, export) { Faults = faults, WindowUs = r.Var() };
+        return new ClusterProtocol.NodeMetrics(run, node, ops, irq, hops, remote, export) { Faults = faults, WindowUs = r.Var(), Incarnation = r.Var() };
     }
 
     private static void Address(WireWriter w, EntityAddress a)
