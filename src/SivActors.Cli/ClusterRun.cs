@@ -164,7 +164,7 @@ public static class ClusterRun
             var everyWorker = workers.Concat(joined.Values).Distinct().ToList();
             var finals = await Task.WhenAll(everyWorker.Select(w => Final(cluster, w, AgentOf(w), runId, latest, departed, callerCt)));
             // A worker that crashed and came back (restart-node): the crashed incarnation's last report is a lost node
-            // of its own, beside the figures of the one that answered (decision 54).
+            // of its own, beside the figures of the one that answered (decision 55).
             var crashedIncarnations = latest.Values.Where(m => finals.Any(f => f.Metrics.Node == m.Node && f.Metrics.Incarnation != m.Incarnation))
                 .DistinctBy(m => (m.Node, m.Incarnation)).Select(m => (Metrics: m, Lost: true));
             var collected = finals.Concat(crashedIncarnations).ToArray();

@@ -10,7 +10,7 @@ namespace SivActors.Cli;
 /// when the scenario has a restart-node for it, the node leaves the keeper a note before it dies; the keeper starts
 /// it again with the same arguments when the restart is due, as an operator or a machine's watchdog would. Without a
 /// note the keeper exits with the node's code. SIGTERM and Ctrl-C go to the node, which leaves gracefully. The keeper
-/// also keeps a docker compose service up across a scheduled crash (decision 54).
+/// also keeps a docker compose service up across a scheduled crash (decision 55).
 /// </summary>
 public static class NodeKeeper
 {

@@ -108,7 +108,7 @@ public static class SivCli
             { nodeHost, nodePort, nodeBind, nodeSeeds, nodeRoles, joinTimeout, nodeDb, nodePostgres, readyFile, nodeSpread, partitionable, restartable };
         node.SetAction((p, ct) =>
         {
-            // The process the user started keeps the node; the node is its child (decision 54).
+            // The process the user started keeps the node; the node is its child (decision 55).
             if (p.GetValue(restartable) && NodeKeeper.NotePath is null) return NodeKeeper.RunAsync(output, error, ct);
             var hostName = p.GetValue(nodeHost)!;
             var bind = p.GetValue(nodeBind) ?? Env("SIV_BIND") ?? (System.Net.IPAddress.TryParse(hostName, out _) ? hostName : "0.0.0.0");

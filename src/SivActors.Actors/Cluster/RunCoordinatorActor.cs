@@ -33,7 +33,7 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
     private readonly HashSet<string> _unforgotten = [];
     private IActorRef _runner = ActorRefs.Nobody;
     private DeployScenario? _deploy;
-    // By incarnation: a crashed worker that its keeper restarted joins again at the same address (decision 54).
+    // By incarnation: a crashed worker that its keeper restarted joins again at the same address (decision 55).
     private readonly HashSet<UniqueAddress> _known = [];
     private Func<long> _windowOpenedTicks = () => 0;
     private readonly ConcurrentDictionary<string, Address> _joined;
