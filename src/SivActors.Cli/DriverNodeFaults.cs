@@ -43,8 +43,9 @@ public sealed class DriverNodeFaults : INodeFaults
     public string? Crash(FaultStats stats)
     {
         var worker = _workers[stats.Fault.Target!.Index[0]];
+        // Counted when the cluster sees the worker go (the watcher), not when the order is sent: a worker that could
+        // not end its process (PID 1 in a container without an init) leaves the fault not injected.
         _hit[worker] = stats;
-        stats.Affects(1);
         // The worker's keeper hears of a restart at the crash: nothing can reach a process that is gone.
         var restartAfterMs = 0;
         if (FaultTimeline.RestartAfter(_faults.Select(f => f.Fault).ToList(), stats.Fault) is { } restart)
@@ -62,6 +63,9 @@ public sealed class DriverNodeFaults : INodeFaults
     /// <summary>At the run's end: a restart whose worker never came back says what it needs.</summary>
     public void Finish()
     {
+        foreach (var (worker, stats) in _hit)
+            if (stats.Fault.Kind == FaultKind.CrashNode && !stats.Injected)
+                stats.Explain($"{worker} did not go: its console says why (a worker that is PID 1 in a container without an init cannot end itself)");
         foreach (var (worker, stats) in _returning)
             if (!stats.Injected)
                 stats.Explain($"{worker} did not come back; a crashed worker is started again only by its keeper (siv node --restartable)");
@@ -95,14 +99,16 @@ public sealed class DriverNodeFaults : INodeFaults
                 s.Affects(1);
                 s.Detected();
             });
-            Receive<ClusterEvent.UnreachableMember>(m =>
+            Receive<ClusterEvent.UnreachableMember>(m => Gone(m.Member.Address));
+            Receive<ClusterEvent.MemberRemoved>(m => Gone(m.Member.Address));
+
+            // The cluster saw the worker go: a crash took effect then; a partition's effect is counted by its worker.
+            void Gone(Address worker)
             {
-                if (crashed.TryGetValue(m.Member.Address, out var s)) s.Detected();
-            });
-            Receive<ClusterEvent.MemberRemoved>(m =>
-            {
-                if (crashed.TryGetValue(m.Member.Address, out var s)) s.Detected();
-            });
+                if (!crashed.TryGetValue(worker, out var s)) return;
+                if (s.Fault.Kind == FaultKind.CrashNode && !s.Injected) s.Affects(1);
+                s.Detected();
+            }
         }
 
         protected override void PreStart() => Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,

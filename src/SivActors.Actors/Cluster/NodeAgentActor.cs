@@ -133,6 +133,12 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
                 Context.GetLogger().Error("crash-node: this worker shares its process with others, so it does not end it");
                 return;
             }
+            // The kernel ignores SIGKILL sent to a PID namespace's init by itself: a container needs an init.
+            if (Environment.ProcessId == 1)
+            {
+                Context.GetLogger().Error("crash-node: this worker is PID 1 (a container without an init), which SIGKILL cannot end; run it with an init (docker-compose.yml has `init: true`)");
+                return;
+            }
             holder.OnCrash?.Invoke($"siv node {node}: crashing now (scheduled crash-node fault, faults[{m.Fault}] of run {m.RunId})", m.RestartAfterMs);
             // SIGKILL of itself: no leave, no hand-off, no flush, as a machine that loses power.
             System.Diagnostics.Process.GetCurrentProcess().Kill();
