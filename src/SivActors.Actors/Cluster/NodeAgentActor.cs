@@ -6,6 +6,7 @@ using SivActors.Actors.Infrastructure;
 using SivActors.Actors.Persistence;
 using SivActors.Actors.Run;
 using SivActors.Model.Cost;
+using SivActors.Model.Faults;
 using SivActors.Model.Scenarios;
 using static SivActors.Actors.Cluster.ClusterProtocol;
 
@@ -109,7 +110,7 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
                 _irqAtStart = metrics.InterruptsRaised;
                 // A worker that joins an open window (a restarted one) keeps the run's clock: its window opened
                 // when the others' did.
-                _windowStart = System.Diagnostics.Stopwatch.GetTimestamp() - m.OpenForUs * System.Diagnostics.Stopwatch.Frequency / 1_000_000;
+                _windowStart = System.Diagnostics.Stopwatch.GetTimestamp() - Microseconds.AsTicks(m.OpenForUs);
                 // This node's part of the fault timeline: what its hot path reads (decision 49).
                 if (ctx.Faults.Stats.Count > 0 && _injector is null)
                 {
@@ -203,8 +204,7 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
             var irq = (_stopped ? _irqAtStop : metrics.InterruptsRaised) - _irqAtStart;
             var faults = holder.Current.Faults.Stats.Where(s => s.Affected + s.Lost + s.Refused + s.Aborted > 0 || s.DetectedTicks != 0)
                 .Select(s => s.Counts(_windowStart)).ToList();
-            var windowUs = _windowStart == 0 ? 0
-                : (long)(((_stopped ? _stopTicks : System.Diagnostics.Stopwatch.GetTimestamp()) - _windowStart) * 1e6 / System.Diagnostics.Stopwatch.Frequency);
+            var windowUs = _windowStart == 0 ? 0 : Microseconds.Between(_windowStart, _stopped ? _stopTicks : System.Diagnostics.Stopwatch.GetTimestamp());
             return new NodeMetrics(runId, node, ops, irq, holder.Directory.Sends - _sendsAtDeploy, Received() - _receivedAtDeploy, metrics.Export())
                 { Faults = faults, WindowUs = windowUs, Incarnation = incarnation };
         }

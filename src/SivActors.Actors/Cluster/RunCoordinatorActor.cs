@@ -159,7 +159,7 @@ public sealed class RunCoordinatorActor : ReceiveActor, IWithTimers, IWithUnboun
             _joined[m.Node] = _joiner!;
             // The window is open: the joiner's figures and faults keep the run's clock from now on.
             if (_windowOpenedTicks() is var opened and not 0)
-                Agent(_joiner!).Tell(new MarkWindow(_runId, true) { OpenForUs = (long)((System.Diagnostics.Stopwatch.GetTimestamp() - opened) * 1e6 / System.Diagnostics.Stopwatch.Frequency) });
+                Agent(_joiner!).Tell(new MarkWindow(_runId, true) { OpenForUs = SivActors.Model.Faults.Microseconds.Between(opened, System.Diagnostics.Stopwatch.GetTimestamp()) });
             _lastPlacement = "the load did not pause";
             _runner.Tell(new RunProtocol.PauseLoad($"{m.Node} joined", Self));
             Become(PausingForJoin);

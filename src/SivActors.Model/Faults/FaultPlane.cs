@@ -64,7 +64,7 @@ public sealed class FaultStats(ScheduledFault fault)
     {
         var detected = DetectedTicks;
         return new FaultCounts(Fault.Index, Affected, Lost, Refused, Aborted,
-            detected == 0 ? -1 : Math.Max(0, (long)((detected - windowStartTicks) * 1e6 / Stopwatch.Frequency)));
+            detected == 0 ? -1 : Math.Max(0, Microseconds.Between(windowStartTicks, detected)));
     }
 
     /// <summary>
@@ -78,7 +78,7 @@ public sealed class FaultStats(ScheduledFault fault)
         Interlocked.Add(ref _refused, c.Refused);
         Interlocked.Add(ref _aborted, c.Aborted);
         if (c.DetectedUs < 0) return;
-        var ticks = windowStartTicks + (long)(c.DetectedUs * (Stopwatch.Frequency / 1e6));
+        var ticks = windowStartTicks + Microseconds.AsTicks(c.DetectedUs);
         for (var seen = DetectedTicks; seen == 0 || ticks < seen; seen = DetectedTicks)
             if (Interlocked.CompareExchange(ref _detectedTicks, ticks, seen) == seen) return;
     }
