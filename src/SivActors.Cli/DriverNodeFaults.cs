@@ -28,7 +28,7 @@ public sealed class DriverNodeFaults : INodeFaults
         _system = system;
         _runId = runId;
         _faults = faults;
-        _workers = workers.OrderBy(a => a.ToString(), StringComparer.Ordinal).ToList();
+        _workers = WorkerLinks.NodeOrder(workers);
         system.ActorOf(Props.Create(() => new Watcher(_hit, _returning)), "node-fault-watcher");
     }
 
@@ -94,8 +94,8 @@ public sealed class DriverNodeFaults : INodeFaults
             // Up again at a crashed worker's address: a new incarnation (the crashed one cannot come back).
             Receive<ClusterEvent.MemberUp>(m =>
             {
-                if (!crashed.TryGetValue(m.Member.Address, out var crash) || crash.FiredTicks == 0 || !returning.TryGetValue(m.Member.Address, out var s)) return;
-                if (s.Injected) return;
+                // Only a crash puts a worker in `returning`, so an Up there is the new incarnation's.
+                if (!returning.TryGetValue(m.Member.Address, out var s) || s.Injected) return;
                 s.Affects(1);
                 s.Detected();
             });

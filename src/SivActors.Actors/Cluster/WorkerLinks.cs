@@ -24,11 +24,17 @@ public sealed class WorkerLinks : INodeFaults
         _self = workers.ToList().IndexOf(Akka.Cluster.Cluster.Get(system).SelfAddress);
     }
 
-    /// <summary>The run's workers in <c>node:N</c> order (by address string), as this node sees its cluster.</summary>
+    /// <summary>The run's workers in <c>node:N</c> order, as this node sees its cluster.</summary>
     public static IReadOnlyList<Address> OrderedWorkers(ActorSystem system) =>
-        Akka.Cluster.Cluster.Get(system).State.Members
+        NodeOrder(Akka.Cluster.Cluster.Get(system).State.Members
             .Where(m => m.Status == Akka.Cluster.MemberStatus.Up && m.HasRole(Infrastructure.SivShardingHosting.WorkerRole))
-            .Select(m => m.Address).OrderBy(a => a.ToString(), StringComparer.Ordinal).ToList();
+            .Select(m => m.Address));
+
+    /// <summary>
+    /// <c>node:N</c> is the Nth worker by address compared as text: a user can work it out from the hosts and ports
+    /// they started, and it does not depend on join order. The driver and every worker order by this one rule.
+    /// </summary>
+    public static IReadOnlyList<Address> NodeOrder(IEnumerable<Address> workers) => workers.OrderBy(a => a.ToString(), StringComparer.Ordinal).ToList();
 
     public string? Crash(FaultStats stats) => "a worker does not crash nodes; the run's driver does";
 
