@@ -160,12 +160,6 @@ public sealed class RunMetrics
     public void DmaFaulted(FaultReason reason) => _c.Add(DmaFaultsBase + (byte)reason);
 
     /// <summary>
-    /// For the figures of a node that was lost mid-run (its last report): whatever was in flight there can no longer
-    /// complete. Interrupts raised and not yet accounted become lost, DMA issued and not yet applied or faulted
-    /// becomes lost DMA, forged messages not yet judged become lost rogue messages, and descriptors submitted and not
-    /// completed stay counted as in flight.
-    /// </summary>
-    /// <summary>
     /// For the last report of a node lost mid-run: what it had in flight then is unknown, not lost. Some of it may
     /// have ended after that report, which nobody heard, so it is booked as unaccounted, an upper bound on what the
     /// node lost of what it had reported, and never folded into lost (decision 53). Returns the interrupts booked.
@@ -175,9 +169,9 @@ public sealed class RunMetrics
         var m = Snapshot();
         var interrupts = m.InterruptsSent - m.InterruptsEnded;
         if (interrupts > 0) _c.Add(InterruptsUnaccounted_, interrupts);
-        var dma = m.DmaIssued - (m.DmaApplied + m.DmaFaulted.Values.Sum() + m.DmaLost + m.DmaUnaccounted);
+        var dma = m.DmaIssued - m.DmaEnded;
         if (dma > 0) _c.Add(DmaUnaccounted_, dma);
-        var rogue = m.RogueForged.Values.Sum() - (m.RogueAsExpected.Values.Sum() + m.RogueUnexpected.Values.Sum() + m.RogueLost + m.RogueUnaccounted);
+        var rogue = m.RogueForged.Values.Sum() - m.RogueEnded;
         if (rogue > 0) _c.Add(RogueUnaccounted_, rogue);
         // The node's own in-flight count moves to unaccounted: nobody will complete or reject those descriptors.
         var descriptors = m.DescriptorsSubmitted - (m.DescriptorsCompleted + m.DescriptorsRejected.Values.Sum() + m.DescriptorsUnaccounted);
@@ -355,4 +349,10 @@ public sealed record MetricsSnapshot(
     /// </summary>
     public long InterruptsEnded => InterruptsRemapped + InterruptsPosted + InterruptsCoalesced + InterruptsFaulted.Values.Sum() + InterruptsLost
                                    + InterruptsPassedThrough + InterruptDuplicatesSuppressed + InterruptsDroppedInTransit + InterruptsUnaccounted;
+
+    /// <summary>DMA writes that ended: applied, faulted, lost, or unaccounted. The DMA ledger balances when this equals the writes issued.</summary>
+    public long DmaEnded => DmaApplied + DmaFaulted.Values.Sum() + DmaLost + DmaUnaccounted;
+
+    /// <summary>Forged messages that ended: judged (as expected or not), lost, or unaccounted; each one forged must end.</summary>
+    public long RogueEnded => RogueAsExpected.Values.Sum() + RogueUnexpected.Values.Sum() + RogueLost + RogueUnaccounted;
 }

@@ -173,7 +173,7 @@ public static class RunReportBuilder
         var faulted = m.InterruptsFaulted;
         var delivered = m.InterruptsRemapped + m.InterruptsPosted;
         var interruptsBalanced = m.InterruptsSent == m.InterruptsEnded;
-        var dmaBalanced = m.DmaIssued == m.DmaApplied + m.DmaFaulted.Values.Sum() + m.DmaLost + m.DmaUnaccounted;
+        var dmaBalanced = m.DmaIssued == m.DmaEnded;
 
         var violations = new List<string>();
         if (!descriptorsBalanced) violations.Add($"descriptor ledger does not balance: submitted {m.DescriptorsSubmitted} != completed + rejected + in flight");
@@ -181,16 +181,15 @@ public static class RunReportBuilder
             violations.Add(m.InterruptsRetransmitted + m.InterruptsDroppedInTransit + m.InterruptDuplicatesSuppressed == 0
                 ? $"interrupt ledger does not balance: raised {m.InterruptsRaised} != delivered + coalesced + faulted + lost ({m.InterruptsEnded})"
                 : $"interrupt ledger does not balance: raised {m.InterruptsRaised} + retransmitted {m.InterruptsRetransmitted} != delivered + coalesced + faulted + lost + duplicates + dropped in transit ({m.InterruptsEnded})");
-        if (!dmaBalanced) violations.Add($"DMA ledger does not balance: issued {m.DmaIssued} != applied {m.DmaApplied} + faulted {m.DmaFaulted.Values.Sum()} + lost {m.DmaLost}");
+        if (!dmaBalanced) violations.Add($"DMA ledger does not balance: issued {m.DmaIssued} != applied {m.DmaApplied} + faulted {m.DmaFaulted.Values.Sum()} + lost {m.DmaLost} + unaccounted {m.DmaUnaccounted}");
         if (m.InterruptsMisdelivered != 0) violations.Add($"{m.InterruptsMisdelivered} interrupt(s) misdelivered; first: {m.FirstMisdelivery}");
         if (m.VdcmMessagesOnFastPath != 0) violations.Add($"the VDCM received {m.VdcmMessagesOnFastPath} fast-path message(s)");
         if (m.EntityFailures != 0) violations.Add($"{m.EntityFailures} entity failure(s) (state lost on restart); first: {m.FirstEntityFailure}");
         if (m.VerificationFailures != 0) violations.Add($"{m.VerificationFailures} completion(s) failed data verification");
         var unexpected = m.RogueUnexpected.Values.Sum();
         if (unexpected != 0) violations.Add($"{unexpected} rogue message(s) not faulted with their expected code; first: {m.FirstRogueSurprise}");
-        var judged = m.RogueAsExpected.Values.Sum() + unexpected;
-        if (judged + m.RogueLost + m.RogueUnaccounted != m.RogueForged.Values.Sum())
-            violations.Add($"{m.RogueForged.Values.Sum() - judged - m.RogueLost - m.RogueUnaccounted} rogue message(s) never reached a decision");
+        if (m.RogueEnded != m.RogueForged.Values.Sum())
+            violations.Add($"{m.RogueForged.Values.Sum() - m.RogueEnded} rogue message(s) never reached a decision");
 
         return new RunReport(
             scenario,
