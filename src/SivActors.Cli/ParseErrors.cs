@@ -28,9 +28,10 @@ public static class ParseErrors
     public static string Describe(ParseResult parsed)
     {
         // An option's value first: a missing or mistyped value also leaves later tokens unmatched.
+        // An option not on the command line has its value from the environment: its error says what was wrong there.
         foreach (var error in parsed.Errors)
             if (OptionOf(error.SymbolResult) is { } option)
-                return DescribeValue(option);
+                return option.Implicit ? error.Message : DescribeValue(option);
         var command = parsed.CommandResult.Command;
         var path = PathOf(parsed.CommandResult);
         if (parsed.UnmatchedTokens.Count > 0)

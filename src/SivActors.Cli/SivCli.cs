@@ -97,12 +97,12 @@ public static class SivCli
         var partitionable = new Option<bool>("--partitionable")
         {
             Description = "Apply Akka.Remote's throttler so a scenario's partition faults can cut this node's links; every worker of such a run needs it (costs some cross-node throughput; $SIV_PARTITIONABLE=1)",
-            DefaultValueFactory = _ => Env("SIV_PARTITIONABLE") is "1" or "true",
+            DefaultValueFactory = r => EnvFlag(r, "SIV_PARTITIONABLE"),
         };
         var restartable = new Option<bool>(NodeKeeper.Option)
         {
             Description = "Run the node under a keeper process that starts it again when a scenario's restart-node brings it back after a crash-node ($SIV_RESTARTABLE=1)",
-            DefaultValueFactory = _ => Env("SIV_RESTARTABLE") is "1" or "true",
+            DefaultValueFactory = r => EnvFlag(r, "SIV_RESTARTABLE"),
         };
         var node = new Command("node", "Start a cluster member; SIGTERM or Ctrl-C leaves the cluster gracefully")
             { nodeHost, nodePort, nodeBind, nodeSeeds, nodeRoles, joinTimeout, nodeDb, nodePostgres, readyFile, nodeSpread, partitionable, restartable };
@@ -173,6 +173,21 @@ public static class SivCli
     };
 
     private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
+
+    /// <summary>A yes/no switch from the environment: unset, 0, 1, false or true; anything else is a parse error, named.</summary>
+    private static bool EnvFlag(System.CommandLine.Parsing.ArgumentResult result, string name)
+    {
+        switch (Env(name)?.ToLowerInvariant())
+        {
+            case null or "0" or "false":
+                return false;
+            case "1" or "true":
+                return true;
+            case var v:
+                result.AddError($"${name} is \"{v}\"; use 1 or true to turn it on, 0 or false (or unset) to leave it off");
+                return false;
+        }
+    }
 
     private static Option<string?> DbOption() => new("--db")
     {

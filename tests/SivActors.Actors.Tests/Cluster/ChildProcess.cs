@@ -24,12 +24,17 @@ public sealed class ChildProcess : IDisposable
         _process.BeginErrorReadLine();
     }
 
-    public static ChildProcess Start(string workDir, params string[] args)
+    public static ChildProcess Start(string workDir, params string[] args) => Start(workDir, new Dictionary<string, string>(), args);
+
+    /// <summary>`siv ARGS` with only <paramref name="environment"/> of siv's own variables set.</summary>
+    public static ChildProcess Start(string workDir, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Siv);
         foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var v in new[] { "SIV_POSTGRES", "SIV_DB", "SIV_SEEDS", "SIV_HOST", "SIV_PORT", "SIV_BIND", "SIV_ROLES" }) psi.Environment.Remove(v);
+        foreach (var v in new[] { "SIV_POSTGRES", "SIV_DB", "SIV_SEEDS", "SIV_HOST", "SIV_PORT", "SIV_BIND", "SIV_ROLES", "SIV_PARTITIONABLE", "SIV_RESTARTABLE" })
+            psi.Environment.Remove(v);
+        foreach (var (name, value) in environment) psi.Environment[name] = value;
         return new ChildProcess(Process.Start(psi) ?? throw new InvalidOperationException("dotnet did not start"));
     }
 

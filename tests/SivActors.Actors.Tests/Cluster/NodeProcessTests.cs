@@ -54,6 +54,18 @@ public sealed class NodeProcessTests : IDisposable
         Assert.DoesNotContain(" is up ", p.Output);
     }
 
+    [Theory]
+    [InlineData("SIV_PARTITIONABLE", "yes")]
+    [InlineData("SIV_RESTARTABLE", "maybe")]
+    public async Task A_switch_from_the_environment_that_is_neither_on_nor_off_is_refused_in_one_line_naming_it(string name, string value)
+    {
+        var p = ChildProcess.Start(_dir, new Dictionary<string, string> { [name] = value }, "node", "--port", ChildProcess.FreePort().ToString(), "--db", Path.Combine(_dir, "env.db"));
+        _processes.Add(p);
+        AssertOneErrorLine(p, await p.WaitForExit(TimeSpan.FromSeconds(60)), SivCli.BadInput,
+            $"${name} is \"{value}\"; use 1 or true to turn it on, 0 or false (or unset) to leave it off");
+        Assert.False(File.Exists(Path.Combine(_dir, "env.db")), "the refused node created its database");
+    }
+
     [Fact]
     public async Task A_taken_port_a_wrong_seed_and_an_unreachable_database_each_give_one_line_and_a_non_zero_exit()
     {
