@@ -4,6 +4,7 @@ using SivActors.Actors.Tests.Cluster;
 using SivActors.Actors.Tests.Persistence;
 using SivActors.Cli;
 using SivActors.Model.Faults;
+using SivActors.Model.Scenarios;
 
 namespace SivActors.Actors.Tests.Faults;
 
@@ -21,6 +22,24 @@ public sealed class ClusterFaultTests : IDisposable
 
     public void Dispose() => _cluster.Dispose();
 
+    /// <summary>Three hosts, one per worker, 24 containers.</summary>
+    private static ResolvedScenario ThreeHosts(double seconds, string delivery, params FaultSpec[] faults) => TestScenarios.Small(s => s with
+    {
+        Topology = s.Topology with { Hosts = 3, Containers = 24 },
+        DurationSeconds = seconds,
+        Delivery = delivery,
+        Faults = [.. faults],
+    });
+
+    private ClusterRunSettings Driver(TimeSpan joinTimeout) => new([_cluster.Seed], "127.0.0.1", 0, "127.0.0.1", MinWorkers: 3, JoinTimeout: joinTimeout);
+
+    /// <summary>
+    /// The workers as a scenario's <c>node:N</c> counts them (their addresses compared as text, docs/faults.md), each
+    /// with its index in the cluster's processes; written out here rather than taken from the product's own rule.
+    /// </summary>
+    private List<(string Address, int Index)> NodeOrder(string protocol) =>
+        _cluster.Ports.Select((port, i) => (Address: $"{protocol}://siv@127.0.0.1:{port}", Index: i)).OrderBy(x => x.Address, StringComparer.Ordinal).ToList();
+
     [Theory]
     [MemberData(nameof(TestStores.Shared), MemberType = typeof(TestStores))]
     public async Task A_scheduled_crash_ends_a_worker_s_process_and_the_run_books_its_in_flight_work_to_the_fault(string kind)
@@ -28,19 +47,12 @@ public sealed class ClusterFaultTests : IDisposable
         await using var db = await TestStores.CreateAsync(kind);
         var timeout = TimeSpan.FromSeconds(90);
         await _cluster.StartAsync(3, _ => ["--postgres", db.Store.ConnectionString], timeout);
-        var scenario = TestScenarios.Small(s => s with
-        {
-            Topology = s.Topology with { Hosts = 3, Containers = 24 },
-            DurationSeconds = 6,
-            Faults =
-            [
-                new FaultSpec { At = 1, Kind = "kill-actor", Target = "vdcm:1" },
-                new FaultSpec { At = 2, Kind = "crash-node", Target = "node:2" },
-                // After the crash, so the lost worker's last report holds nothing of it and the ledger is exact.
-                new FaultSpec { At = 3.5, Kind = "drop", Hop = "ai-to-interrupt-unit", Probability = 0.05, For = 1 },
-            ],
-        });
-        var settings = new ClusterRunSettings([_cluster.Seed], "127.0.0.1", 0, "127.0.0.1", MinWorkers: 3, JoinTimeout: timeout);
+        var scenario = ThreeHosts(6, "hardware",
+            new FaultSpec { At = 1, Kind = "kill-actor", Target = "vdcm:1" },
+            new FaultSpec { At = 2, Kind = "crash-node", Target = "node:2" },
+            // After the crash, so the lost worker's last report holds nothing of it and the ledger is exact.
+            new FaultSpec { At = 3.5, Kind = "drop", Hop = "ai-to-interrupt-unit", Probability = 0.05, For = 1 });
+        var settings = Driver(timeout);
 
         var outcome = await ClusterRun.RunAsync(scenario, new RunProgress(), settings, db.Store, CancellationToken.None);
 
@@ -54,7 +66,7 @@ public sealed class ClusterFaultTests : IDisposable
         Assert.All(faults.Values, f => Assert.True(f.Injected && f.DetectedAtS >= f.AtS - 0.05, $"{f.Kind}: {f}"));
 
         // node:2 is the third worker by address; its process ended by SIGKILL, and the report says it was lost.
-        var ordered = _cluster.Ports.Select((p, i) => (Address: $"akka.tcp://siv@127.0.0.1:{p}", Index: i)).OrderBy(x => x.Address, StringComparer.Ordinal).ToList();
+        var ordered = NodeOrder("akka.tcp");
         var victim = _cluster.Nodes[ordered[2].Index];
         Assert.Equal(137, await victim.WaitForExit(timeout));
         Assert.Contains("crashing now (scheduled crash-node fault", victim.Output);
@@ -78,23 +90,15 @@ public sealed class ClusterFaultTests : IDisposable
         await using var db = await TestStores.CreateAsync(kind);
         var timeout = TimeSpan.FromSeconds(90);
         await _cluster.StartAsync(3, _ => ["--postgres", db.Store.ConnectionString, "--partitionable"], timeout);
-        var scenario = TestScenarios.Small(s => s with
-        {
-            Topology = s.Topology with { Hosts = 3, Containers = 24 },
-            DurationSeconds = 15,
-            Delivery = "reliable",
-            Faults =
-            [
-                // Six seconds: long enough for failure detectors to mark the worker unreachable (about 5 s), and
-                // healed before the split brain resolver's stable-after (7 s) has passed since, so nobody is downed.
-                new FaultSpec { At = 1, Kind = "partition", Target = "node:1", For = 6 },
-                new FaultSpec { At = 8, Kind = "drop", Hop = "ai-to-interrupt-unit", Probability = 0.05, For = 1 },
-                // Well after the heal: were the cut-off worker still unreachable at the crash, two of the cluster's
-                // four members would be, and keep-majority's tie could down the driver's side (docs/faults.md).
-                new FaultSpec { At = 12, Kind = "crash-node", Target = "node:2" },
-            ],
-        });
-        var settings = new ClusterRunSettings([_cluster.Seed], "127.0.0.1", 0, "127.0.0.1", MinWorkers: 3, JoinTimeout: timeout);
+        var scenario = ThreeHosts(15, "reliable",
+            // Six seconds: long enough for failure detectors to mark the worker unreachable (about 5 s), and healed
+            // before the split brain resolver's stable-after (7 s) has passed since, so nobody is downed.
+            new FaultSpec { At = 1, Kind = "partition", Target = "node:1", For = 6 },
+            new FaultSpec { At = 8, Kind = "drop", Hop = "ai-to-interrupt-unit", Probability = 0.05, For = 1 },
+            // Well after the heal: were the cut-off worker still unreachable at the crash, two of the cluster's four
+            // members would be, and keep-majority's tie could down the driver's side (docs/faults.md).
+            new FaultSpec { At = 12, Kind = "crash-node", Target = "node:2" });
+        var settings = Driver(timeout);
 
         // A run that does not finish fails in minutes with every node's console, not after the run's own 10-minute bound.
         using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(3));
@@ -126,8 +130,7 @@ public sealed class ClusterFaultTests : IDisposable
         var p = faults["partition"];
         Assert.Equal(3, p.Affected);
         Assert.True(p.DetectedAtS <= p.AtS + p.ForS + 1, $"{p}");
-        var ordered = _cluster.Ports.Select((port, i) => (Address: $"akka.trttl.tcp://siv@127.0.0.1:{port}", Index: i))
-            .OrderBy(x => x.Address, StringComparer.Ordinal).ToList();
+        var ordered = NodeOrder("akka.trttl.tcp");
         Assert.Contains("member reachable again", _cluster.Nodes[ordered[1].Index].Output);
         Assert.Equal(3, r.Nodes!.Count);
         Assert.Equal(ordered[2].Address, Assert.Single(r.Nodes!, n => n.Lost).Node);
@@ -156,21 +159,12 @@ public sealed class ClusterFaultTests : IDisposable
         var timeout = TimeSpan.FromSeconds(90);
         await _cluster.StartAsync(3, _ => ["--postgres", db.Store.ConnectionString, "--restartable"], timeout);
         // The victim is not the seed: a lone seed that starts again would form a cluster of its own.
-        var ordered = _cluster.Ports.Select((port, i) => (Address: $"akka.tcp://siv@127.0.0.1:{port}", Index: i))
-            .OrderBy(x => x.Address, StringComparer.Ordinal).ToList();
+        var ordered = NodeOrder("akka.tcp");
         var n = ordered.FindIndex(x => x.Index != 0);
-        var scenario = TestScenarios.Small(s => s with
-        {
-            Topology = s.Topology with { Hosts = 3, Containers = 24 },
-            DurationSeconds = 24,
-            Delivery = "reliable",
-            Faults =
-            [
-                new FaultSpec { At = 2, Kind = "crash-node", Target = $"node:{n}" },
-                new FaultSpec { At = 4, Kind = "restart-node", Target = $"node:{n}" },
-            ],
-        });
-        var settings = new ClusterRunSettings([_cluster.Seed], "127.0.0.1", 0, "127.0.0.1", MinWorkers: 3, JoinTimeout: timeout);
+        var scenario = ThreeHosts(24, "reliable",
+            new FaultSpec { At = 2, Kind = "crash-node", Target = $"node:{n}" },
+            new FaultSpec { At = 4, Kind = "restart-node", Target = $"node:{n}" });
+        var settings = Driver(timeout);
 
         using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var outcome = await ClusterRun.RunAsync(scenario, new RunProgress(), settings, db.Store, bound.Token);
