@@ -1,8 +1,9 @@
 using System.CommandLine;
 using SivActors.Bench;
 
-var rounds = new Option<int>("--rounds") { Description = "Measured rounds per side (after one warm-up round each)", DefaultValueFactory = _ => 9 };
-var seconds = new Option<double>("--seconds") { Description = "Measurement window per round", DefaultValueFactory = _ => 2 };
+var rounds = new Option<int>("--rounds") { Description = "Measured rounds (after one warm-up round)", DefaultValueFactory = _ => 9 };
+var seconds = new Option<double>("--seconds") { Description = "Time per side in a round, taken in 4 alternating slices", DefaultValueFactory = _ => 2 };
+
 var containers = new Option<int>("--containers") { Description = "Concurrent requesters (containers, one dedicated AI each)", DefaultValueFactory = _ => 256 };
 
 var side = new Option<string>("--only") { Description = "Run one side only, for profiling: emulator or raw (no ratio then)" };

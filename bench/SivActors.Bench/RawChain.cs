@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Akka.Actor;
 using Akka.Configuration;
 
@@ -21,10 +20,11 @@ public static class RawChain
     private sealed record Interrupt;
     private sealed record Start(IActorRef Ai);
 
-    private sealed class Shared
+    internal sealed class Shared
     {
         public volatile bool Running = true;
         public long Completed;
+        public long InFlight;
         public long Interrupts;
         public IActorRef Dmar = ActorRefs.Nobody;
         public IActorRef InterruptUnit = ActorRefs.Nobody;
@@ -38,6 +38,7 @@ public static class RawChain
             Receive<Start>(m =>
             {
                 ai = m.Ai;
+                Interlocked.Add(ref shared.InFlight, 2);
                 ai.Tell(new PortalWrite(Self, 0));
                 ai.Tell(new PortalWrite(Self, 1));
             });
@@ -46,6 +47,7 @@ public static class RawChain
             {
                 Interlocked.Increment(ref shared.Completed);
                 if (shared.Running) ai.Tell(new PortalWrite(Self, m.Slot));
+                else Interlocked.Decrement(ref shared.InFlight);
             });
             Receive<Interrupt>(_ => Interlocked.Increment(ref shared.Interrupts));
         }
@@ -80,25 +82,56 @@ public static class RawChain
         public InterruptUnit() => Receive<Raise>(m => m.Container.Tell(Irq));
     }
 
-    /// <summary>Operations (completed chains) per second over the window.</summary>
-    public static async Task<double> RunAsync(int containers, TimeSpan window, string akkaConfig, CancellationToken ct)
+    /// <summary>
+    /// A raw chain that stays up between slices: <see cref="Running.Resume"/> starts every container's two descriptors,
+    /// <see cref="PauseAsync"/> lets what is in flight finish and stops. Completed chains are counted throughout.
+    /// </summary>
+    public sealed class Running : IAsyncDisposable
     {
-        using var system = ActorSystem.Create("raw", ConfigurationFactory.ParseString(akkaConfig));
+        private readonly ActorSystem _system;
+        private readonly Shared _shared;
+        private readonly List<(IActorRef Container, IActorRef Ai)> _pairs;
+
+        internal Running(ActorSystem system, Shared shared, List<(IActorRef, IActorRef)> pairs)
+        {
+            _system = system;
+            _shared = shared;
+            _pairs = pairs;
+        }
+
+        public long Completed => Interlocked.Read(ref _shared.Completed);
+
+        public void Resume()
+        {
+            _shared.Running = true;
+            foreach (var (c, ai) in _pairs) c.Tell(new Start(ai));
+        }
+
+        /// <summary>Stops submitting; returns once every chain in flight has completed.</summary>
+        public async Task PauseAsync(CancellationToken ct)
+        {
+            _shared.Running = false;
+            while (Interlocked.Read(ref _shared.InFlight) > 0) await Task.Delay(1, ct);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _shared.Running = false;
+            await _system.Terminate();
+            _system.Dispose();
+        }
+    }
+
+    public static Running Launch(int containers, string akkaConfig)
+    {
+        var system = ActorSystem.Create("raw", ConfigurationFactory.ParseString(akkaConfig));
         var shared = new Shared();
         shared.Dmar = system.ActorOf(Props.Create(() => new Dmar()), "dmar");
         shared.InterruptUnit = system.ActorOf(Props.Create(() => new InterruptUnit()), "iu");
         var pairs = Enumerable.Range(0, containers)
-            .Select(i => (Container: system.ActorOf(Props.Create(() => new Container(shared)), $"c{i}"),
-                          Ai: system.ActorOf(Props.Create(() => new Ai(shared)), $"ai{i}")))
+            .Select(i => (system.ActorOf(Props.Create(() => new Container(shared)), $"c{i}"),
+                          system.ActorOf(Props.Create(() => new Ai(shared)), $"ai{i}")))
             .ToList();
-        var start = Stopwatch.GetTimestamp();
-        var before = Interlocked.Read(ref shared.Completed);
-        foreach (var (c, ai) in pairs) c.Tell(new Start(ai));
-        await Task.Delay(window, ct);
-        var after = Interlocked.Read(ref shared.Completed);
-        var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        shared.Running = false;
-        await system.Terminate();
-        return (after - before) / elapsed;
+        return new Running(system, shared, pairs);
     }
 }

@@ -42,15 +42,16 @@ public static class EmulatorRun
     /// that already holds the same topology's tables resumes them; a different topology is refused with a
     /// <see cref="SivInputException"/> unless <paramref name="fresh"/> discards the stored tables first.
     /// <paramref name="interrupt"/> (a signal) ends the measured window early: the run drains and reports what ran.
-    /// Before the window opens it gives up, with no report.
+    /// Before the window opens it gives up, with no report. <paramref name="onRunner"/> gets the runner and the run's
+    /// metrics as soon as the runner exists (the fast-path benchmark pauses and resumes the load through it).
     /// </summary>
     public static async Task<RunOutcome> RunAsync(ResolvedScenario scenario, RunProgress progress, CancellationToken ct = default,
         TableStore? store = null, bool fresh = false, ITableAudit? audit = null, string? extraHocon = null, ShardingSettings? sharding = null,
-        CancellationToken interrupt = default)
+        CancellationToken interrupt = default, Action<IActorRef, RunMetrics>? onRunner = null)
     {
         try
         {
-            return await RunUnlessInterruptedAsync(scenario, progress, ct, store, fresh, audit, extraHocon, sharding, interrupt);
+            return await RunUnlessInterruptedAsync(scenario, progress, ct, store, fresh, audit, extraHocon, sharding, interrupt, onRunner);
         }
         catch (OperationCanceledException) when (interrupt.IsCancellationRequested && !ct.IsCancellationRequested)
         {
@@ -59,7 +60,8 @@ public static class EmulatorRun
     }
 
     private static async Task<RunOutcome> RunUnlessInterruptedAsync(ResolvedScenario scenario, RunProgress progress, CancellationToken ct,
-        TableStore? store, bool fresh, ITableAudit? audit, string? extraHocon, ShardingSettings? sharding, CancellationToken interrupt)
+        TableStore? store, bool fresh, ITableAudit? audit, string? extraHocon, ShardingSettings? sharding, CancellationToken interrupt,
+        Action<IActorRef, RunMetrics>? onRunner)
     {
         // Start-up stops at the first await after an interruption; the run itself ends through its runner.
         using var startup = CancellationTokenSource.CreateLinkedTokenSource(ct, interrupt);
@@ -84,6 +86,7 @@ public static class EmulatorRun
             startup.Token.ThrowIfCancellationRequested();
             var managedBefore = GC.GetTotalMemory(forceFullCollection: true);
             var runner = system.ActorOf(ScenarioRunnerActor.Props(ctx, progress).OnControlThread(system), "runner");
+            onRunner?.Invoke(runner, ctx.Metrics);
             var timeout = TimeSpan.FromSeconds(scenario.Scenario.DurationSeconds + 600);
             var unrecoverable = new TaskCompletionSource<TableUnrecoverable>(TaskCreationOptions.RunContinuationsAsynchronously);
             system.ActorOf(Props.Create(() => new UnrecoverableListener<TableUnrecoverable>(unrecoverable)), "unrecoverable-tables");
