@@ -3,7 +3,7 @@ using System.Globalization;
 using Akka.Actor;
 using Akka.Configuration;
 using SivActors.Actors.DmaRemapping;
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Hosting;
 using SivActors.Actors.Persistence;
 using SivActors.Actors.Run;
 using SivActors.Cli;

@@ -4,7 +4,7 @@ using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Hosting;
 using SivActors.Actors.Persistence;
 using SivActors.Model;
 using SivActors.Model.Tables;
@@ -162,7 +162,7 @@ public static class EmulatorRun
             t.Hosts, t.Hosts * t.DevicesPerHost, finished.Ais, finished.Containers, scenario.Scenario.Composition.Policy)
         { Delivery = scenario.Scenario.Delivery };
         var report = RunReportBuilder.Build(summary, metrics.Snapshot(), metrics, timings, memory, metrics.Outstanding,
-            SivActors.Actors.Container.RejectCodes.Name);
+            SivActors.Model.Device.RejectCodes.Name);
         if (finished.PausedTicks > 0)
             report = report with { Throughput = report.Throughput with { PausedSeconds = finished.PausedTicks / (double)System.Diagnostics.Stopwatch.Frequency } };
         var tables = metrics.Tables;

@@ -73,7 +73,7 @@ public static class SivCli
                 Store = TableStore.Resolve(p.GetValue(db), p.GetValue(postgres)),
                 Fresh = p.GetValue(fresh),
                 AckLog = p.GetValue(ackLog),
-                Sharding = p.GetValue(sharded) ? new SivActors.Actors.Infrastructure.ShardingSettings() : null,
+                Sharding = p.GetValue(sharded) ? new SivActors.Actors.Hosting.ShardingSettings() : null,
                 Cluster = p.GetValue(clusterSeeds) is { } cs
                     ? new ClusterRunSettings(cs.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), p.GetValue(driverHost)!,
                         p.GetValue(driverPort), System.Net.IPAddress.TryParse(p.GetValue(driverHost), out _) ? p.GetValue(driverHost)! : "0.0.0.0",
@@ -206,7 +206,7 @@ public sealed record RunRequest(string? Scenario, double? Duration, int? Contain
     public TableStore? Store { get; init; }
     public bool Fresh { get; init; }
     public string? AckLog { get; init; }
-    public SivActors.Actors.Infrastructure.ShardingSettings? Sharding { get; init; }
+    public SivActors.Actors.Hosting.ShardingSettings? Sharding { get; init; }
     public ClusterRunSettings? Cluster { get; init; }
 }
 

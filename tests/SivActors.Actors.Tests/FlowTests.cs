@@ -4,13 +4,15 @@ using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using SivActors.Actors.AssignableInterface;
 using SivActors.Actors.Container;
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Entities;
+using SivActors.Actors.Hosting;
 using SivActors.Actors.InterruptUnit;
 using SivActors.Actors.Vdcm;
 using SivActors.Model.Device;
 using SivActors.Model.Identity;
 using SivActors.Model.Interrupts;
 using SivActors.Model.Vdcm;
+using SivActors.Model.Workload;
 using Dmar = SivActors.Actors.DmaRemapping.DmaRemappingProtocol;
 
 namespace SivActors.Actors.Tests;
@@ -108,6 +110,29 @@ public sealed class FlowTests : TestKit
         Assert.Equal((Tenant, (byte)0x41, composed.Asid), (irq.Container, irq.Vector, irq.Asid));
         vdcm.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         Assert.Equal(0, _ctx.Metrics.Snapshot().VdcmMessagesOnFastPath);
+    }
+
+    [Fact]
+    public void A_dma_read_of_memory_on_this_node_goes_straight_back_to_the_ai()
+    {
+        var composed = Compose(Tenant);
+        var ims = ProgramVector(Tenant, 0x41);
+        // The tenant's memory is on this node: DMA remapping reads it and the container sees only the writes.
+        var memory = new GuestMemory(_ctx.Layout, new Random(7));
+        _ctx.GuestMemory.Register(Tenant, memory);
+
+        _ctx.Directory.Tell(new AssignableInterfaceProtocol.PortalWrite(composed.Ais[0], Tenant, Memmove(composed.Asid, ims),
+            PortalKind.Limited, PortalWriteType.Posted, 0, 0, 0));
+        var both = _containers.ReceiveN(2);
+        Assert.Empty(both.OfType<ContainerProtocol.MemoryRead>());
+        var write = Assert.Single(both.OfType<ContainerProtocol.MemoryWrite>());
+        // The move's destination carries the source bytes as the memory holds them.
+        Assert.Equal(_ctx.Layout.Destination(0), write.Writes[0].Address);
+        Assert.Equal(memory.Source(64).ToArray(), write.Writes[0].Data);
+        Assert.Equal((byte)OperationStatus.Success, write.Writes[^1].Data[0]);
+        Assert.Single(both.OfType<ContainerProtocol.InterruptDelivered>());
+        // The read is applied by DMA remapping itself; the two writes wait for the container (a probe here).
+        Assert.Equal((3L, 1L), (_ctx.Metrics.Snapshot().DmaIssued, _ctx.Metrics.Snapshot().DmaApplied));
     }
 
     [Fact]

@@ -1,4 +1,4 @@
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Hosting;
 using SivActors.Model.Scenarios;
 
 namespace SivActors.Actors.Tests;

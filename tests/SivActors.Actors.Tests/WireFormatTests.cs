@@ -1,6 +1,7 @@
 using Akka.Actor;
-using SivActors.Actors.Infrastructure;
-using SivActors.Actors.Infrastructure.Wire;
+using SivActors.Actors.Entities;
+using SivActors.Actors.Hosting;
+using SivActors.Actors.Wire;
 using SivActors.Actors.Run;
 using SivActors.Cli;
 using SivActors.Model.Identity;

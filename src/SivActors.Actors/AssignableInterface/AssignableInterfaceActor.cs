@@ -3,7 +3,8 @@ using Akka.Actor;
 using SivActors.Actors.Container;
 using SivActors.Actors.Delivery;
 using SivActors.Actors.DmaRemapping;
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Entities;
+using SivActors.Actors.Hosting;
 using SivActors.Actors.InterruptUnit;
 using SivActors.Model.Delivery;
 using SivActors.Model.Device;
@@ -281,7 +282,10 @@ public sealed class AssignableInterfaceActor : EntityActor
     {
         var d = f.Descriptor;
         var plan = DsaEngine.PlanFor(d.Opcode);
-        var destination = plan.WritesDestination ? new byte[d.TransferSize] : null;
+        // A move writes back exactly what it read: the read buffer, which this AI owns once it arrives, carries the write.
+        var destination = !plan.WritesDestination ? null
+            : d.Opcode == DsaOpcode.MemoryMove && data.Length == d.TransferSize ? data
+            : new byte[d.TransferSize];
         var record = DsaEngine.Execute(d, data, data2 ?? ReadOnlySpan<byte>.Empty, destination);
         CompleteWith(f, record, destination, modeled, raise: d.RequestsInterrupt);
     }

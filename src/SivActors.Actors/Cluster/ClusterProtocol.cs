@@ -1,4 +1,5 @@
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Hosting;
+using SivActors.Actors.Wire;
 using SivActors.Model.Reporting;
 
 namespace SivActors.Actors.Cluster;
@@ -88,7 +89,7 @@ public static class ClusterProtocol
     /// </summary>
     public sealed record ForgetNode(string RunId, string Address) : ISivMessage;
 
-    /// <summary>Opens or closes the node's <see cref="Infrastructure.RebalanceGate"/>; answered with <see cref="RebalanceAllowed"/>.</summary>
+    /// <summary>Opens or closes the node's <see cref="Hosting.RebalanceGate"/>; answered with <see cref="RebalanceAllowed"/>.</summary>
     public sealed record AllowRebalance(string RunId, bool Open) : ISivMessage;
 
     public sealed record RebalanceAllowed(string RunId, string Node, bool Open) : ISivMessage;

@@ -2,7 +2,9 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Entities;
+using SivActors.Actors.Hosting;
+using SivActors.Actors.Wire;
 using SivActors.Actors.Persistence;
 using SivActors.Actors.Run;
 using SivActors.Model.Cost;
@@ -195,7 +197,7 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
         });
 
         // Messages that reached this node from another one: what the wire serializer has decoded.
-        long Received() => (Context.System.Serialization.FindSerializerForType(typeof(ISivMessage)) as Infrastructure.Wire.WireSerializer)?.Deserialized ?? 0;
+        long Received() => (Context.System.Serialization.FindSerializerForType(typeof(ISivMessage)) as Wire.WireSerializer)?.Deserialized ?? 0;
 
         NodeMetrics Figures(string runId)
         {

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Cluster;
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Entities;
+using SivActors.Actors.Hosting;
 using SivActors.Actors.Run;
 using static SivActors.Actors.Cluster.ClusterProtocol;
 

@@ -27,7 +27,7 @@ public sealed class WorkerLinks : INodeFaults
     /// <summary>The run's workers in <c>node:N</c> order, as this node sees its cluster.</summary>
     public static IReadOnlyList<Address> OrderedWorkers(ActorSystem system) =>
         NodeOrder(Akka.Cluster.Cluster.Get(system).State.Members
-            .Where(m => m.Status == Akka.Cluster.MemberStatus.Up && m.HasRole(Infrastructure.SivShardingHosting.WorkerRole))
+            .Where(m => m.Status == Akka.Cluster.MemberStatus.Up && m.HasRole(Hosting.SivShardingHosting.WorkerRole))
             .Select(m => m.Address));
 
     /// <summary>

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using SivActors.Actors.DmaRemapping;
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Entities;
+using SivActors.Actors.Wire;
 using SivActors.Model.Device;
 using SivActors.Model.Identity;
 

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using SivActors.Actors.Container;
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Entities;
+using SivActors.Actors.Hosting;
 using SivActors.Actors.InterruptUnit;
 using SivActors.Model.Dma;
 using SivActors.Model.Identity;
@@ -59,8 +60,18 @@ public sealed class DmaRemappingActor : EntityActor
             return;
         }
         var owner = first.Binding!.Owner;
+        var modeled = m.ModeledNs + _ctx.Cost.Dma(m.Length + m.Length2);
+        if (_ctx.GuestMemory.TryGet(owner, out var memory))
+        {
+            // The translated read goes to memory and its data back to the device; the guest takes no part (decision 56).
+            metrics.DmaApplied(ranges);
+            var data2 = m.Length2 > 0 ? memory.Read(m.Address2, m.Length2) : null;
+            _ctx.Directory.Tell(new AssignableInterface.AssignableInterfaceProtocol.MemoryReadData(m.Origin, m.RequestId,
+                memory.Read(m.Address, m.Length), data2, modeled));
+            return;
+        }
         _ctx.Directory.Tell(new ContainerProtocol.MemoryRead(owner, _ctx.HostOf(owner), m.RequestId, m.Origin,
-            m.Address, m.Length, m.Address2, m.Length2, m.ModeledNs + _ctx.Cost.Dma(m.Length + m.Length2)));
+            m.Address, m.Length, m.Address2, m.Length2, modeled));
     }
 
     private void Write(DmaWrite m)

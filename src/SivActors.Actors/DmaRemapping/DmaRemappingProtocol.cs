@@ -1,4 +1,5 @@
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Entities;
+using SivActors.Actors.Wire;
 using SivActors.Model.Dma;
 using SivActors.Model.Identity;
 using SivActors.Model.Interrupts;

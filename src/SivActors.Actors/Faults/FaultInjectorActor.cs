@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka.Actor;
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Entities;
+using SivActors.Actors.Hosting;
 using SivActors.Model.Faults;
 using SivActors.Model.Identity;
 

@@ -23,7 +23,7 @@ public sealed class HopInterceptor(FaultPlane plane, RunMetrics metrics)
     public void SetLine(Hop hop, IActorRef line) => _lines[(int)hop] = line;
 
     /// <summary>True if the message was taken (dropped or delayed); the directory then does not send it.</summary>
-    public bool Intercept(Infrastructure.IEntityMessage message, IActorRef? sender)
+    public bool Intercept(Entities.IEntityMessage message, IActorRef? sender)
     {
         if (!plane.HopsArmed || Classify(message) is not { } c) return false;
         var rule = plane.Rule(c.Hop);
@@ -60,7 +60,7 @@ public sealed class HopInterceptor(FaultPlane plane, RunMetrics metrics)
     /// Queues <paramref name="message"/> for its entity behind what <paramref name="hop"/> holds, if it holds anything
     /// (not delayed itself). False when the hop is clear: the caller then sends it as usual.
     /// </summary>
-    public bool Behind(Hop hop, Infrastructure.IEntityMessage message, IActorRef sender)
+    public bool Behind(Hop hop, Entities.IEntityMessage message, IActorRef sender)
     {
         if (!plane.HopsArmed || !plane.Holding(hop) || _lines[(int)hop] is not { } line) return false;
         plane.Hold(hop);
@@ -68,7 +68,7 @@ public sealed class HopInterceptor(FaultPlane plane, RunMetrics metrics)
         return true;
     }
 
-    private static (Hop Hop, bool Droppable)? Classify(Infrastructure.IEntityMessage m) => m switch
+    private static (Hop Hop, bool Droppable)? Classify(Entities.IEntityMessage m) => m switch
     {
         InterruptUnitProtocol.RaiseInterrupt => (Hop.AiToInterruptUnit, true),
         InterruptUnitProtocol.FlushFrom => (Hop.AiToInterruptUnit, false),

@@ -1,5 +1,6 @@
 using Akka.Actor;
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Entities;
+using SivActors.Actors.Hosting;
 using SivActors.Model.Identity;
 using static SivActors.Actors.HostingFunction.HostingFunctionProtocol;
 

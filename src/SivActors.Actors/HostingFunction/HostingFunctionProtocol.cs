@@ -1,4 +1,5 @@
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Entities;
+using SivActors.Actors.Wire;
 using SivActors.Model.Identity;
 
 namespace SivActors.Actors.HostingFunction;

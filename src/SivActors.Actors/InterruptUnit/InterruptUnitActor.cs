@@ -1,7 +1,8 @@
 using Akka.Actor;
 using SivActors.Actors.Container;
 using Akka.Persistence;
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Entities;
+using SivActors.Actors.Hosting;
 using SivActors.Actors.Persistence;
 using SivActors.Model.Delivery;
 using SivActors.Model.Faults;

@@ -1,5 +1,6 @@
 using Akka.Actor;
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Entities;
+using SivActors.Actors.Wire;
 using SivActors.Model.Identity;
 using SivActors.Model.Interrupts;
 using SivActors.Model.Workload;

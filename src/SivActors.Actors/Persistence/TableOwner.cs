@@ -3,7 +3,9 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using SivActors.Actors.Faults;
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Entities;
+using SivActors.Actors.Hosting;
+using SivActors.Actors.Wire;
 using SivActors.Model.Faults;
 using SivActors.Model.Tables;
 

@@ -33,7 +33,7 @@ public sealed record TableStore(TableStoreKind Kind, string ConnectionString, st
     public int MaxBatch { get; init; } = 2_000;
 
     /// <summary>Back-off for a table owner that stopped after a journal or recovery failure.</summary>
-    public SivActors.Actors.Infrastructure.EntityRestartPolicy Restart { get; init; } = SivActors.Actors.Infrastructure.EntityRestartPolicy.Default;
+    public SivActors.Actors.Entities.EntityRestartPolicy Restart { get; init; } = SivActors.Actors.Entities.EntityRestartPolicy.Default;
 
     public static TableStore InMemory { get; } = new(TableStoreKind.InMemory, "", "in-memory journal");
 

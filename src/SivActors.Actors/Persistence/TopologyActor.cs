@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Persistence;
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Hosting;
+using SivActors.Actors.Wire;
 using SivActors.Model.Tables;
 
 namespace SivActors.Actors.Persistence;

@@ -29,7 +29,7 @@ public sealed class LostMessageListener : ReceiveActor
         {
             // A table owner's dead letters wait at its parent for the restarted owner, and a sharded entity's go
             // again through its region (EntityLocator): delayed, not lost.
-            if (!Infrastructure.SivEmulatorHosting.IsRestartedOnFailure(d.Recipient.Path) && !Infrastructure.EntityLocator.WillReroute(d))
+            if (!Hosting.SivEmulatorHosting.IsRestartedOnFailure(d.Recipient.Path) && !Entities.EntityLocator.WillReroute(d))
                 Count(d.Message, metrics);
         });
         Receive<Dropped>(d => Count(d.Message, metrics));

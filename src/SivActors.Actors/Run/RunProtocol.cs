@@ -1,6 +1,7 @@
 using Akka.Actor;
 
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Hosting;
+using SivActors.Actors.Wire;
 
 namespace SivActors.Actors.Run;
 

@@ -1,4 +1,4 @@
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Hosting;
 
 namespace SivActors.Actors.Tests.Cluster;
 

@@ -1,5 +1,6 @@
 using Akka.Actor;
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Entities;
+using SivActors.Actors.Wire;
 using SivActors.Actors.Persistence;
 using SivActors.Actors.Run;
 using SivActors.Actors.Tests.Persistence;

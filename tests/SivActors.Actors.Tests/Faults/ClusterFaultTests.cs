@@ -161,7 +161,9 @@ public sealed class ClusterFaultTests : IDisposable
         // The victim is not the seed: a lone seed that starts again would form a cluster of its own.
         var ordered = NodeOrder("akka.tcp");
         var n = ordered.FindIndex(x => x.Index != 0);
-        var scenario = ThreeHosts(24, "reliable",
+        // A restarted node needs 10-15 s to start and join on two busy cores (more while the rest of the suite runs
+        // beside it): the run leaves it 32 s after its restart is due.
+        var scenario = ThreeHosts(36, "reliable",
             new FaultSpec { At = 2, Kind = "crash-node", Target = $"node:{n}" },
             new FaultSpec { At = 4, Kind = "restart-node", Target = $"node:{n}" });
         var settings = Driver(timeout);

@@ -17,7 +17,7 @@ public sealed class PartitionTests() : Akka.TestKit.Xunit2.TestKit(Remote())
         akka.remote.dot-netty.tcp { hostname = 127.0.0.1, port = 0 }
         {{NetworkLinks.Hocon}}
         akka.loglevel = ERROR
-        """ + "\n" + SivActors.Actors.Infrastructure.SivEmulatorHosting.WireFormatHocon);
+        """ + "\n" + SivActors.Actors.Hosting.SivEmulatorHosting.WireFormatHocon);
 
     private sealed class Echo : ReceiveActor
     {
@@ -69,7 +69,7 @@ public sealed class PartitionTests() : Akka.TestKit.Xunit2.TestKit(Remote())
     public void The_cut_and_its_answer_cross_nodes_in_the_wire_format()
     {
         var cut = new ClusterProtocol.CutLinks("run-7", [$"{NetworkLinks.Protocol}://siv@10.0.0.2:4053", $"{NetworkLinks.Protocol}://siv@10.0.0.3:4053"], Heal: true);
-        var serializer = (SivActors.Actors.Infrastructure.Wire.WireSerializer)Sys.Serialization.FindSerializerFor(cut);
+        var serializer = (SivActors.Actors.Wire.WireSerializer)Sys.Serialization.FindSerializerFor(cut);
         var back = (ClusterProtocol.CutLinks)serializer.FromBinary(serializer.ToBinary(cut), serializer.Manifest(cut));
         Assert.Equal((cut.RunId, cut.Heal), (back.RunId, back.Heal));
         Assert.Equal(cut.Peers, back.Peers);

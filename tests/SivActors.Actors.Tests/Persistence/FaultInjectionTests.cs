@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Persistence.TestKit;
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Entities;
+using SivActors.Actors.Hosting;
 using SivActors.Actors.Persistence;
 using SivActors.Model.Identity;
 using SivActors.Model.Interrupts;

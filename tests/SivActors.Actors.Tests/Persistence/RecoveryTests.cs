@@ -1,4 +1,5 @@
-using SivActors.Actors.Infrastructure;
+using SivActors.Actors.Hosting;
+using SivActors.Actors.Wire;
 using SivActors.Actors.Persistence;
 using SivActors.Actors.Run;
 using SivActors.Cli;

@@ -2,8 +2,9 @@ using System.Collections.Immutable;
 using System.Globalization;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
+using SivActors.Actors.Wire;
 
-namespace SivActors.Actors.Infrastructure;
+namespace SivActors.Actors.Hosting;
 
 /// <summary>
 /// Places shard "hN" (or "hN-k" when a host is spread) on the region of the node at index slot % count among the

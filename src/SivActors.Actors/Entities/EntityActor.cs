@@ -1,8 +1,9 @@
 using Akka.Actor;
+using SivActors.Actors.Hosting;
 using SivActors.Actors.Vdcm;
 using SivActors.Model.Identity;
 
-namespace SivActors.Actors.Infrastructure;
+namespace SivActors.Actors.Entities;
 
 /// <summary>
 /// What every entity that is not a table owner shares (table owners get the same from

@@ -3,12 +3,14 @@ using Akka.Hosting;
 using SivActors.Actors.AssignableInterface;
 using SivActors.Actors.Container;
 using SivActors.Actors.DmaRemapping;
+using SivActors.Actors.Entities;
 using SivActors.Actors.HostingFunction;
 using SivActors.Actors.InterruptUnit;
 using SivActors.Actors.Vdcm;
+using SivActors.Actors.Wire;
 using SivActors.Model.Identity;
 
-namespace SivActors.Actors.Infrastructure;
+namespace SivActors.Actors.Hosting;
 
 /// <summary>Registry keys for the entity parents.</summary>
 public sealed class InterruptUnitParent;
@@ -48,9 +50,9 @@ public static class SivEmulatorHosting
 
     /// <summary>The same binding as HOCON, for TestKit tests that own their ActorSystem.</summary>
     public const string WireFormatHocon = """
-        akka.actor.serializers.siv-wire = "SivActors.Actors.Infrastructure.Wire.WireSerializer, SivActors.Actors"
-        akka.actor.serialization-bindings { "SivActors.Actors.Infrastructure.ISivMessage, SivActors.Actors" = siv-wire }
-        akka.actor.serialization-identifiers { "SivActors.Actors.Infrastructure.Wire.WireSerializer, SivActors.Actors" = 7302 }
+        akka.actor.serializers.siv-wire = "SivActors.Actors.Wire.WireSerializer, SivActors.Actors"
+        akka.actor.serialization-bindings { "SivActors.Actors.Wire.ISivMessage, SivActors.Actors" = siv-wire }
+        akka.actor.serialization-identifiers { "SivActors.Actors.Wire.WireSerializer, SivActors.Actors" = 7302 }
         """;
 
     public static AkkaConfigurationBuilder WithSivEmulator(this AkkaConfigurationBuilder b, EmulatorContext ctx) => b

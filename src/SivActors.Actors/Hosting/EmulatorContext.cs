@@ -1,13 +1,13 @@
+using SivActors.Actors.Entities;
 using SivActors.Actors.Persistence;
 using SivActors.Model.Cost;
-using SivActors.Model.Dma;
 using SivActors.Model.Faults;
 using SivActors.Model.Identity;
 using SivActors.Model.Reporting;
 using SivActors.Model.Scenarios;
 using SivActors.Model.Workload;
 
-namespace SivActors.Actors.Infrastructure;
+namespace SivActors.Actors.Hosting;
 
 /// <summary>What every entity on a node shares: the scenario, its cost model, the metrics sink and the directory.</summary>
 public sealed class EmulatorContext
@@ -83,6 +83,9 @@ public sealed class EmulatorContext
     public WorkloadMix Mix { get; }
     public ContainerLayout Layout { get; }
 
+    /// <summary>The memory of every container running on this node, which DMA reads reach directly (decision 56).</summary>
+    public GuestMemoryMap GuestMemory { get; } = new();
+
     public HostId HostOf(ContainerId c) => new(c.Value % Scenario.Topology.Hosts);
 
     /// <summary>ASIDs are 1 + the container number: unique per host, never 0 and never the reserved 0xFFFFF.</summary>
@@ -107,35 +110,4 @@ public sealed class EmulatorContext
         x ^= x >> 16;
         return x;
     }
-}
-
-/// <summary>
-/// Every container's I/O address space: a read-only source buffer, one destination buffer and one completion
-/// record per outstanding descriptor, and its posted-interrupt descriptor.
-/// </summary>
-public sealed class ContainerLayout
-{
-    public const ulong SourceBase = 0x1000_0000;
-    public const ulong DestinationBase = 0x2000_0000;
-    public const ulong CompletionBase = 0x3000_0000;
-    public const ulong PostedDescriptorAddress = 0x5000_0000;
-
-    public ContainerLayout(int queueDepth, int maxTransfer)
-    {
-        QueueDepth = queueDepth;
-        BufferBytes = maxTransfer;
-        Regions =
-        [
-            new MappedRegion("source", SourceBase, (ulong)maxTransfer, DmaPermissions.Read),
-            new MappedRegion("destination", DestinationBase, (ulong)(maxTransfer * queueDepth), DmaPermissions.ReadWrite),
-            new MappedRegion("completion", CompletionBase, (ulong)(32 * queueDepth), DmaPermissions.ReadWrite),
-        ];
-    }
-
-    public int QueueDepth { get; }
-    public int BufferBytes { get; }
-    public MappedRegion[] Regions { get; }
-
-    public ulong Destination(int slot) => DestinationBase + (ulong)(slot * BufferBytes);
-    public ulong Completion(int slot) => CompletionBase + (ulong)(slot * 32);
 }

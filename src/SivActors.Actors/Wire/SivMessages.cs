@@ -1,4 +1,6 @@
-namespace SivActors.Actors.Infrastructure;
+using SivActors.Actors.Hosting;
+
+namespace SivActors.Actors.Wire;
 
 /// <summary>
 /// Every message that may cross nodes: bound to the compact binary <see cref="Wire.WireSerializer"/>, so the default

@@ -1,7 +1,8 @@
 using System.Globalization;
+using SivActors.Actors.Wire;
 using SivActors.Model.Identity;
 
-namespace SivActors.Actors.Infrastructure;
+namespace SivActors.Actors.Entities;
 
 public enum EntityKind : byte
 {

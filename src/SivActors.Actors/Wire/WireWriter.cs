@@ -1,9 +1,10 @@
 using System.Buffers.Binary;
 using System.Text;
 using Akka.Actor;
+using SivActors.Actors.Hosting;
 using SivActors.Model.Identity;
 
-namespace SivActors.Actors.Infrastructure.Wire;
+namespace SivActors.Actors.Wire;
 
 /// <summary>Appends little-endian fields and LEB128 varints to a growing buffer.</summary>
 public sealed class WireWriter(int capacity = 128)

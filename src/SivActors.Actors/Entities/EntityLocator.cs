@@ -1,7 +1,8 @@
 using Akka.Actor;
 using Akka.Event;
+using SivActors.Actors.Wire;
 
-namespace SivActors.Actors.Infrastructure;
+namespace SivActors.Actors.Entities;
 
 /// <summary>
 /// One per node that hosts shard regions. It keeps the node's <see cref="EntityDirectory"/> honest when entities

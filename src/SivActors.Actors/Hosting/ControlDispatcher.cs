@@ -1,6 +1,7 @@
 using Akka.Actor;
+using SivActors.Actors.Wire;
 
-namespace SivActors.Actors.Infrastructure;
+namespace SivActors.Actors.Hosting;
 
 /// <summary>
 /// A thread of its own for the actors that keep a run's time: the scenario runner (the window's end, phase

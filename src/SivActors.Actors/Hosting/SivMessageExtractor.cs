@@ -1,6 +1,7 @@
 using Akka.Cluster.Sharding;
+using SivActors.Actors.Entities;
 
-namespace SivActors.Actors.Infrastructure;
+namespace SivActors.Actors.Hosting;
 
 /// <summary>
 /// Maps a message to its entity and shard: the local entity parents and the Cluster.Sharding regions use the same

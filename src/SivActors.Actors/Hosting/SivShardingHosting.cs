@@ -1,15 +1,16 @@
 using Akka.Actor;
-using Akka.Cluster;
-using Akka.Cluster.Hosting;
 using Akka.Cluster.Hosting.SBR;
+using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
+using Akka.Cluster;
 using Akka.Hosting;
 using Akka.Persistence.Sql.Config;
 using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
+using SivActors.Actors.Entities;
 using SivActors.Actors.Persistence;
 
-namespace SivActors.Actors.Infrastructure;
+namespace SivActors.Actors.Hosting;
 
 /// <summary>How entities are spread: shards per emulated host (1 keeps a host's hot path on one node).</summary>
 public sealed record ShardingSettings(int ShardsPerHost = 1);

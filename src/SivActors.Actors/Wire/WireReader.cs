@@ -1,9 +1,10 @@
 using System.Buffers.Binary;
 using System.Text;
 using Akka.Actor;
+using SivActors.Actors.Hosting;
 using SivActors.Model.Identity;
 
-namespace SivActors.Actors.Infrastructure.Wire;
+namespace SivActors.Actors.Wire;
 
 /// <summary>Reads what <see cref="WireWriter"/> wrote; a truncated or malformed payload throws, never guesses.</summary>
 public sealed class WireReader(byte[] buffer, ExtendedActorSystem system)
