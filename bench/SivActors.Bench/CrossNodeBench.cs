@@ -80,8 +80,10 @@ public static class CrossNodeBench
                 ratios.Add(e / r);
                 hopsSeen.Add(hopsPerOp);
             }
+            // Allocation is not printed: both sides run in node processes, where this process cannot count it.
+            var (q1, q3) = FastPathBench.Quartiles(ratios);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"crossnode ratio={FastPathBench.Median(ratios):0.000} emulator={FastPathBench.Median(emu):0} raw={FastPathBench.Median(raw):0} hops={FastPathBench.Median(hopsSeen):0.00}/{RawHops}"));
+                $"crossnode ratio={FastPathBench.Median(ratios):0.000} iqr={q1:0.000}..{q3:0.000} emulator={FastPathBench.Median(emu):0} raw={FastPathBench.Median(raw):0} hops={FastPathBench.Median(hopsSeen):0.00}/{RawHops}"));
             return 0;
         }
         finally

@@ -67,6 +67,8 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
 
     protected override byte[] Encode(InterruptUnitEvent e) => TableCodec.Encode(e);
 
+    protected override bool PersistsNothing(object message) => message is RaiseInterrupt;
+
     protected override object TakeSnapshot() => InterruptUnitSnapshot.Of(_tables);
 
     private void Bind(BindAsid m)

@@ -248,6 +248,23 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
     };
 
     protected abstract byte[] Encode(TEvent e);
+
+    /// <summary>Commands that read the tables and persist nothing (the interrupt unit's interrupts).</summary>
+    protected virtual bool PersistsNothing(object message) => false;
+
+    /// <summary>
+    /// Once recovered, a command that persists nothing skips Akka.Persistence's per-command bookkeeping, which
+    /// allocates a callback per message and only matters to commands that persist or stash: interrupts are the
+    /// interrupt unit's hot path and never wait for the journal. Writes are asynchronous (PersistAllAsync), so
+    /// nothing is held in Akka's internal stash that such a command could overtake.
+    /// </summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (!PersistsNothing(message) || !IsRecoveryFinished) return base.AroundReceive(receive, message);
+        if (receive(message)) return true;
+        Unhandled(message);
+        return false;
+    }
     protected abstract object TakeSnapshot();
 
     /// <summary>
