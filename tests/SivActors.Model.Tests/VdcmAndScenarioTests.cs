@@ -105,7 +105,7 @@ public class RogueForgerTests
         asids.Bind(Own, table);
         asids.Bind(Peer, table);
         var material = new ForgeryMaterial(Device, Own, 1, table.Size, withPeer ? Peer : null, withPeer ? (ushort)2 : null, peerSameSource, (Own, 3));
-        var forgery = RogueForger.Build(kind, material)!.Value;
+        var forgery = RogueForger.Build(kind, material)!;
         var d = InterruptRemapper.Process(new RemappingSettings(), asids, forgery.Write);
         Assert.Equal(InterruptOutcome.Blocked, d.Outcome);
         Assert.Equal(forgery.Expected, d.Fault);
@@ -120,7 +120,7 @@ public class RogueForgerTests
         table.Set(2, new InterruptEntry { Asid = Peer, Sid = Device.RequesterId });
         asids.Bind(Own, table);
         asids.Bind(Peer, table);
-        var forgery = RogueForger.Build(RogueKind.WrongAsid, new ForgeryMaterial(Device, Own, 1, table.Size, Peer, 2, true, null))!.Value;
+        var forgery = RogueForger.Build(RogueKind.WrongAsid, new ForgeryMaterial(Device, Own, 1, table.Size, Peer, 2, true, null))!;
         var d = InterruptRemapper.Process(new RemappingSettings(), asids, forgery.Write);
         Assert.Equal(FaultReason.IrteNotPresent, d.Fault);
         Assert.True(forgery.Accepts(d.Fault));
@@ -135,7 +135,7 @@ public class RogueForgerTests
         var pasids = new SivActors.Model.Dma.PasidTable();
         pasids.Bind(new SivActors.Model.Dma.PasidBinding(Own, new ContainerId(1), new SivActors.Model.Dma.AddressSpace(
             [new SivActors.Model.Dma.MappedRegion("dst", 0x2000_0000, 0x1000, SivActors.Model.Dma.DmaPermissions.ReadWrite)])));
-        var f = RogueForger.Build(kind, new ForgeryMaterial(Device, Own, 1, 65536, null, null, false, null))!.Value;
+        var f = RogueForger.Build(kind, new ForgeryMaterial(Device, Own, 1, 65536, null, null, false, null))!;
         Assert.Equal(UpstreamKind.Dma, f.Write.Kind);
         Assert.Equal(expected, f.Expected);
         Assert.Equal(expected, SivActors.Model.Dma.DmaRemapper.Check(pasids, f.Write.Asid, f.Write.Address, f.DmaLength, true).Fault);
