@@ -113,14 +113,26 @@ public sealed class ChildProcess : IDisposable
     private static extern int Kill(int pid, int signal);
 
     /// <summary>A port on 127.0.0.1 that nothing listens on right now.</summary>
+    /// <summary>
+    /// A port nothing listens on, below Linux's ephemeral range (32768 and up). A port from that range can be taken
+    /// as the source port of an outgoing connection (to PostgreSQL, or a survivor's reconnect) between the moment a
+    /// node stops and the moment it, or its restarted successor, binds it again; a restarted node then cannot come
+    /// back at its address. Never the same port twice in one test process.
+    /// </summary>
     public static int FreePort()
     {
-        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
+        lock (HandedOut)
+        {
+            for (var attempt = 0; attempt < 1000; attempt++)
+            {
+                var port = Random.Shared.Next(20000, 32700);
+                if (HandedOut.Add(port) && PortIsFree(port)) return port;
+            }
+        }
+        throw new InvalidOperationException("no free port found in 20000..32699");
     }
+
+    private static readonly HashSet<int> HandedOut = [];
 
     public static bool PortIsFree(int port)
     {

@@ -182,7 +182,7 @@ public sealed class ClusterFaultTests : IDisposable
         var restart = faults["restart-node"];
         Assert.True(faults["crash-node"].Injected, $"{faults["crash-node"]}");
         // Back: a new incarnation of the worker was Up after the restart was due, and hosts moved to it.
-        Assert.True(restart.Injected && restart.DetectedAtS >= restart.AtS, $"{restart}");
+        Assert.True(restart.Injected && restart.DetectedAtS >= restart.AtS, $"{restart}\n{victim.Output}");
         Assert.Contains(r.Moves!, m => m.StartsWith(ordered[n].Address + " joined", StringComparison.Ordinal));
         // Two records for its address: the crashed incarnation (lost, its last report) and the one that came back.
         var records = r.Nodes!.Where(x => x.Node == ordered[n].Address).ToList();
