@@ -60,12 +60,46 @@ fi
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
+# The Debian mirror debootstrap fetches bookworm from: $SIV_DEBIAN_MIRROR, else the first one this machine's apt
+# sources use for bookworm's main component (deb822 .sources files, then one-line .list files), else
+# deb.debian.org. A machine behind its own mirror or proxy then builds the base image the way it installs packages.
+debian_mirror() {
+  if [[ -n "${SIV_DEBIAN_MIRROR:-}" ]]; then echo "$SIV_DEBIAN_MIRROR"; return; fi
+  local found=""
+  shopt -s nullglob
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    found=$(awk '
+      function flush() { if (!done && deb && bookworm && main && uri != "") { print uri; done = 1; exit } deb = bookworm = main = 0; uri = "" }
+      /^[[:space:]]*$/ { flush(); next }
+      /^[[:space:]]*#/ { next }
+      tolower($1) == "types:"      { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
+      tolower($1) == "suites:"     { for (i = 2; i <= NF; i++) if ($i == "bookworm") bookworm = 1 }
+      tolower($1) == "components:" { for (i = 2; i <= NF; i++) if ($i == "main") main = 1 }
+      tolower($1) == "uris:"       { uri = $2 }
+      END { flush() }' "$f")
+    [[ -n "$found" ]] && break
+  done
+  if [[ -z "$found" ]]; then
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+      [[ -r "$f" ]] || continue
+      found=$(awk '$1 == "deb" {
+          i = 2; if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+          if ($(i + 1) == "bookworm") for (j = i + 2; j <= NF; j++) if ($j == "main") { print $i; exit } }' "$f")
+      [[ -n "$found" ]] && break
+    done
+  fi
+  shopt -u nullglob
+  echo "${found:-http://deb.debian.org/debian}"
+}
+
 if ! image_exists siv-base:bookworm; then
-  log "building siv-base:bookworm (debootstrap, a few minutes)"
+  MIRROR=$(debian_mirror)
+  log "building siv-base:bookworm (debootstrap from $MIRROR, a few minutes)"
   # What Microsoft's runtime-deps image carries besides libc: TLS, CA certificates, time zones, GSSAPI (Npgsql
   # loads it), libstdc++.
   debootstrap --variant=minbase --include=libssl3,ca-certificates,tzdata,libgssapi-krb5-2,libstdc++6,zlib1g \
-    bookworm "$WORK/rootfs" http://deb.debian.org/debian >"$WORK/debootstrap.log" 2>&1 \
+    bookworm "$WORK/rootfs" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
     || { tail -20 "$WORK/debootstrap.log" >&2; exit 1; }
   tar -C "$WORK/rootfs" -c . | docker import - siv-base:bookworm >/dev/null
 fi
