@@ -10,10 +10,10 @@ using SivActors.Actors.Entities;
 using SivActors.Actors.Hosting;
 using SivActors.Actors.Persistence;
 using SivActors.Actors.Run;
-using SivActors.Model;
 using SivActors.Model.Faults;
 using SivActors.Model.Reporting;
 using SivActors.Model.Scenarios;
+using SivActors.Model;
 using static SivActors.Actors.Cluster.ClusterProtocol;
 
 namespace SivActors.Cli;

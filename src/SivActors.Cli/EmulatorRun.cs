@@ -6,12 +6,12 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SivActors.Actors.Hosting;
 using SivActors.Actors.Persistence;
-using SivActors.Model;
-using SivActors.Model.Tables;
 using SivActors.Actors.Run;
 using SivActors.Model.Faults;
 using SivActors.Model.Reporting;
 using SivActors.Model.Scenarios;
+using SivActors.Model.Tables;
+using SivActors.Model;
 
 namespace SivActors.Cli;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
-using SivActors.Model;
 using SivActors.Model.Identity;
 using SivActors.Model.Interrupts;
+using SivActors.Model;
 
 namespace SivActors.Cli;
 

@@ -1,9 +1,9 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using SivActors.Model;
+using System.Text.Json;
 using SivActors.Model.Identity;
 using SivActors.Model.Interrupts;
 using SivActors.Model.Scenarios;
+using SivActors.Model;
 
 namespace SivActors.Cli;
 

@@ -1,10 +1,10 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Runtime.InteropServices;
 using Akka.Actor;
-using Akka.Cluster;
-using Akka.Cluster.Hosting;
 using Akka.Cluster.Hosting.SBR;
+using Akka.Cluster.Hosting;
+using Akka.Cluster;
 using Akka.Event;
 using Akka.Hosting;
 using Akka.Remote.Hosting;

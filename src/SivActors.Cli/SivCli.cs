@@ -1,7 +1,7 @@
 using System.CommandLine;
 using SivActors.Actors.Persistence;
-using SivActors.Model;
 using SivActors.Model.Scenarios;
+using SivActors.Model;
 
 namespace SivActors.Cli;
 

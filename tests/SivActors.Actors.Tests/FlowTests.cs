@@ -1,12 +1,12 @@
-using SivActors.Actors.Persistence;
 using Akka.Actor;
-using Akka.TestKit;
 using Akka.TestKit.Xunit2;
+using Akka.TestKit;
 using SivActors.Actors.AssignableInterface;
 using SivActors.Actors.Container;
 using SivActors.Actors.Entities;
 using SivActors.Actors.Hosting;
 using SivActors.Actors.InterruptUnit;
+using SivActors.Actors.Persistence;
 using SivActors.Actors.Vdcm;
 using SivActors.Model.Device;
 using SivActors.Model.Identity;

@@ -1,8 +1,8 @@
 using Akka.Actor;
 using SivActors.Actors.Entities;
 using SivActors.Actors.Hosting;
-using SivActors.Actors.Wire;
 using SivActors.Actors.Run;
+using SivActors.Actors.Wire;
 using SivActors.Cli;
 using SivActors.Model.Identity;
 using SivActors.Model.Interrupts;

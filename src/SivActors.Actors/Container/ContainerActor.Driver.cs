@@ -2,8 +2,9 @@ using System.Diagnostics;
 using Akka.Actor;
 using SivActors.Actors.Entities;
 using SivActors.Actors.Hosting;
-using SivActors.Actors.Wire;
 using SivActors.Actors.Vdcm;
+using SivActors.Actors.Wire;
+using SivActors.Model.Device;
 using SivActors.Model.Identity;
 using SivActors.Model.Reporting;
 using SivActors.Model.Vdcm;
@@ -19,18 +20,24 @@ namespace SivActors.Actors.Container;
 /// </summary>
 public sealed partial class ContainerActor
 {
-    private void Composed(VdevComposed m)
+    /// <summary>The vdev's AIs as composed: one slot each, with no vector known yet.</summary>
+    private void TakeVdev(Asid asid, AiId[] ais, WorkQueueMode[] modes)
     {
-        _asid = m.Asid;
-        _ais = m.Ais;
-        _modes = m.Modes;
-        _replyTo = m.ReplyTo;
+        _asid = asid;
+        _ais = ais;
+        _modes = modes;
         _handles = new ushort?[_ais.Length];
         _vectors = new byte[_ais.Length];
         _pendingVectors = new byte[_ais.Length];
         _uncertainVectors = new List<byte>?[_ais.Length];
         _writing = new List<byte>?[_ais.Length];
         if (_ctx.Reliable is not null) _everVectors = new ulong[_ais.Length * 4];
+    }
+
+    private void Composed(VdevComposed m)
+    {
+        TakeVdev(m.Asid, m.Ais, m.Modes);
+        _replyTo = m.ReplyTo;
         ProgramAllVectors(() =>
         {
             _ready = true;
@@ -44,15 +51,7 @@ public sealed partial class ContainerActor
     /// </summary>
     private void Restored(VdcmProtocol.VdevInfo m)
     {
-        _asid = m.Asid;
-        _ais = m.Ais.ToArray();
-        _modes = m.Modes.ToArray();
-        _handles = new ushort?[_ais.Length];
-        _vectors = new byte[_ais.Length];
-        _pendingVectors = new byte[_ais.Length];
-        _uncertainVectors = new List<byte>?[_ais.Length];
-        _writing = new List<byte>?[_ais.Length];
-        if (_ctx.Reliable is not null) _everVectors = new ulong[_ais.Length * 4];
+        TakeVdev(m.Asid, m.Ais.ToArray(), m.Modes.ToArray());
         for (var s = 0; s < _ais.Length; s++)
         {
             var entry = s + 1 < m.Msix.Count ? m.Msix[s + 1] : null; // entry 0 is the VDCM's own vector

@@ -1,6 +1,6 @@
 using Akka.Actor;
-using SivActors.Actors.Container;
 using Akka.Persistence;
+using SivActors.Actors.Container;
 using SivActors.Actors.Entities;
 using SivActors.Actors.Hosting;
 using SivActors.Actors.Persistence;

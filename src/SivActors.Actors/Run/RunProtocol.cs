@@ -1,5 +1,4 @@
 using Akka.Actor;
-
 using SivActors.Actors.Hosting;
 using SivActors.Actors.Wire;
 

@@ -1,13 +1,13 @@
 using Akka.Persistence;
-using SivActors.Actors.Persistence;
-using SivActors.Model.Tables;
 using SivActors.Actors.AssignableInterface;
-using SivActors.Actors.HostingFunction;
 using SivActors.Actors.Entities;
 using SivActors.Actors.Hosting;
+using SivActors.Actors.HostingFunction;
+using SivActors.Actors.Persistence;
 using SivActors.Model.Device;
 using SivActors.Model.Identity;
 using SivActors.Model.Interrupts;
+using SivActors.Model.Tables;
 using SivActors.Model.Vdcm;
 using SivActors.Model.Workload;
 using static SivActors.Actors.Vdcm.VdcmProtocol;

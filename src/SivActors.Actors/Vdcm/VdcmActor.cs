@@ -1,13 +1,13 @@
 using Akka.Actor;
 using Akka.Persistence;
-using SivActors.Actors.Persistence;
-using SivActors.Model.Tables;
 using SivActors.Actors.Container;
 using SivActors.Actors.Entities;
 using SivActors.Actors.Hosting;
+using SivActors.Actors.Persistence;
 using SivActors.Model.Device;
 using SivActors.Model.Identity;
 using SivActors.Model.Interrupts;
+using SivActors.Model.Tables;
 using SivActors.Model.Vdcm;
 using static SivActors.Actors.Vdcm.VdcmProtocol;
 using Ai = SivActors.Actors.AssignableInterface.AssignableInterfaceProtocol;

@@ -1,3 +1,5 @@
+
+
 namespace SivActors.Model.Device;
 
 /// <summary>

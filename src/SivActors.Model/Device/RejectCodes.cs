@@ -1,3 +1,5 @@
+
+
 namespace SivActors.Model.Device;
 
 /// <summary>Rejection reasons that are not DSA completion statuses, kept in the same status-indexed ledger.</summary>

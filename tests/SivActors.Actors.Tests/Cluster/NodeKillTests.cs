@@ -1,9 +1,9 @@
 using Akka.Actor;
 using SivActors.Actors.Entities;
-using SivActors.Actors.Wire;
 using SivActors.Actors.Persistence;
 using SivActors.Actors.Run;
 using SivActors.Actors.Tests.Persistence;
+using SivActors.Actors.Wire;
 using SivActors.Cli;
 using SivActors.Model.Identity;
 using SivActors.Model.Tables;

@@ -2,11 +2,11 @@ using Akka.Actor;
 using SivActors.Actors.Entities;
 using SivActors.Actors.Hosting;
 using SivActors.Actors.Run;
-using SivActors.Model.Identity;
-using C = SivActors.Actors.Container.ContainerProtocol;
 using SivActors.Actors.Tests.Persistence;
 using SivActors.Cli;
+using SivActors.Model.Identity;
 using SivActors.Model.Reporting;
+using C = SivActors.Actors.Container.ContainerProtocol;
 
 namespace SivActors.Actors.Tests.Cluster;
 

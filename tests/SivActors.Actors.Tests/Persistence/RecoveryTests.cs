@@ -1,7 +1,7 @@
 using SivActors.Actors.Hosting;
-using SivActors.Actors.Wire;
 using SivActors.Actors.Persistence;
 using SivActors.Actors.Run;
+using SivActors.Actors.Wire;
 using SivActors.Cli;
 using SivActors.Model.Identity;
 using SivActors.Model.Interrupts;
