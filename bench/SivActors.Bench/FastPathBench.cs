@@ -118,14 +118,10 @@ public static class FastPathBench
         public static async Task<EmulatorSide> StartAsync(ResolvedScenario scenario, CancellationToken ct)
         {
             var side = new EmulatorSide();
-            var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            side._run = EmulatorRun.RunAsync(scenario, side._progress, ct, interrupt: side._end.Token, onRunner: (runner, metrics) =>
-            {
-                (side._runner, side._metrics) = (runner, metrics);
-                ready.TrySetResult();
-            });
-            await Task.WhenAny(ready.Task, side._run);
-            // Composition runs first; the load starts with the window, and the first slice starts from a pause.
+            side._run = EmulatorRun.RunAsync(scenario, side._progress, ct, interrupt: side._end.Token,
+                onRunner: (runner, metrics) => (side._runner, side._metrics) = (runner, metrics));
+            // The runner exists before the window opens: composition runs first, the load starts with the window, and
+            // the first slice starts from a pause.
             while (side._progress.Phase != RunPhase.Running && !side._run.IsCompleted) await Task.Delay(10, ct);
             if (side._run.IsCompleted) throw new InvalidOperationException($"the emulator run ended before its window: {(await side._run).Failure}");
             await side.PauseAsync(ct);
@@ -140,9 +136,7 @@ public static class FastPathBench
         /// <summary>Ends the run (resumed, then interrupted) and checks that every invariant held over it.</summary>
         public async Task<bool> EndAsync(TextWriter output)
         {
-            Resume();
-            await _end.CancelAsync();
-            var outcome = await _run;
+            var outcome = await FinishAsync();
             if (outcome.Report is not { } report)
             {
                 Console.Error.WriteLine($"bench: emulator run failed: {outcome.Failure}");
@@ -160,13 +154,16 @@ public static class FastPathBench
 
         public async ValueTask DisposeAsync()
         {
-            if (!_run.IsCompleted)
-            {
-                Resume();
-                await _end.CancelAsync();
-                await _run;
-            }
+            if (!_run.IsCompleted) await FinishAsync();
             _end.Dispose();
+        }
+
+        /// <summary>Resumes the load (a paused run ends only once it runs again), then interrupts the run and waits for its report.</summary>
+        private async Task<RunOutcome> FinishAsync()
+        {
+            Resume();
+            await _end.CancelAsync();
+            return await _run;
         }
     }
 

@@ -1,3 +1,4 @@
+using SivActors.Model.Device;
 using SivActors.Model.Dma;
 
 namespace SivActors.Model.Workload;
@@ -21,7 +22,7 @@ public sealed class ContainerLayout
         [
             new MappedRegion("source", SourceBase, (ulong)maxTransfer, DmaPermissions.Read),
             new MappedRegion("destination", DestinationBase, (ulong)(maxTransfer * queueDepth), DmaPermissions.ReadWrite),
-            new MappedRegion("completion", CompletionBase, (ulong)(32 * queueDepth), DmaPermissions.ReadWrite),
+            new MappedRegion("completion", CompletionBase, (ulong)(CompletionRecord.Size * queueDepth), DmaPermissions.ReadWrite),
         ];
     }
 
@@ -30,5 +31,5 @@ public sealed class ContainerLayout
     public MappedRegion[] Regions { get; }
 
     public ulong Destination(int slot) => DestinationBase + (ulong)(slot * BufferBytes);
-    public ulong Completion(int slot) => CompletionBase + (ulong)(slot * 32);
+    public ulong Completion(int slot) => CompletionBase + (ulong)(slot * CompletionRecord.Size);
 }

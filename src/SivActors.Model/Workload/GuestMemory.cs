@@ -26,7 +26,7 @@ public sealed class GuestMemory
         _completions = new byte[CompletionRecordBytes * layout.QueueDepth];
     }
 
-    private const int CompletionRecordBytes = 32;
+    private const int CompletionRecordBytes = Device.CompletionRecord.Size;
 
     public ReadOnlySpan<byte> Source(int length) => _source.AsSpan(0, length);
 
