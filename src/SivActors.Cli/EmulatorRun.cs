@@ -177,6 +177,8 @@ public static class EmulatorRun
         return report with
         {
             Interrupted = finished.Interrupted,
+            Timeline = (trace ?? faults?.Trace)?.PerSecond(timings.WallSeconds),
+            Fairness = FairnessSection.Of(finished.TenantOperations, timings.WallSeconds),
             Tables = new TablesSection(store.Display, topology == TopologyVerdict.Resumed, tables.DurableChanges, tables.Batches,
                 tables.WriteFailures, tables.OwnerRestarts) { InjectedWriteFailures = tables.InjectedWriteFailures },
             Faults = faults is { Stats.Count: > 0 } ? FaultOutcomes.Of(faults, trace ?? faults.Trace, finished.StartTicks) : null,

@@ -13,6 +13,8 @@ public static class ReportPrinter
         summary.AddRow("throughput", $"{r.Throughput.OpsPerSecond:N0} ops/s, {r.Throughput.InterruptsPerSecond:N0} interrupts/s over {r.Throughput.WallSeconds:0.0} s (wall)" +
             (r.Throughput.PausedSeconds > 0 ? $", of which {r.Throughput.PausedSeconds:0.0} s paused while shards moved" : ""));
         summary.AddRow("memory", $"peak working set {r.Memory.PeakWorkingSetBytes / 1048576.0:N0} MiB, {r.Memory.ManagedBytesPerContainer:N0} managed bytes per container");
+        if (r.Fairness is { } fair)
+            summary.AddRow("fairness", $"Jain's index {fair.Jain:0.000} over {fair.Tenants:N0} tenants; median tenant {fair.MedianTenantOpsPerSecond:N1} ops/s, slowest 1% at most {fair.P1TenantOpsPerSecond:N1}");
         summary.AddRow("fast path", Join(r.Paths.Fast));
         summary.AddRow("slow path", Join(r.Paths.Slow) + (r.Paths.SlowErrors.Count > 0 ? $" (errors: {Join(r.Paths.SlowErrors)})" : ""));
         summary.AddRow("VDCM messages on the fast path", r.Paths.VdcmMessagesOnFastPath.ToString("N0"));

@@ -89,6 +89,16 @@ public static class RunCommand
             return SivCli.InvariantFailed;
         }
         console.MarkupLine($"report written to [bold]{Markup.Escape(path)}[/]");
+        try
+        {
+            var page = SivActors.Report.ReportFiles.Write(outDir, report);
+            console.MarkupLine($"charts and a readable report written to [bold]{Markup.Escape(page)}[/]");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DllNotFoundException or TypeInitializationException)
+        {
+            // The figures are safe in report.json; only the drawing failed.
+            error.WriteLine($"siv: report.html and its charts could not be written to {outDir} ({e.Message}); the figures are in {path}");
+        }
         if (outcome.Interrupted) return signals.ExitCode;
         return report.Invariants.Passed ? SivCli.Ok : SivCli.InvariantFailed;
     }

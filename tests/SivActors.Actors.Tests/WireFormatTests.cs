@@ -85,6 +85,7 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
             new SivActors.Actors.Vdcm.VdcmProtocol.RefreshVdev(new HostId(2), new ContainerId(999_999)),
             new SivActors.Actors.Vdcm.VdcmProtocol.VdevGone(new ContainerId(999_999)),
             new SivActors.Actors.Container.ContainerProtocol.PortalRejected(new ContainerId(7), new HostId(2), 1, SivActors.Model.Device.SubmitOutcome.DeviceGone),
+            new SivActors.Actors.Container.ContainerProtocol.ContainerDrained(new ContainerId(999_999), 12_345_678_901),
         ];
         var serializer = (WireSerializer)Sys.Serialization.FindSerializerFor(messages[0]);
         Assert.All(messages, m => Assert.Equal(m, serializer.FromBinary(serializer.ToBinary(m), serializer.Manifest(m))));

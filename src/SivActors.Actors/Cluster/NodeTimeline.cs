@@ -3,7 +3,7 @@ using SivActors.Model.Faults;
 namespace SivActors.Actors.Cluster;
 
 /// <summary>
-/// Each worker's completed operations on its own clock, from the figures it reports (every half second and at the
+/// Each worker's completed operations (and interrupts and remapping faults) on its own clock, from the figures it reports (every half second and at the
 /// end), for a cluster run's throughput trace. A worker cut off by a partition reports late; placed by its own
 /// time, its operations stay where they happened instead of piling up at the moment it healed. A worker that joins
 /// an open window (a restarted one) is told how long it has been open, so its time is the run's too; each
@@ -28,7 +28,7 @@ public sealed class NodeTimeline
                 // report comes well into the window) is placed from its first report on.
                 if (m.WindowUs < FirstReportUs) trace.Add(0, 0);
             }
-            trace.Add(m.WindowUs / 1e6, m.WindowOperations);
+            trace.Add(m.WindowUs / 1e6, m.WindowOperations, m.WindowInterrupts, SivActors.Model.Reporting.RunMetrics.RemappingFaultsIn(m.Metrics));
         }
     }
 

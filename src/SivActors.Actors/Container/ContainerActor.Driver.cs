@@ -154,6 +154,7 @@ public sealed partial class ContainerActor
     {
         var step = _slowInFlight;
         _slowInFlight = null;
+        if (_running || _stopping) _completedOps++;
         var metrics = _ctx.Metrics;
         metrics.Record(RunMetrics.ModeledSlowNs, m.ModeledNs);
         metrics.Record(RunMetrics.WallSlowUs, WallMicros(m.WallStartTicks));

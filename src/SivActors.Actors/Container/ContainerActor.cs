@@ -58,6 +58,8 @@ public sealed partial class ContainerActor : EntityActor
     private HashSet<AiId>? _goneAis;
     private bool _refreshing;
     private bool _running, _stopping, _stopped, _ready, _harvestDue, _resetting;
+    // Operations completed while the workload ran or drained (not the composition's vector programming): the report's fairness.
+    private long _completedOps;
     private SlowOperation? _quiesceFor;
     private SlowStep? _slowInFlight;
     private long _nextRequest;
@@ -244,6 +246,7 @@ public sealed partial class ContainerActor : EntityActor
         var record = CompletionRecord.ReadFrom(_memory.CompletionRecord(slot));
         if (record.Status is OperationStatus.Success or OperationStatus.SuccessFalsePredicate)
         {
+            _completedOps++;
             metrics.DescriptorCompleted(CompletionCheck.Verify(s.Opcode, s.Size, s.Pattern, s.Seed, s.ExpectedDiff, record,
                 _memory.Source(s.Size), _memory.Destination(slot, s.Size)));
             metrics.Record(RunMetrics.ModeledFastNs, modeledNs);
@@ -350,7 +353,7 @@ public sealed partial class ContainerActor : EntityActor
         if (_stopping && _outstanding == 0 && _slowInFlight is null && _slowQueue.Count == 0)
         {
             _stopping = false;
-            _replyTo.Tell(new ContainerDrained(_id));
+            _replyTo.Tell(new ContainerDrained(_id, _completedOps));
         }
     }
 

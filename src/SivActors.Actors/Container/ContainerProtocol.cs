@@ -67,7 +67,8 @@ public static class ContainerProtocol
 
     public sealed record ContainerReady(ContainerId Container) : ISivMessage;
 
-    public sealed record ContainerDrained(ContainerId Container) : ISivMessage;
+    /// <summary>Nothing is outstanding; <paramref name="Completed"/> operations were completed since the workload first started.</summary>
+    public sealed record ContainerDrained(ContainerId Container, long Completed) : ISivMessage;
 
     public sealed record ContainerFlushed(ContainerId Container) : ISivMessage;
 

@@ -16,7 +16,6 @@ namespace SivActors.Actors.Faults;
 /// </summary>
 public sealed class FaultInjectorActor : ReceiveActor
 {
-    private static readonly TimeSpan SampleEvery = TimeSpan.FromMilliseconds(100);
 
     private readonly EmulatorContext _ctx;
     private readonly long _windowStart;
@@ -30,11 +29,6 @@ public sealed class FaultInjectorActor : ReceiveActor
         _plane = ctx.Faults;
         Receive<Fire>(m => Start(_plane.Stats[m.Fault]));
         Receive<End>(m => Stop(_plane.Stats[m.Fault]));
-        Receive<Sample>(_ =>
-        {
-            _plane.Trace.Add(Seconds(Stopwatch.GetTimestamp()), _ctx.CompletedOperations());
-            _clock.Schedule(SampleEvery, Self, Sample.Instance);
-        });
     }
 
     protected override void PreStart()
@@ -54,8 +48,6 @@ public sealed class FaultInjectorActor : ReceiveActor
             if (s.Fault.AtSeconds < now - 0.1) continue;
             _clock.Schedule(Delay(s.Fault.AtSeconds - now), Self, new Fire(s.Fault.Index));
         }
-        _plane.Trace.Add(now, _ctx.CompletedOperations());
-        _clock.Schedule(SampleEvery, Self, Sample.Instance);
     }
 
     protected override void PostStop()
@@ -199,11 +191,6 @@ public sealed class FaultInjectorActor : ReceiveActor
     private sealed record Fire(int Fault) : INoSerializationVerificationNeeded;
 
     private sealed record End(int Fault) : INoSerializationVerificationNeeded;
-
-    private sealed class Sample : INoSerializationVerificationNeeded
-    {
-        public static readonly Sample Instance = new();
-    }
 
     public static Props Props(EmulatorContext ctx, long windowStartTicks) => Akka.Actor.Props.Create(() => new FaultInjectorActor(ctx, windowStartTicks));
 }

@@ -44,6 +44,12 @@ public sealed class EmulatorContext
     /// <summary>Operations completed so far, as the fault injector samples them (a cluster's driver adds up its workers').</summary>
     public Func<long> CompletedOperations { get; set; }
 
+    /// <summary>
+    /// Adds the node's running totals to the run's trace at <paramref name="seconds"/> into the window: operations as
+    /// <see cref="CompletedOperations"/> counts them, interrupts raised, remapping faults decided.
+    /// </summary>
+    public void SampleTrace(double seconds) => Faults.Trace.Add(seconds, CompletedOperations(), Metrics.InterruptsRaised, Metrics.RemappingFaults);
+
     /// <summary>How a cluster run's driver injects the faults that act on nodes; null elsewhere.</summary>
     public Faults.INodeFaults? NodeFaults { get; set; }
 

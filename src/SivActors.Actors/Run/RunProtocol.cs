@@ -15,6 +15,9 @@ public static class RunProtocol
     {
         /// <summary>The window ended early on <see cref="EndEarly"/>.</summary>
         public bool Interrupted { get; init; }
+
+        /// <summary>Operations each container completed over the run, one count per container (for fairness).</summary>
+        public IReadOnlyList<long> TenantOperations { get; init; } = [];
     }
 
     /// <summary>

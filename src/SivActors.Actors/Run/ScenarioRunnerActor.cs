@@ -16,7 +16,7 @@ namespace SivActors.Actors.Run;
 /// duration, wait until every container has drained, flush the upstream paths and harvest pending posted
 /// interrupts, so the ledger read afterwards is final. No phase waits on a timer except the run's duration.
 /// </summary>
-public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboundedStash
+public sealed partial class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     private readonly EmulatorContext _ctx;
     private readonly RunProgress _progress;
@@ -124,11 +124,9 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
             _progress.OperationsAtStart = _ctx.CompletedOperations();
             _progress.RunStartTicks = _startTicks;
             Timers.StartSingleTimer("duration", DurationElapsed.Instance, TimeSpan.FromSeconds(_ctx.Scenario.DurationSeconds));
+            StartSampling();
             if (_ctx.Faults.Stats.Count > 0)
             {
-                // The trace starts with the window, not when the injector first runs (later on a busy machine), so a
-                // fault early in the run still has a rate before it to be compared with.
-                _ctx.Faults.Trace.Add(0, _ctx.CompletedOperations());
                 _injector = Context.ActorOf(Faults.FaultInjectorActor.Props(_ctx, _startTicks).OnControlThread(Context.System), "faults");
             }
             StartLoad();
@@ -149,6 +147,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
 
     private void Running()
     {
+        Sampling();
         Receive<EndEarly>(_ =>
         {
             _interrupted = true;
@@ -158,6 +157,8 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
         Receive<DurationElapsed>(_ =>
         {
             _stopTicks = Stopwatch.GetTimestamp();
+            _ctx.SampleTrace(Seconds(_stopTicks));
+            StopSampling();
             _onWindow?.Invoke(false);
             _opsAtStop = _ctx.Metrics.OperationsCompleted;
             _irqAtStop = _ctx.Metrics.InterruptsRaised;
@@ -170,7 +171,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
                 // A node that asked to leave meanwhile may go now: nothing of this run moves any more.
                 AnswerPauseWaiters();
                 _replyTo.Tell(new RunFinished(_startTicks, _stopTicks, _opsAtStart, _irqAtStart, _opsAtStop, _irqAtStop, _containers.Count, _ais.Count,
-                    _pausedTicks) { Interrupted = _interrupted });
+                    _pausedTicks) { Interrupted = _interrupted, TenantOperations = _tenantOperations.Values.ToArray() });
                 Become(() => Receive<PauseLoad>(m => m.ReplyTo.Tell(new LoadPaused(m.Reason))));
             });
         });
@@ -246,6 +247,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
     /// <summary>While quiescing: the run's end and further pause requests wait until the load is quiet.</summary>
     private void WhileQuiescing()
     {
+        Sampling();
         Receive<DurationElapsed>(_ => Stash.Stash());
         Receive<EndEarly>(_ => EndWhenRunningAgain());
         Receive<PauseLoad>(m => _pauseWaiters.Add(m));
@@ -261,6 +263,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
         });
         Receive<ContainerProtocol.ContainerDrained>(m =>
         {
+            _tenantOperations[m.Container.Value] = m.Completed;
             if (!_undrained.Remove(m.Container.Value)) return;
             _progress.ContainersDrained++;
             if (_undrained.Count > 0) return;
@@ -336,6 +339,7 @@ public sealed class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWithUnboun
     private void Fail(string reason)
     {
         Timers.CancelAll();
+        StopSampling();
         _progress.Phase = RunPhase.Failed;
         _replyTo.Tell(new RunFailed(reason));
         Become(() => { });

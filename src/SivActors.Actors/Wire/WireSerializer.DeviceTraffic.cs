@@ -145,7 +145,7 @@ public sealed partial class WireSerializer
             return new C.State(asid, outstanding, handles, r.Bytes(), r.Bool());
         });
         Add<C.ContainerReady>("c.ready", (w, m) => w.Container(m.Container), r => new C.ContainerReady(r.Container()));
-        Add<C.ContainerDrained>("c.drained", (w, m) => w.Container(m.Container), r => new C.ContainerDrained(r.Container()));
+        Add<C.ContainerDrained>("c.drained", (w, m) => { w.Container(m.Container); w.Var(m.Completed); }, r => new C.ContainerDrained(r.Container(), r.Var()));
         Add<C.ContainerFlushed>("c.flushed", (w, m) => w.Container(m.Container), r => new C.ContainerFlushed(r.Container()));
         Add<C.ContainerFailed>("c.failed", (w, m) => { w.Container(m.Container); w.String(m.Reason); }, r => new C.ContainerFailed(r.Container(), r.String()));
 

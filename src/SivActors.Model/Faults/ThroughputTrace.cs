@@ -1,38 +1,59 @@
 namespace SivActors.Model.Faults;
 
+/// <summary>One sample of a run's running totals, at <paramref name="Seconds"/> into its measured window.</summary>
+public readonly record struct TraceSample(double Seconds, long Operations, long Interrupts, long Faults);
+
 /// <summary>
-/// Completed operations sampled over the measured window, to tell when throughput came back after a fault: the
-/// first moment after the fault ends at which the rate over the last second is at least
-/// <see cref="RecoveredShare"/> of the rate over the two seconds before the fault.
+/// What a run did second by second: its running totals of completed operations, raised interrupts and remapping
+/// faults (interrupt and DMA faults decided), sampled over the measured window. It tells when throughput came back
+/// after a fault (the first moment after the fault ends at which the rate over the last second is at least
+/// <see cref="RecoveredShare"/> of the rate over the two seconds before it), and it is the report's timeline.
+/// Samples are added from the control thread and read from others: every access takes the lock.
 /// </summary>
 public sealed class ThroughputTrace
 {
     public const double RecoveredShare = 0.8;
     private const double BaselineSeconds = 2, WindowSeconds = 1, MinBaselineSeconds = 0.5;
 
-    private readonly List<(double Seconds, long Operations)> _samples = [];
+    private readonly List<TraceSample> _samples = [];
 
-    public IReadOnlyList<(double Seconds, long Operations)> Samples => _samples;
-
-    /// <summary>Samples must come in time order.</summary>
-    public void Add(double seconds, long operations)
+    public IReadOnlyList<TraceSample> Samples
     {
-        if (_samples.Count > 0 && seconds <= _samples[^1].Seconds) return;
-        _samples.Add((seconds, operations));
+        get
+        {
+            lock (_samples) return _samples.ToArray();
+        }
+    }
+
+    /// <summary>Samples must come in time order; one that does not is ignored.</summary>
+    public void Add(double seconds, long operations, long interrupts = 0, long faults = 0)
+    {
+        lock (_samples)
+        {
+            if (_samples.Count > 0 && seconds <= _samples[^1].Seconds) return;
+            _samples.Add(new TraceSample(seconds, operations, interrupts, faults));
+        }
     }
 
     /// <summary>Operations per second between two moments (interpolated between samples), or null outside the trace.</summary>
     public double? Rate(double from, double to)
     {
-        if (to - from <= 0 || _samples.Count < 2 || from < _samples[0].Seconds || to > _samples[^1].Seconds) return null;
-        return (At(to) - At(from)) / (to - from);
+        lock (_samples)
+        {
+            if (to - from <= 0 || _samples.Count < 2 || from < _samples[0].Seconds || to > _samples[^1].Seconds) return null;
+            return (At(to).Operations - At(from).Operations) / (to - from);
+        }
     }
 
     /// <summary>The rate before a fault that starts at <paramref name="at"/>, or null if the window had not run long enough.</summary>
     public double? Baseline(double at)
     {
-        if (_samples.Count == 0) return null;
-        var from = Math.Max(_samples[0].Seconds, at - BaselineSeconds);
+        double from;
+        lock (_samples)
+        {
+            if (_samples.Count == 0) return null;
+            from = Math.Max(_samples[0].Seconds, at - BaselineSeconds);
+        }
         return at - from < MinBaselineSeconds ? null : Rate(from, at);
     }
 
@@ -43,13 +64,40 @@ public sealed class ThroughputTrace
     public double? RecoveredAt(double at, double end)
     {
         if (Baseline(at) is not { } baseline) return null;
-        foreach (var (t, _) in _samples)
+        var samples = Samples;
+        foreach (var s in samples)
         {
             // The whole window after the fault: an instant fault must not "recover" on the rate from before it.
-            if (t - WindowSeconds < end || t - WindowSeconds < _samples[0].Seconds) continue;
-            if (Rate(t - WindowSeconds, t) is { } rate && rate >= RecoveredShare * baseline) return t;
+            if (s.Seconds - WindowSeconds < end || s.Seconds - WindowSeconds < samples[0].Seconds) continue;
+            if (Rate(s.Seconds - WindowSeconds, s.Seconds) is { } rate && rate >= RecoveredShare * baseline) return s.Seconds;
         }
         return null;
+    }
+
+    /// <summary>
+    /// The run second by second up to <paramref name="end"/> (the window's length): what was done in each second,
+    /// interpolated between samples; the last second is shorter when the window is not a whole number of seconds.
+    /// Empty when fewer than two samples were taken.
+    /// </summary>
+    public IReadOnlyList<TimelineSecond> PerSecond(double end)
+    {
+        lock (_samples)
+        {
+            var seconds = new List<TimelineSecond>();
+            if (_samples.Count < 2) return seconds;
+            end = Math.Min(end, _samples[^1].Seconds);
+            var from = _samples[0].Seconds;
+            var previous = At(from);
+            for (var second = 1; from < end - 1e-6; second++)
+            {
+                var to = Math.Min(from + 1, end);
+                var now = At(to);
+                seconds.Add(new TimelineSecond(second, Math.Round(to - from, 3), (long)Math.Round(now.Operations - previous.Operations),
+                    (long)Math.Round(now.Interrupts - previous.Interrupts), (long)Math.Round(now.Faults - previous.Faults)));
+                (from, previous) = (to, now);
+            }
+            return seconds;
+        }
     }
 
     /// <summary>
@@ -61,26 +109,40 @@ public sealed class ThroughputTrace
     public static ThroughputTrace Sum(IEnumerable<ThroughputTrace> nodes, double step)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(step);
-        var traces = nodes.Where(n => n._samples.Count > 0).ToList();
+        var traces = nodes.Select(n => n.Samples).Where(s => s.Count > 0).ToList();
         var sum = new ThroughputTrace();
         if (traces.Count == 0) return sum;
-        var first = traces.Min(n => n._samples[0].Seconds);
-        var last = traces.Max(n => n._samples[^1].Seconds);
+        var first = traces.Min(s => s[0].Seconds);
+        var last = traces.Max(s => s[^1].Seconds);
         for (var i = 0; ; i++)
         {
             var t = Math.Min(first + i * step, last);
-            sum.Add(t, (long)Math.Round(traces.Sum(n => n.At(t))));
+            var at = traces.Select(s => At(s, t)).ToList();
+            sum.Add(t, (long)Math.Round(at.Sum(a => a.Operations)), (long)Math.Round(at.Sum(a => a.Interrupts)), (long)Math.Round(at.Sum(a => a.Faults)));
             if (t >= last) return sum;
         }
     }
 
-    private double At(double seconds)
+    private (double Operations, double Interrupts, double Faults) At(double seconds) => At(_samples, seconds);
+
+    /// <summary>The running totals at a moment: interpolated between samples, the first before them, the last after.</summary>
+    private static (double Operations, double Interrupts, double Faults) At(IReadOnlyList<TraceSample> samples, double seconds)
     {
-        var i = _samples.FindIndex(s => s.Seconds >= seconds);
-        if (i < 0) return _samples[^1].Operations;
-        if (i == 0) return _samples[0].Operations;
-        var (t0, o0) = _samples[i - 1];
-        var (t1, o1) = _samples[i];
-        return o0 + (o1 - o0) * (seconds - t0) / (t1 - t0);
+        var i = 0;
+        while (i < samples.Count && samples[i].Seconds < seconds) i++;
+        if (i == samples.Count) return Totals(samples[^1]);
+        if (i == 0) return Totals(samples[0]);
+        var (a, b) = (samples[i - 1], samples[i]);
+        var f = (seconds - a.Seconds) / (b.Seconds - a.Seconds);
+        return (a.Operations + (b.Operations - a.Operations) * f, a.Interrupts + (b.Interrupts - a.Interrupts) * f, a.Faults + (b.Faults - a.Faults) * f);
     }
+
+    private static (double, double, double) Totals(TraceSample s) => (s.Operations, s.Interrupts, s.Faults);
 }
+
+/// <summary>
+/// One second of a run's timeline: the <paramref name="Second"/>-th of the measured window (from 1), how long it
+/// was (1 but for a last, partial one), and the operations completed, interrupts raised and remapping faults
+/// decided in it.
+/// </summary>
+public sealed record TimelineSecond(int Second, double Seconds, long Operations, long Interrupts, long Faults);

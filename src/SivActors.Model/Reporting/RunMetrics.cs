@@ -95,6 +95,12 @@ public sealed class RunMetrics
     public long SlowTotal => Range(SlowBase, Ops).Sum();
     public long InterruptsRaised => _c.Sum(InterruptsRaised_);
 
+    /// <summary>Interrupt and DMA faults decided so far (the timeline's faults per second).</summary>
+    public long RemappingFaults => Range(InterruptFaultsBase, 512).Sum();
+
+    /// <summary>The same count in another node's exported figures.</summary>
+    public static long RemappingFaultsIn(MetricsExport e) => e.Counters.Skip(InterruptFaultsBase).Take(512).Sum();
+
     public void DescriptorSubmitted() => _c.Add(DescriptorsSubmitted);
     public void DescriptorCompleted(bool verified)
     {

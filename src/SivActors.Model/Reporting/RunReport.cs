@@ -36,6 +36,15 @@ public sealed record RunReport(
 
     /// <summary>The scenario's fault timeline, one record per fault, in order (null when it schedules none).</summary>
     public IReadOnlyList<FaultOutcome>? Faults { get; init; }
+
+    /// <summary>The measured window second by second: operations completed, interrupts raised, remapping faults decided.</summary>
+    public IReadOnlyList<SivActors.Model.Faults.TimelineSecond>? Timeline { get; init; }
+
+    /// <summary>How evenly the containers were served over the window (null when no container completed anything).</summary>
+    public FairnessSection? Fairness { get; init; }
+
+    /// <summary>The latency distributions the percentiles above come from, as cumulative curves in µs (the report's charts).</summary>
+    public IReadOnlyList<LatencyCurve> LatencyCurves { get; init; } = [];
 }
 
 /// <summary>
@@ -219,7 +228,18 @@ public static class RunReportBuilder
             new RogueSection(m.RogueForged, m.RogueAsExpected, m.RogueUnexpected, ExpectedCodes()) { Lost = m.RogueLost, Unaccounted = m.RogueUnaccounted },
             new FaultLogSection(m.FaultsRecorded, m.FaultsDroppedOverflow, m.FaultsDroppedCompressed, m.FaultsSuppressedFpd, m.FaultEvents),
             new CacheSection(m.IecHits, m.IecMisses) { StaleDelivered = m.IecStaleDelivered, StaleBlocked = m.IecStaleBlocked },
-            new InvariantsSection(violations.Count == 0, violations));
+            new InvariantsSection(violations.Count == 0, violations))
+        {
+            LatencyCurves = new[]
+            {
+                LatencyCurve.Of("fast path", "modeled", histograms.Histogram(RunMetrics.ModeledFastNs), 1000),
+                LatencyCurve.Of("slow path", "modeled", histograms.Histogram(RunMetrics.ModeledSlowNs), 1000),
+                LatencyCurve.Of("remapped interrupt", "modeled", histograms.Histogram(RunMetrics.ModeledRemappedInterruptNs), 1000),
+                LatencyCurve.Of("posted interrupt", "modeled", histograms.Histogram(RunMetrics.ModeledPostedInterruptNs), 1000),
+                LatencyCurve.Of("fast path", "wall", histograms.Histogram(RunMetrics.WallFastUs), 1),
+                LatencyCurve.Of("slow path", "wall", histograms.Histogram(RunMetrics.WallSlowUs), 1),
+            }.OfType<LatencyCurve>().ToArray(),
+        };
     }
 
     public static Percentiles Of(HistogramBase h)
