@@ -25,6 +25,12 @@ public sealed partial class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWi
     private readonly List<EntityAddress> _ais = [];
     private IActorRef _replyTo = ActorRefs.Nobody;
     private int _pending;
+    // Compositions in flight at once: enough to keep the VDCMs and their table writes busy (at 2,048, composing 100,000
+    // took 40% longer), few enough that the guests' own vector programming is not queued behind every other vdev's
+    // composition (with all of them sent at once, the progress line stayed at 0/N until nearly all were composed).
+    public const int DefaultComposeWindow = 16_384;
+    private readonly int _composeWindow;
+    private int _nextCompose;
     private readonly HashSet<int> _undrained = [];
     private readonly HashSet<(AiId Ai, EntityKind Unit)> _unflushed = [];
     private readonly HashSet<int> _unharvested = [];
@@ -43,8 +49,12 @@ public sealed partial class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWi
     private IActorRef? _injector;
 
     /// <param name="onWindow">Told when the measured window starts (true) and ends (false); a cluster run marks it on every node.</param>
-    public ScenarioRunnerActor(EmulatorContext ctx, RunProgress progress, TimeSpan? phaseTimeout = null, Action<bool>? onWindow = null)
+    /// <param name="composeWindow">Compositions in flight at once (<see cref="DefaultComposeWindow"/>).</param>
+    public ScenarioRunnerActor(EmulatorContext ctx, RunProgress progress, TimeSpan? phaseTimeout = null, Action<bool>? onWindow = null,
+        int composeWindow = DefaultComposeWindow)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(composeWindow);
+        _composeWindow = composeWindow;
         _onWindow = onWindow;
         _ctx = ctx;
         _progress = progress;
@@ -96,15 +106,26 @@ public sealed partial class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWi
             if (--_pending > 0) return;
             _progress.Phase = RunPhase.Composing;
             _pending = _containers.Count;
-            var aisPerVdev = _ctx.Scenario.Composition.AisPerVdev;
-            foreach (var c in _containers)
-                _ctx.Directory.Tell(new VdcmProtocol.ComposeVdev(new HostId(c.Host), new ContainerId((int)c.Key), aisPerVdev, Self));
+            ComposeMore(_composeWindow);
             Become(Composing);
-            ArmTimeout("composing vdevs and programming vectors");
+            ArmTimeout(ComposingWithoutProgress);
         });
         Receive<PauseLoad>(m => _pauseWaiters.Add(m));
         InterruptedBeforeWindow();
         Failures();
+    }
+
+    private const string ComposingWithoutProgress = "composing vdevs and programming vectors, with no progress in that time";
+
+    /// <summary>Asks the VDCMs for up to <paramref name="count"/> more vdevs, in container order.</summary>
+    private void ComposeMore(int count)
+    {
+        var aisPerVdev = _ctx.Scenario.Composition.AisPerVdev;
+        for (; count > 0 && _nextCompose < _containers.Count; count--)
+        {
+            var c = _containers[_nextCompose++];
+            _ctx.Directory.Tell(new VdcmProtocol.ComposeVdev(new HostId(c.Host), new ContainerId((int)c.Key), aisPerVdev, Self));
+        }
     }
 
     /// <summary>Interrupted before the measured window: nothing was measured, so there is no report to give.</summary>
@@ -114,7 +135,9 @@ public sealed partial class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWi
     {
         Receive<ContainerProtocol.ContainerReady>(_ =>
         {
-            _progress.ContainersReady++;
+            ComposeMore(1);
+            // The timeout is for a stall, not for the whole composition, which grows with the containers.
+            if (++_progress.ContainersReady % 256 == 0) ArmTimeout(ComposingWithoutProgress);
             if (--_pending > 0) return;
             _progress.Phase = RunPhase.Running;
             _opsAtStart = _ctx.Metrics.OperationsCompleted;
@@ -359,6 +382,7 @@ public sealed partial class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWi
         public static readonly DurationElapsed Instance = new();
     }
 
-    public static Props Props(EmulatorContext ctx, RunProgress progress, TimeSpan? phaseTimeout = null, Action<bool>? onWindow = null) =>
-        Akka.Actor.Props.Create(() => new ScenarioRunnerActor(ctx, progress, phaseTimeout, onWindow));
+    public static Props Props(EmulatorContext ctx, RunProgress progress, TimeSpan? phaseTimeout = null, Action<bool>? onWindow = null,
+        int composeWindow = DefaultComposeWindow) =>
+        Akka.Actor.Props.Create(() => new ScenarioRunnerActor(ctx, progress, phaseTimeout, onWindow, composeWindow));
 }
