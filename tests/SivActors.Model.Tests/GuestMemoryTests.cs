@@ -32,6 +32,46 @@ public class GuestMemoryTests
     }
 
     [Fact]
+    public void A_released_destination_reads_as_zeros_and_its_buffer_is_not_shared()
+    {
+        var m = new GuestMemory(Layout, new Random(1));
+        m.Write(Layout.Destination(0), [9, 9, 9]);
+        m.Write(Layout.Destination(1), [7]);
+        m.Release(0);
+        Assert.Equal(new byte[3], m.Destination(0, 3).ToArray());
+        Assert.Equal(new byte[3], m.Read(Layout.Destination(0), 3));
+        Assert.Equal(new byte[] { 7 }, m.Destination(1, 1).ToArray());
+        // A new write after the release starts from zeros, whatever the pool hands out.
+        m.Write(Layout.Destination(0) + 2, [5]);
+        Assert.Equal(new byte[] { 0, 0, 5, 0 }, m.Destination(0, 4).ToArray());
+        m.Release(0);
+        m.Release(0); // releasing twice, or a slot never written, is harmless
+    }
+
+    [Fact]
+    public void A_range_across_two_slots_lands_in_both_and_reads_back_whole()
+    {
+        var m = new GuestMemory(Layout, new Random(1));
+        var data = Enumerable.Range(1, 8).Select(i => (byte)i).ToArray();
+        m.Write(Layout.Destination(1) - 4, data);
+        Assert.Equal(data, m.Read(Layout.Destination(1) - 4, 8));
+        Assert.Equal(new byte[] { 5, 6, 7, 8 }, m.Destination(1, 4).ToArray());
+    }
+
+    [Fact]
+    public void The_source_is_a_window_of_the_node_s_shared_source_and_cannot_be_written()
+    {
+        var m = new GuestMemory(Layout, new Random(3));
+        var same = new ContainerLayout(queueDepth: 2, maxTransfer: 128, seed: 0);
+        Assert.Equal(Layout.SharedSource.ToArray(), same.SharedSource.ToArray());
+        Assert.NotEqual(Layout.SharedSource.ToArray(), new ContainerLayout(2, 128, seed: 1).SharedSource.ToArray());
+        var source = m.Source(128).ToArray();
+        Assert.True(Layout.SharedSource.IndexOf(source) >= 0);
+        Assert.Throws<InvalidOperationException>(() => m.Write(ContainerLayout.SourceBase, [1]));
+        Assert.Equal(source, m.Source(128).ToArray());
+    }
+
+    [Fact]
     public void Completion_records_are_found_by_address()
     {
         var m = new GuestMemory(Layout, new Random(1));

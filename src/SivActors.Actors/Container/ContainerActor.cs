@@ -256,6 +256,7 @@ public sealed partial class ContainerActor : EntityActor
         {
             metrics.DescriptorRejected((byte)record.Status);
         }
+        _memory.Release(slot); // checked: the guest is done with the destination
         Pump();
         CheckDrained();
     }

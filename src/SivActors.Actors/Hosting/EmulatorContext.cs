@@ -19,7 +19,7 @@ public sealed class EmulatorContext
         Resolved = scenario;
         Metrics = metrics ?? new RunMetrics();
         Mix = new WorkloadMix(scenario.Scenario.Workload);
-        Layout = new ContainerLayout(scenario.Scenario.Workload.QueueDepth, Mix.MaxTransferSize);
+        Layout = new ContainerLayout(scenario.Scenario.Workload.QueueDepth, Mix.MaxTransferSize, scenario.Scenario.Seed);
         Faults = new FaultPlane(scenario.Scenario.Seed, FaultTimeline.Validate(scenario.Scenario));
         CompletedOperations = () => Metrics.OperationsCompleted;
         if (scenario.Scenario.ReliableDelivery)

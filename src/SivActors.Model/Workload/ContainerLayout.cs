@@ -14,10 +14,16 @@ public sealed class ContainerLayout
     public const ulong CompletionBase = 0x3000_0000;
     public const ulong PostedDescriptorAddress = 0x5000_0000;
 
-    public ContainerLayout(int queueDepth, int maxTransfer)
+    /// <summary>Distinct source windows in <see cref="SharedSource"/>: containers' sources differ unless two draw the same one.</summary>
+    public const int SourceWindows = 64 * 1024;
+
+    /// <param name="seed">The scenario's seed: every node builds the same <see cref="SharedSource"/> from it.</param>
+    public ContainerLayout(int queueDepth, int maxTransfer, int seed = 0)
     {
         QueueDepth = queueDepth;
         BufferBytes = maxTransfer;
+        _sharedSource = new byte[SourceWindows + maxTransfer];
+        new Random(seed).NextBytes(_sharedSource);
         Regions =
         [
             new MappedRegion("source", SourceBase, (ulong)maxTransfer, DmaPermissions.Read),
@@ -29,6 +35,14 @@ public sealed class ContainerLayout
     public int QueueDepth { get; }
     public int BufferBytes { get; }
     public MappedRegion[] Regions { get; }
+
+    /// <summary>
+    /// Random bytes every container's source is a window of (at a byte offset its seed picks): one block per node,
+    /// read-only, instead of a source buffer per container (decision 60).
+    /// </summary>
+    public ReadOnlySpan<byte> SharedSource => _sharedSource;
+
+    private readonly byte[] _sharedSource;
 
     public ulong Destination(int slot) => DestinationBase + (ulong)(slot * BufferBytes);
     public ulong Completion(int slot) => CompletionBase + (ulong)(slot * CompletionRecord.Size);
