@@ -46,14 +46,15 @@ public static class SivEmulatorHosting
 
     /// <summary>Binds every <see cref="ISivMessage"/> to the binary wire serializer.</summary>
     public static AkkaConfigurationBuilder WithSivWireFormat(this AkkaConfigurationBuilder b) =>
-        b.WithCustomSerializer("siv-wire", [typeof(ISivMessage)], system => new Wire.WireSerializer(system));
+        b.WithCustomSerializer("siv-wire", [typeof(ISivMessage)], system => new Wire.WireSerializer(system))
+            .AddHocon(CompactMailbox.Hocon, HoconAddMode.Prepend);
 
     /// <summary>The same binding as HOCON, for TestKit tests that own their ActorSystem.</summary>
     public const string WireFormatHocon = """
         akka.actor.serializers.siv-wire = "SivActors.Actors.Wire.WireSerializer, SivActors.Actors"
         akka.actor.serialization-bindings { "SivActors.Actors.Wire.ISivMessage, SivActors.Actors" = siv-wire }
         akka.actor.serialization-identifiers { "SivActors.Actors.Wire.WireSerializer, SivActors.Actors" = 7302 }
-        """;
+        """ + "\n" + CompactMailbox.Hocon + "\n";
 
     public static AkkaConfigurationBuilder WithSivEmulator(this AkkaConfigurationBuilder b, EmulatorContext ctx) => b
         .WithSivWireFormat()
@@ -65,6 +66,10 @@ public static class SivEmulatorHosting
     {
         foreach (var kind in Enum.GetValues<EntityKind>()) StartParent(system, ctx, kind);
     }
+
+    /// <summary>How each kind's entity is made from its address, on <paramref name="system"/>: containers on the compact mailbox.</summary>
+    public static Props EntityProps(ActorSystem system, EmulatorContext ctx, EntityAddress a) =>
+        a.Kind == EntityKind.Container ? CompactMailbox.On(EntityProps(ctx, a), system) : EntityProps(ctx, a);
 
     /// <summary>How each kind's entity is made from its address.</summary>
     public static Props EntityProps(EmulatorContext ctx, EntityAddress a) => a.Kind switch
@@ -84,7 +89,7 @@ public static class SivEmulatorHosting
     private static IActorRef StartParent(ActorSystem system, EmulatorContext ctx, EntityKind kind)
     {
         var owner = kind is EntityKind.InterruptUnit or EntityKind.Vdcm;
-        var parent = system.ActorOf(EntityParent.Props(ctx.Directory, a => EntityProps(ctx, a), what => ctx.Metrics.EntityFailed($"{kind}: {what}"),
+        var parent = system.ActorOf(EntityParent.Props(ctx.Directory, a => EntityProps(system, ctx, a), what => ctx.Metrics.EntityFailed($"{kind}: {what}"),
             ctx.Store.Restart, owner ? ctx.Metrics.TableOwnerRestarted : null, ctx.LostWhileRestarting), ParentName(kind));
         ctx.Directory.SetParent(kind, parent);
         return parent;

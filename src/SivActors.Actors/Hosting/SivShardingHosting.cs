@@ -49,9 +49,9 @@ public static class SivShardingHosting
             # Asked often, answered "nothing" unless the driver opened the rebalance gate (decision 33).
             akka.cluster.sharding.rebalance-interval = 1s
             """, HoconAddMode.Prepend);
-        Func<string, Props> props = id => SivEmulatorHosting.EntityProps(ctx(), EntityAddress.Parse(id));
         return b.WithActors((system, registry) =>
         {
+            Func<string, Props> props = id => SivEmulatorHosting.EntityProps(system, ctx(), EntityAddress.Parse(id));
             var sharding = ClusterSharding.Get(system);
             IActorRef Start(string typeName, bool owner)
             {
