@@ -93,12 +93,28 @@ delivery.SetAction(async (p, ct) =>
     }
     return await DeliveryBench.RunAsync(settings, Console.Out, ct);
 });
+var sRounds = new Option<int>("--rounds") { Description = "Measured rounds (after one warm-up round)", DefaultValueFactory = _ => 3 };
+var sSeconds = new Option<double>("--seconds") { Description = "Measurement window per run", DefaultValueFactory = _ => 10 };
+var sSmall = new Option<int>("--small") { Description = "Containers in the small run", DefaultValueFactory = _ => 1000 };
+var sLarge = new Option<int>("--large") { Description = "Containers in the large run", DefaultValueFactory = _ => 100_000 };
+var scale = new Command("scale", "Per-operation cost as tenants grow: completed ops/s with 1,000 and 100,000 containers on the default topology, alternating")
+    { sRounds, sSeconds, sSmall, sLarge };
+scale.SetAction(async (p, ct) =>
+{
+    var settings = new ScaleBenchSettings(p.GetValue(sRounds), p.GetValue(sSeconds), p.GetValue(sSmall), p.GetValue(sLarge));
+    if (settings.Validate() is { } problem)
+    {
+        Console.Error.WriteLine($"bench: {problem}");
+        return 2;
+    }
+    return await ScaleBench.RunAsync(settings, Console.Out, ct);
+});
 var peerPort = new Option<int>("--port") { Required = true };
 var peer = new Command("crossnode-peer", "The raw side's peer process (started by crossnode)") { peerPort };
 peer.Hidden = true;
 peer.SetAction(async p => await CrossNodeBench.PeerAsync(p.GetValue(peerPort)));
 
-var root = new RootCommand("SivActors benchmarks; each prints its result as the last line") { fastpath, tables, crossnode, cluster, delivery, peer };
+var root = new RootCommand("SivActors benchmarks; each prints its result as the last line") { fastpath, tables, crossnode, cluster, delivery, scale, peer };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {
