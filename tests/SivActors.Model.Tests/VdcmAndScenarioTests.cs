@@ -181,6 +181,20 @@ public class ScenarioLoaderTests
         Assert.DoesNotContain("\"source\": \"\"", text);
     }
 
+    [Fact]
+    public void Every_shipped_scenario_loads_and_validates()
+    {
+        var files = Directory.GetFiles(Path.Combine(RepoRoot(), "config", "scenarios"), "*.json", SearchOption.AllDirectories);
+        Assert.Contains(files, f => Path.GetFileName(f) == "scale-100k.json");
+        foreach (var file in files)
+        {
+            var s = ScenarioLoader.Load(file, CostModel);
+            Assert.EndsWith(Path.GetFileNameWithoutExtension(file), s.Scenario.Name); // calibration's are prefixed
+        }
+        var scale = ScenarioLoader.Load(Path.Combine(RepoRoot(), "config", "scenarios", "scale-100k.json"), CostModel).Scenario;
+        Assert.Equal(100_000, scale.Topology.Containers);
+    }
+
     [Theory]
     [InlineData("""{ "topology": { "containerz": 5 } }""", "unknown key \"containerz\" at $.topology")]
     [InlineData("""{ "topology": { "containers": -5 } }""", "topology.containers = -5 is out of range")]
