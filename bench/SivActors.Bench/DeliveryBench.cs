@@ -72,10 +72,7 @@ public static class DeliveryBench
     private static async Task<RunReport> Run(ResolvedScenario scenario, string dir, int n, CancellationToken ct)
     {
         var outcome = await EmulatorRun.RunAsync(scenario, new RunProgress(), ct, TableStore.Sqlite(Path.Combine(dir, $"run{n}.db")));
-        // A figure from a run that failed or broke an invariant would be meaningless.
-        return outcome.Report is not { } report ? throw new InvalidOperationException($"the {scenario.Scenario.Delivery} run failed: {outcome.Failure}")
-            : !report.Invariants.Passed ? throw new InvalidOperationException($"the {scenario.Scenario.Delivery} run broke an invariant: {string.Join("; ", report.Invariants.Violations)}")
-            : report;
+        return ScaleBench.Checked(outcome, scenario.Scenario.Delivery);
     }
 
     private static ResolvedScenario Scenario(DeliveryBenchSettings s, string delivery)

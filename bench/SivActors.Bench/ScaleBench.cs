@@ -64,12 +64,14 @@ public static class ScaleBench
     private static async Task<RunReport> Run(ResolvedScenario scenario, CancellationToken ct)
     {
         var outcome = await EmulatorRun.RunAsync(scenario, new RunProgress(), ct);
-        // A figure from a run that failed or broke an invariant would be meaningless.
-        var what = $"{scenario.Scenario.Topology.Containers:N0}-container";
-        return outcome.Report is not { } report ? throw new InvalidOperationException($"the {what} run failed: {outcome.Failure}")
-            : !report.Invariants.Passed ? throw new InvalidOperationException($"the {what} run broke an invariant: {string.Join("; ", report.Invariants.Violations)}")
-            : report;
+        return Checked(outcome, $"{scenario.Scenario.Topology.Containers:N0}-container");
     }
+
+    /// <summary>The run's report; a figure from a run that failed or broke an invariant would be meaningless, so those throw.</summary>
+    internal static RunReport Checked(RunOutcome outcome, string what) =>
+        outcome.Report is not { } report ? throw new InvalidOperationException($"the {what} run failed: {outcome.Failure}")
+        : !report.Invariants.Passed ? throw new InvalidOperationException($"the {what} run broke an invariant: {string.Join("; ", report.Invariants.Violations)}")
+        : report;
 
     private static ResolvedScenario Scenario(ScaleBenchSettings s, int containers)
     {
