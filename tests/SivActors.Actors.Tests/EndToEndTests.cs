@@ -83,9 +83,11 @@ public sealed class EndToEndTests
         var scenario = Path.Combine(dir, "small.json");
         await File.WriteAllTextAsync(scenario, JsonSerializer.Serialize(TestScenarios.Small().Scenario, ScenarioLoader.StrictJson));
         var output = new StringWriter();
-        var code = await SivCli.InvokeAsync(["run", "--scenario", scenario, "--duration", "1", "--out", Path.Combine(dir, "out")], output, new StringWriter(),
-            new RunOptions { Interactive = false });
-        Assert.Equal(SivCli.Ok, code);
+        var error = new StringWriter();
+        // A store of its own: the default one (./data/siv.db) would be locked by any other run of the suite using it.
+        var code = await SivCli.InvokeAsync(["run", "--scenario", scenario, "--duration", "1", "--out", Path.Combine(dir, "out"),
+            "--db", Path.Combine(dir, "siv.db")], output, error, new RunOptions { Interactive = false });
+        Assert.True(code == SivCli.Ok, $"exit {code}: {error}");
         using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(dir, "out", "report.json")));
         var root = report.RootElement;
         Assert.True(root.GetProperty("throughput").GetProperty("opsPerSecond").GetDouble() > 0);

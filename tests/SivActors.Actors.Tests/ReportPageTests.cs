@@ -22,7 +22,9 @@ public sealed partial class ReportPageTests
         await File.WriteAllTextAsync(scenario, JsonSerializer.Serialize(TestScenarios.Small().Scenario, ScenarioLoader.StrictJson));
         var output = new StringWriter();
         var error = new StringWriter();
-        var code = await SivCli.InvokeAsync(["run", "--scenario", scenario, "--duration", "2", "--out", Path.Combine(dir, "out")], output, error,
+        // A store of its own: the default one (./data/siv.db) is locked by any other run of the suite that uses it.
+        var code = await SivCli.InvokeAsync(["run", "--scenario", scenario, "--duration", "2", "--out", Path.Combine(dir, "out"),
+                "--db", Path.Combine(dir, "siv.db")], output, error,
             new RunOptions { Interactive = false });
         Assert.True(code == SivCli.Ok, $"exit {code}: {error}");
         Assert.Contains("report.html", output.ToString());
