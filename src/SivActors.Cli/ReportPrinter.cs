@@ -59,10 +59,12 @@ public static class ReportPrinter
                                $", detected {S(f.DetectedAtS)}, recovered {S(f.RecoveredAtS)}; touched {f.Affected:N0}{Cost(f)}" +
                                (f.ThroughputRatioDuring is { } ratio ? $"; ops during it {ratio:P0} of before" : "") +
                                (f.Note is { } note ? $"; {Markup.Escape(note)}" : ""));
+        // Shares of what the nodes counted; each node's count runs to when the stop mark reached it, a little past the window.
+        var nodeOperations = r.Nodes?.Sum(n => n.Operations) ?? 0;
         if (r.Nodes is { } nodes)
             foreach (var n in nodes)
                 console.MarkupLine($"node {Markup.Escape(n.Node)}{(n.Lost ? " [red](lost mid-run: last report)[/]" : n.Left ? " (left mid-run)" : "")}: {n.Operations:N0} operations" +
-                                   $"{(r.Throughput.Operations > 0 ? $" ({n.Operations / (double)r.Throughput.Operations:P0} of all)" : "")}, {n.Interrupts:N0} interrupts, {n.DurableChanges:N0} durable table changes, " +
+                                   $"{(nodeOperations > 0 ? $" ({n.Operations / (double)nodeOperations:P0} of all)" : "")}, {n.Interrupts:N0} interrupts, {n.DurableChanges:N0} durable table changes, " +
                                    $"{n.CrossNodeHops:N0} of {n.Hops:N0} hops from other nodes" +
                                    (n.EntityFailures > 0 ? $", [red]{n.EntityFailures} entity failure(s)[/]" : ""));
         if (r.CrossNodeHopShare is { } share) console.MarkupLine($"hops that crossed nodes: {share:P2}");

@@ -39,6 +39,17 @@ public sealed class ReportFiguresTests
     }
 
     [Fact]
+    public void Totals_at_a_moment_are_interpolated_and_held_after_the_last_sample()
+    {
+        var trace = new ThroughputTrace();
+        Assert.Null(trace.TotalsAt(1));
+        trace.Add(0, 0, 0, 0);
+        trace.Add(2, 200, 100, 10);
+        Assert.Equal(new TraceSample(1.5, 150, 75, 8), trace.TotalsAt(1.5));
+        Assert.Equal(new TraceSample(3, 200, 100, 10), trace.TotalsAt(3));
+    }
+
+    [Fact]
     public void A_cluster_trace_adds_up_interrupts_and_faults_as_well_as_operations()
     {
         var a = new ThroughputTrace();

@@ -74,6 +74,17 @@ public sealed class ThroughputTrace
         return null;
     }
 
+    /// <summary>The running totals at <paramref name="seconds"/> into the window, interpolated between samples (null with no sample).</summary>
+    public TraceSample? TotalsAt(double seconds)
+    {
+        lock (_samples)
+        {
+            if (_samples.Count == 0) return null;
+            var (ops, irqs, faults) = At(seconds);
+            return new TraceSample(seconds, (long)Math.Round(ops), (long)Math.Round(irqs), (long)Math.Round(faults));
+        }
+    }
+
     /// <summary>
     /// The run second by second up to <paramref name="end"/> (the window's length): what was done in each second,
     /// interpolated between samples; the last second is shorter when the window is not a whole number of seconds.
