@@ -193,10 +193,10 @@ public static class ClusterRun
             // What the workers did within the driver's window, on their own clocks: each closes its window when the
             // driver's stop mark reaches it, under load about a second late, and its own count includes that second.
             var trace = timeline.Sum();
-            var inWindow = trace.TotalsAt(wall);
-            var timings = inWindow is { } w
-                ? new RunTimings(wall, Math.Min(w.Operations, nodes.Sum(n => n.WindowOperations)), Math.Min(w.Interrupts, nodes.Sum(n => n.WindowInterrupts)))
-                : new RunTimings(wall, nodes.Sum(n => n.WindowOperations), nodes.Sum(n => n.WindowInterrupts));
+            var (operations, interrupts) = (nodes.Sum(n => n.WindowOperations), nodes.Sum(n => n.WindowInterrupts));
+            if (trace.TotalsAt(wall) is { } inWindow)
+                (operations, interrupts) = (Math.Min(inWindow.Operations, operations), Math.Min(inWindow.Interrupts, interrupts));
+            var timings = new RunTimings(wall, operations, interrupts);
             var memory = new MemorySection(Process.GetCurrentProcess().PeakWorkingSet64, 0, managedAfter - managedBefore);
             // Recovery is read from the workers' own clocks (NodeTimeline), not from the trace of reports as they arrived.
             var report = EmulatorRun.BuildReport(scenario, ctx.Metrics, finished, timings, memory, store, topology, ctx.Faults, trace: trace);

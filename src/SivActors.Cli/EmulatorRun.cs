@@ -174,10 +174,11 @@ public static class EmulatorRun
             report.Invariants.Violations.Add($"{unexpectedRefusals} table change(s) refused because the journal failed ({store.Display})");
             report = report with { Invariants = report.Invariants with { Passed = false } };
         }
+        trace ??= faults?.Trace;
         return report with
         {
             Interrupted = finished.Interrupted,
-            Timeline = (trace ?? faults?.Trace)?.PerSecond(timings.WallSeconds),
+            Timeline = trace?.PerSecond(timings.WallSeconds),
             Fairness = FairnessSection.Of(finished.TenantOperations, timings.WallSeconds),
             Tables = new TablesSection(store.Display, topology == TopologyVerdict.Resumed, tables.DurableChanges, tables.Batches,
                 tables.WriteFailures, tables.OwnerRestarts) { InjectedWriteFailures = tables.InjectedWriteFailures },

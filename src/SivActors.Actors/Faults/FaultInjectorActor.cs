@@ -16,7 +16,6 @@ namespace SivActors.Actors.Faults;
 /// </summary>
 public sealed class FaultInjectorActor : ReceiveActor
 {
-
     private readonly EmulatorContext _ctx;
     private readonly long _windowStart;
     private readonly FaultPlane _plane;

@@ -44,12 +44,12 @@ public static class SivEmulatorHosting
     public static AkkaConfigurationBuilder WithContainers(this AkkaConfigurationBuilder b, EmulatorContext ctx) =>
         b.WithEntityParent<ContainerParent>(ctx, EntityKind.Container);
 
-    /// <summary>Binds every <see cref="ISivMessage"/> to the binary wire serializer.</summary>
+    /// <summary>Binds every <see cref="ISivMessage"/> to the binary wire serializer, and configures the containers' mailbox.</summary>
     public static AkkaConfigurationBuilder WithSivWireFormat(this AkkaConfigurationBuilder b) =>
         b.WithCustomSerializer("siv-wire", [typeof(ISivMessage)], system => new Wire.WireSerializer(system))
             .AddHocon(CompactMailbox.Hocon, HoconAddMode.Prepend);
 
-    /// <summary>The same binding as HOCON, for TestKit tests that own their ActorSystem.</summary>
+    /// <summary>The same binding (and the containers' mailbox) as HOCON, for TestKit tests that own their ActorSystem.</summary>
     public const string WireFormatHocon = """
         akka.actor.serializers.siv-wire = "SivActors.Actors.Wire.WireSerializer, SivActors.Actors"
         akka.actor.serialization-bindings { "SivActors.Actors.Wire.ISivMessage, SivActors.Actors" = siv-wire }

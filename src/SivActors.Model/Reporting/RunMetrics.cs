@@ -96,10 +96,13 @@ public sealed class RunMetrics
     public long InterruptsRaised => _c.Sum(InterruptsRaised_);
 
     /// <summary>Interrupt and DMA faults decided so far (the timeline's faults per second).</summary>
-    public long RemappingFaults => Range(InterruptFaultsBase, 512).Sum();
+    public long RemappingFaults => Range(InterruptFaultsBase, FaultCodeCounters).Sum();
 
     /// <summary>The same count in another node's exported figures.</summary>
-    public static long RemappingFaultsIn(MetricsExport e) => e.Counters.Skip(InterruptFaultsBase).Take(512).Sum();
+    public static long RemappingFaultsIn(MetricsExport e) => e.Counters.Skip(InterruptFaultsBase).Take(FaultCodeCounters).Sum();
+
+    // The interrupt-fault codes, then the DMA-fault codes right after them: one range.
+    private const int FaultCodeCounters = DmaFaultsBase + 256 - InterruptFaultsBase;
 
     public void DescriptorSubmitted() => _c.Add(DescriptorsSubmitted);
     public void DescriptorCompleted(bool verified)

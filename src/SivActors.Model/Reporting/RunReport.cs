@@ -184,6 +184,10 @@ public static class RunReportBuilder
         var interruptsBalanced = m.InterruptsSent == m.InterruptsEnded;
         var dmaBalanced = m.DmaIssued == m.DmaEnded;
 
+        // Each histogram merged from every thread's cells once: the percentiles and the curves both read it.
+        var merged = new Dictionary<int, HistogramBase>();
+        HistogramBase H(int histogram) => merged.TryGetValue(histogram, out var h) ? h : merged[histogram] = histograms.Histogram(histogram);
+
         var violations = new List<string>();
         if (!descriptorsBalanced) violations.Add($"descriptor ledger does not balance: submitted {m.DescriptorsSubmitted} != completed + rejected + in flight");
         if (!interruptsBalanced)
@@ -217,12 +221,12 @@ public static class RunReportBuilder
                 new DmaLedger(m.DmaIssued, m.DmaApplied, m.DmaFaulted, dmaBalanced, m.DmaLost) { Unaccounted = m.DmaUnaccounted }),
             new PathsSection(m.FastPath, m.SlowPath, m.SlowPathErrors, m.VdcmMessagesOnFastPath),
             new LatencySection(
-                new PathLatency(Of(histograms.Histogram(RunMetrics.ModeledFastNs)), Of(histograms.Histogram(RunMetrics.ModeledSlowNs))),
-                new PathLatency(Of(histograms.Histogram(RunMetrics.WallFastUs)), Of(histograms.Histogram(RunMetrics.WallSlowUs))),
-                new InterruptLatency(Of(histograms.Histogram(RunMetrics.ModeledRemappedInterruptNs)), Of(histograms.Histogram(RunMetrics.ModeledPostedInterruptNs)))
+                new PathLatency(Of(H(RunMetrics.ModeledFastNs)), Of(H(RunMetrics.ModeledSlowNs))),
+                new PathLatency(Of(H(RunMetrics.WallFastUs)), Of(H(RunMetrics.WallSlowUs))),
+                new InterruptLatency(Of(H(RunMetrics.ModeledRemappedInterruptNs)), Of(H(RunMetrics.ModeledPostedInterruptNs)))
                 {
-                    RemappedInvocation = Of(histograms.Histogram(RunMetrics.ModeledRemappedInvocationNs)),
-                    PostedInvocation = Of(histograms.Histogram(RunMetrics.ModeledPostedInvocationNs)),
+                    RemappedInvocation = Of(H(RunMetrics.ModeledRemappedInvocationNs)),
+                    PostedInvocation = Of(H(RunMetrics.ModeledPostedInvocationNs)),
                 }),
             memory,
             new RogueSection(m.RogueForged, m.RogueAsExpected, m.RogueUnexpected, ExpectedCodes()) { Lost = m.RogueLost, Unaccounted = m.RogueUnaccounted },
@@ -232,12 +236,12 @@ public static class RunReportBuilder
         {
             LatencyCurves = new[]
             {
-                LatencyCurve.Of("fast path", "modeled", histograms.Histogram(RunMetrics.ModeledFastNs), 1000),
-                LatencyCurve.Of("slow path", "modeled", histograms.Histogram(RunMetrics.ModeledSlowNs), 1000),
-                LatencyCurve.Of("remapped interrupt", "modeled", histograms.Histogram(RunMetrics.ModeledRemappedInterruptNs), 1000),
-                LatencyCurve.Of("posted interrupt", "modeled", histograms.Histogram(RunMetrics.ModeledPostedInterruptNs), 1000),
-                LatencyCurve.Of("fast path", "wall", histograms.Histogram(RunMetrics.WallFastUs), 1),
-                LatencyCurve.Of("slow path", "wall", histograms.Histogram(RunMetrics.WallSlowUs), 1),
+                LatencyCurve.Of("fast path", "modeled", H(RunMetrics.ModeledFastNs), 1000),
+                LatencyCurve.Of("slow path", "modeled", H(RunMetrics.ModeledSlowNs), 1000),
+                LatencyCurve.Of("remapped interrupt", "modeled", H(RunMetrics.ModeledRemappedInterruptNs), 1000),
+                LatencyCurve.Of("posted interrupt", "modeled", H(RunMetrics.ModeledPostedInterruptNs), 1000),
+                LatencyCurve.Of("fast path", "wall", H(RunMetrics.WallFastUs), 1),
+                LatencyCurve.Of("slow path", "wall", H(RunMetrics.WallSlowUs), 1),
             }.OfType<LatencyCurve>().ToArray(),
         };
     }
