@@ -60,7 +60,10 @@ public static class RunCharts
             line.LinePattern = LinePattern.Dashed;
             line.Text = f.Kind;
             line.LabelFontSize = 11;
+            line.LabelOppositeAxis = true; // above the plot: the seconds' axis stays readable when faults are many
         }
+        // Room between the title and the plot for the faults' names.
+        if (report.Faults is { Count: > 0 }) plot.Axes.Top.MinimumSize = 30;
         plot.Axes.SetLimitsY(0, Math.Max(1, ops.Concat(irqs).Max()) * 1.1);
         plot.ShowLegend(Alignment.LowerRight);
         var faultNote = report.Faults is { Count: > 0 } ? " Dashed lines mark the scheduled faults as they fired; shading, how long they lasted." : "";
