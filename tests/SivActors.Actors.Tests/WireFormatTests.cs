@@ -49,12 +49,14 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
     public void A_recovered_vdcm_s_reconciliation_carries_its_live_entries()
     {
         var entry = new InterruptEntry { Mode = InterruptMode.Posted, Vector = 0xA2, Destination = 9, PostedDescriptorAddress = 0x5000_0040, Asid = Asid.Create(0x180) };
-        var m = new Iu.ReconcileAsid(new HostId(2), Asid.Create(0x180), [15, 16]) { Entries = new Dictionary<int, InterruptEntry> { [15] = entry } };
+        var m = new Iu.ReconcileAsid(new HostId(2), 77, Asid.Create(0x180), [15, 16]) { Entries = new Dictionary<int, InterruptEntry> { [15] = entry } };
         var serializer = (WireSerializer)Sys.Serialization.FindSerializerFor(m);
         var back = (Iu.ReconcileAsid)serializer.FromBinary(serializer.ToBinary(m), serializer.Manifest(m));
-        Assert.Equal((m.Host, m.Asid), (back.Host, back.Asid));
+        Assert.Equal((m.Host, m.RequestId, m.Asid), (back.Host, back.RequestId, back.Asid));
         Assert.Equal(m.Keep, back.Keep);
         Assert.Equal(entry, Assert.Single(back.Entries, kv => kv.Key == 15).Value);
+        object[] answers = [new Iu.AsidReconciled(77, null), new Iu.AsidReconciled(78, "journal write failed")];
+        Assert.All(answers, a => Assert.Equal(a, serializer.FromBinary(serializer.ToBinary(a), serializer.Manifest(a))));
     }
 
     [Fact]

@@ -102,10 +102,28 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
             reason => Answer(sender, new ProgramFailed(m.RequestId, reason)));
     }
 
+    /// <summary>
+    /// Answered once every change is durable, so the recovered VDCM serves its guests only after the tenant's entries
+    /// are what it holds: a guest told that its FLR succeeded must find no entry of its ASID left behind.
+    /// </summary>
     private void Reconcile(ReconcileAsid m)
     {
         if (DeferWhileSnapshotDue()) return;
-        foreach (var change in _tables.DecideReconcile(m.Asid, m.Keep.ToHashSet(), m.Entries))
+        var sender = Sender;
+        var changes = _tables.DecideReconcile(m.Asid, m.Keep.ToHashSet(), m.Entries);
+        if (changes.Count == 0)
+        {
+            Answer(sender, new AsidReconciled(m.RequestId, null));
+            return;
+        }
+        var waiting = changes.Count;
+        string? error = null;
+        void Settled(string? failure)
+        {
+            error ??= failure;
+            if (--waiting == 0) Answer(sender, new AsidReconciled(m.RequestId, error));
+        }
+        foreach (var change in changes)
         {
             _tables.Apply(change);
             switch (change)
@@ -118,7 +136,7 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
                     InvalidateEntry(written.TableId, written.Handle);
                     break;
             }
-            Commit(change, null, null);
+            Commit(change, () => Settled(null), Settled);
         }
     }
 

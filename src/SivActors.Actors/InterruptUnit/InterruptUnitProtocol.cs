@@ -58,12 +58,15 @@ public static class InterruptUnitProtocol
     /// Sent by a recovered VDCM for each vdev: frees the ASID's entries whose handles it does not hold (orphans of
     /// a crash between the two owners' writes), and writes back each live entry that differs from what the VDCM
     /// holds (<see cref="Entries"/>: a vector the VDCM made durable before it stopped, ahead of the entry write).
-    /// Not answered.
+    /// Answered with <see cref="AsidReconciled"/> once what it changed is durable.
     /// </summary>
-    public sealed record ReconcileAsid(HostId Host, Asid Asid, int[] Keep) : Command(Host)
+    public sealed record ReconcileAsid(HostId Host, long RequestId, Asid Asid, int[] Keep) : Command(Host)
     {
         public IReadOnlyDictionary<int, InterruptEntry> Entries { get; init; } = new Dictionary<int, InterruptEntry>();
     }
+
+    /// <summary><paramref name="Error"/> is set when a change could not be made durable (the unit restarts; ask again).</summary>
+    public sealed record AsidReconciled(long RequestId, string? Error) : ISivMessage;
 
     /// <summary>Reads the tables as a snapshot payload (for digests and dumps).</summary>
     public sealed record GetTables(HostId Host) : Command(Host);

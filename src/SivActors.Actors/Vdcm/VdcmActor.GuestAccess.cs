@@ -28,7 +28,7 @@ public sealed partial class VdcmActor
     {
         // While a snapshot waits for a quiet moment, new guest requests wait too (operations already started
         // finish), so snapshots are taken even under constant slow-path load.
-        if (DeferWhileSnapshotDue()) return;
+        if (DeferWhileSnapshotDue() || DeferWhileReconciling()) return;
         _open[(m.From, m.RequestId)] = m;
         if (!_state.Vdevs.TryGetValue(m.From, out var v))
         {

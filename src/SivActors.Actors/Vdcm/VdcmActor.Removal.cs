@@ -45,7 +45,7 @@ public sealed partial class VdcmActor
             stats?.Explain($"device {m.Device} of host {_host} was removed already");
             return;
         }
-        if (DeferWhileSnapshotDue()) return;
+        if (DeferWhileSnapshotDue() || DeferWhileReconciling()) return;
         stats?.Touched();
         var e = new DeviceRemoved(m.Device);
         _state.Apply(e);

@@ -72,6 +72,14 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
         });
         Command<GetCompositions>(_ => Sender.Tell(new Compositions(_host, VdcmCodec.EncodeSnapshot(_state).Payload)));
         Command<Iu.AsidBindingDone>(_ => { }); // a failed bind fails the vector programming that follows it
+        Command<Iu.AsidReconciled>(Reconciled);
+        Command<ReconcileAgain>(_ =>
+        {
+            // Only when no answer came for a whole period: a large recovery is answered slowly, not lost.
+            if (_reconcileAnswers == 0)
+                foreach (var m in _reconciling.Values) Ctx.Directory.Tell(m, Self);
+            _reconcileAnswers = 0;
+        });
         Command<Iu.EntryProgrammed>(m => Continue(m.RequestId, m));
         Command<Iu.ProgramFailed>(m => Continue(m.RequestId, m));
         Command<Iu.EntryFreed>(m => Continue(m.RequestId, m));
@@ -181,7 +189,7 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
             for (var i = 0; i < d.Msix.Count; i++)
                 if (d.Msix[i] is { InterruptHandle: { } h, ImsIndex: not null, Masked: false, AiSlot: >= 0 } e)
                     live[h] = BuildEntry(v, i, d.Ais[e.AiSlot]);
-            Ctx.Directory.Tell(new Iu.ReconcileAsid(_host, d.Asid,
+            Reconcile(new Iu.ReconcileAsid(_host, NextId(), d.Asid,
                 d.Msix.Where(e => e.InterruptHandle is not null).Select(e => e.InterruptHandle!.Value).ToArray()) { Entries = live });
             foreach (var e in d.Msix)
             {
@@ -198,6 +206,49 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
         Ctx.Metrics.VdevsRestored(_state.Vdevs.Count);
     }
 
+    // A recovered VDCM's reconciliations not yet answered, by request id. Until the interrupt unit has answered them
+    // all, guest requests and compositions wait: a stray entry that a crash left behind (an entry written, its record
+    // refused) must be gone before a guest can be told that a reset or a reprogramming succeeded.
+    private readonly Dictionary<long, Iu.ReconcileAsid> _reconciling = new();
+    private static readonly TimeSpan ReconcileRetry = TimeSpan.FromSeconds(2);
+    private int _reconcileAnswers;
+
+    private void Reconcile(Iu.ReconcileAsid m)
+    {
+        _reconciling[m.RequestId] = m;
+        Ctx.Directory.Tell(m, Self);
+        // Idempotent, so asked again while unanswered: an interrupt unit that restarts meanwhile may never answer.
+        if (!Timers.IsTimerActive(ReconcileAgain.Instance))
+            Timers.StartPeriodicTimer(ReconcileAgain.Instance, ReconcileAgain.Instance, ReconcileRetry);
+    }
+
+    private void Reconciled(Iu.AsidReconciled m)
+    {
+        if (!_reconciling.Remove(m.RequestId, out var asked)) return;
+        _reconcileAnswers++;
+        if (m.Error is not null)
+        {
+            // Not durable: the interrupt unit restarts from its journal, so the tenant is reconciled again.
+            Reconcile(asked with { RequestId = NextId() });
+            return;
+        }
+        if (_reconciling.Count > 0) return;
+        Timers.Cancel(ReconcileAgain.Instance);
+        Stash.UnstashAll();
+    }
+
+    private bool DeferWhileReconciling()
+    {
+        if (_reconciling.Count == 0) return false;
+        Stash.Stash();
+        return true;
+    }
+
+    private sealed class ReconcileAgain : INoSerializationVerificationNeeded
+    {
+        public static readonly ReconcileAgain Instance = new();
+    }
+
     private void Compose(ComposeVdev m)
     {
         if (_state.Vdevs.TryGetValue(m.Container, out var existing))
@@ -206,7 +257,7 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
             Announce(m, existing);
             return;
         }
-        if (DeferWhileSnapshotDue()) return;
+        if (DeferWhileSnapshotDue() || DeferWhileReconciling()) return;
         VdevComposed composed;
         try
         {

@@ -57,19 +57,20 @@ public sealed partial class WireSerializer
         Add<Iu.GetState>("iu.get", (w, m) => w.Host(m.Host), r => new Iu.GetState(r.Host()));
         Add<Iu.ReconcileAsid>("iu.reconcile", (w, m) =>
         {
-            w.Host(m.Host); w.Asid(m.Asid); w.VarU((ulong)m.Keep.Length);
+            w.Host(m.Host); w.Var(m.RequestId); w.Asid(m.Asid); w.VarU((ulong)m.Keep.Length);
             foreach (var k in m.Keep) w.Var(k);
             w.VarU((ulong)m.Entries.Count);
             foreach (var (handle, entry) in m.Entries) { w.Var(handle); Entry(w, entry); }
         }, r =>
         {
-            var h = r.Host(); var asid = r.Asid();
+            var h = r.Host(); var id = r.Var(); var asid = r.Asid();
             var keep = new int[r.Length()];
             for (var i = 0; i < keep.Length; i++) keep[i] = r.Int();
             var entries = new Dictionary<int, InterruptEntry>();
             for (var n = r.Length(); n > 0; n--) entries[r.Int()] = Entry(r);
-            return new Iu.ReconcileAsid(h, asid, keep) { Entries = entries };
+            return new Iu.ReconcileAsid(h, id, asid, keep) { Entries = entries };
         });
+        Add<Iu.AsidReconciled>("iu.reconcile.ok", (w, m) => { w.Var(m.RequestId); w.NullableString(m.Error); }, r => new Iu.AsidReconciled(r.Var(), r.NullableString()));
         Add<Iu.GetTables>("iu.tables.get", (w, m) => w.Host(m.Host), r => new Iu.GetTables(r.Host()));
         Add<Iu.Tables>("iu.tables", (w, m) => { w.Host(m.Host); w.Bytes(m.Snapshot); }, r => new Iu.Tables(r.Host(), r.Bytes()));
         Add<Iu.State>("iu.state", (w, m) =>

@@ -128,6 +128,29 @@ public sealed class FaultInjectionTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task A_reconciliation_is_answered_once_its_frees_are_durable_and_with_the_error_when_they_are_not()
+    {
+        BindAndProgram(3);
+        var kept = ProgramOk(3).Handle;
+        // Nothing to change: answered at once.
+        Send(new Iu.ReconcileAsid(Host0, ++_request, Tenant, [0, 1, 2, kept]));
+        Assert.Equal(new Iu.AsidReconciled(_request, null), ExpectMsg<Iu.AsidReconciled>(Patience));
+
+        await _journal.OnWrite.Fail();
+        Send(new Iu.ReconcileAsid(Host0, ++_request, Tenant, [kept]));
+        var refused = ExpectMsg<Iu.AsidReconciled>(Patience);
+        Assert.Equal(_request, refused.RequestId);
+        Assert.Contains("journal write failed", refused.Error);
+        await _journal.OnWrite.Pass();
+
+        // Asked again after the unit restarted from its journal: the three orphans go, the kept entry stays.
+        Send(new Iu.ReconcileAsid(Host0, ++_request, Tenant, [kept]));
+        Assert.Equal(new Iu.AsidReconciled(_request, null), ExpectMsg<Iu.AsidReconciled>(Patience));
+        Send(new Iu.GetState(Host0));
+        Assert.Equal(1, ExpectMsg<Iu.State>(Patience).Entries);
+    }
+
+    [Fact]
     public async Task Messages_sent_while_the_owner_restarts_wait_for_it_and_are_all_answered()
     {
         BindAndProgram(3);
