@@ -180,6 +180,10 @@ public static class EmulatorRun
             Interrupted = finished.Interrupted,
             Timeline = trace?.PerSecond(timings.WallSeconds),
             Fairness = FairnessSection.Of(finished.TenantOperations, timings.WallSeconds),
+            NoisyNeighbour = finished.Noise is { } noise && scenario.Scenario.Workload.NoisyNeighbour is { } noisy
+                ? NoisyNeighbourReport.Of(noisy.Container, noisy.Factor, noise, metrics.Histogram(RunMetrics.OthersWallFastBeforeNoiseUs),
+                    metrics.Histogram(RunMetrics.OthersWallFastDuringNoiseUs))
+                : null,
             Tables = new TablesSection(store.Display, topology == TopologyVerdict.Resumed, tables.DurableChanges, tables.Batches,
                 tables.WriteFailures, tables.OwnerRestarts) { InjectedWriteFailures = tables.InjectedWriteFailures },
             Faults = faults is { Stats.Count: > 0 } ? FaultOutcomes.Of(faults, trace ?? faults.Trace, finished.StartTicks) : null,

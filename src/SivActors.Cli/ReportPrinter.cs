@@ -15,6 +15,8 @@ public static class ReportPrinter
         summary.AddRow("memory", $"peak working set {r.Memory.PeakWorkingSetBytes / 1048576.0:N0} MiB, {r.Memory.ManagedBytesPerContainer:N0} managed bytes per container");
         if (r.Fairness is { } fair)
             summary.AddRow("fairness", $"Jain's index {fair.Jain:0.000} over {fair.Tenants:N0} tenants; median tenant {fair.MedianTenantOpsPerSecond:N1} ops/s, slowest 1% at most {fair.P1TenantOpsPerSecond:N1}");
+        if (r.NoisyNeighbour is { } noisy)
+            summary.AddRow("noisy neighbour", noisy.Summary());
         summary.AddRow("fast path", Join(r.Paths.Fast));
         summary.AddRow("slow path", Join(r.Paths.Slow) + (r.Paths.SlowErrors.Count > 0 ? $" (errors: {Join(r.Paths.SlowErrors)})" : ""));
         summary.AddRow("VDCM messages on the fast path", r.Paths.VdcmMessagesOnFastPath.ToString("N0"));

@@ -27,6 +27,9 @@ public static class RunCommand
         // A fault on a cluster's nodes cannot run on one node: refused before anything is opened or written.
         if (request.Cluster is null && FaultTimeline.NeedsCluster(FaultTimeline.Validate(scenario.Scenario)) is { } clusterOnly)
             throw new SivInputException(clusterOnly);
+        // The noise starts from the driver's clock, which a cluster's workers do not share (decision 63).
+        if (request.Cluster is not null && scenario.Scenario.Workload.NoisyNeighbour is not null)
+            throw new SivInputException("workload.noisyNeighbour runs on one node; run this scenario without --cluster (docs/scenarios.md)");
         // The output directory first (checked, not created): a run refused for its --out must not have created a
         // database, and one refused for its database must not have created the output directory.
         CheckOutDirectory(request.OutDirectory);

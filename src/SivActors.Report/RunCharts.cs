@@ -62,11 +62,21 @@ public static class RunCharts
             line.LabelFontSize = 11;
             line.LabelOppositeAxis = true; // above the plot: the seconds' axis stays readable when faults are many
         }
+        if (report.NoisyNeighbour is { } noisy)
+        {
+            var noise = plot.Add.VerticalLine(noisy.FromSeconds);
+            noise.Color = Colors.DarkMagenta;
+            noise.LinePattern = LinePattern.Dotted;
+            noise.Text = $"c{noisy.Container} noisy ({noisy.Factor}x)";
+            noise.LabelFontSize = 11;
+            noise.LabelOppositeAxis = true;
+        }
         // Room between the title and the plot for the faults' names.
-        if (report.Faults is { Count: > 0 }) plot.Axes.Top.MinimumSize = 30;
+        if (report.Faults is { Count: > 0 } || report.NoisyNeighbour is not null) plot.Axes.Top.MinimumSize = 30;
         plot.Axes.SetLimitsY(0, Math.Max(1, ops.Concat(irqs).Max()) * 1.1);
         plot.ShowLegend(Alignment.LowerRight);
-        var faultNote = report.Faults is { Count: > 0 } ? " Dashed lines mark the scheduled faults as they fired; shading, how long they lasted." : "";
+        var faultNote = (report.Faults is { Count: > 0 } ? " Dashed lines mark the scheduled faults as they fired; shading, how long they lasted." : "") +
+                        (report.NoisyNeighbour is not null ? " The dotted line marks when the noisy neighbour started." : "");
         return Png(plot, "throughput.png", "Throughput over the run",
             $"Operations completed and interrupts raised in each second of the measured window.{faultNote}");
     }

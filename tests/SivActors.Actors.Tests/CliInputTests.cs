@@ -14,7 +14,7 @@ public sealed class CliInputTests
         var outDir = Path.Combine(dir, "out");
         var run = args.Length > 0 && args[0] == "run";
         var storeGiven = args.Contains("--db") || args.Contains("--postgres");
-        var all = args.Select(a => a.Replace("{dir}", dir))
+        var all = args.Select(a => a.Replace("{dir}", dir).Replace("{repo}", TestScenarios.RepoRoot()))
             .Concat(run && !args.Contains("--out") ? ["--out", outDir] : [])
             .Concat(run && !storeGiven ? ["--db", Path.Combine(dir, "siv.db")] : [])
             .ToArray();
@@ -82,7 +82,7 @@ public sealed class CliInputTests
         File.WriteAllText(Path.Combine(dir, "a-file"), "not a directory");
         var o = new StringWriter();
         var e = new StringWriter();
-        var all = args.Select(a => a.Replace("{dir}", dir))
+        var all = args.Select(a => a.Replace("{dir}", dir).Replace("{repo}", TestScenarios.RepoRoot()))
             .Concat(args.Contains("--db") || args.Contains("--postgres") ? [] : new[] { "--db", Path.Combine(dir, "siv.db") }).ToArray();
         var code = await SivCli.InvokeAsync(all, o, e, new RunOptions { Interactive = false });
         Assert.Equal(SivCli.BadInput, code);
@@ -453,6 +453,7 @@ public sealed class CliInputTests
     [InlineData("--port -5 is out of range", "run", "--cluster", "127.0.0.1:1", "--port", "-5")]
     [InlineData("seed \"nonsense\" is not host:port", "run", "--cluster", "nonsense")]
     [InlineData("--workers must be at least 1", "run", "--cluster", "127.0.0.1:1", "--workers", "0")]
+    [InlineData("workload.noisyNeighbour runs on one node; run this scenario without --cluster", "run", "--cluster", "127.0.0.1:1", "--scenario", "{repo}/config/scenarios/noisy-neighbour.json")]
     [InlineData("--shards-per-host 0 must be at least 1", "node", "--seeds", "127.0.0.1:1", "--shards-per-host", "0", "--db", "{dir}/n.db")]
     public async Task Cluster_options_refuse_nonsense(string expected, params string[] args) => AssertBadInput(await Siv(args), expected);
 

@@ -48,6 +48,28 @@ public sealed class EndToEndTests
     }
 
     [Fact]
+    public async Task A_noisy_neighbour_submits_more_from_its_start_and_the_report_compares_the_others_before_and_during()
+    {
+        var r = await Run(TestScenarios.Small(s => s with
+        {
+            DurationSeconds = 4,
+            Topology = s.Topology with { WorkQueueSize = 32, WorkQueueThreshold = 24 },
+            Workload = s.Workload with { NoisyNeighbour = new NoisyNeighbourSection { Container = 3, Factor = 10 } },
+        }));
+        AssertInvariants(r);
+        var n = r.NoisyNeighbour;
+        Assert.NotNull(n);
+        Assert.Equal((3, 10), (n.Container, n.Factor));
+        // The noise starts half-way (sampled every 0.1 s); "before" is the second quarter, after the warm-up.
+        Assert.InRange(n.FromSeconds, 2, 2.5);
+        Assert.InRange(n.OthersBefore.Seconds, 0.5, 1.5);
+        // Ten times the depth: many more of its descriptors in flight, so a larger share of the work is its own.
+        Assert.True(n.NoisyOpsPerSecondDuring > 1.5 * n.NoisyOpsPerSecondBefore, $"{n.NoisyOpsPerSecondBefore:N0} -> {n.NoisyOpsPerSecondDuring:N0} ops/s");
+        Assert.True(n.OthersBefore.FastSamples > 0 && n.OthersDuring.FastSamples > 0);
+        Assert.True(n.OthersBefore.OpsPerSecond > 0 && n.OthersDuring.OpsPerSecond > 0);
+    }
+
+    [Fact]
     public async Task Shared_wqs_with_more_tenants_than_ais_balance_too()
     {
         var r = await Run(TestScenarios.Small(s => s with

@@ -55,7 +55,8 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal((m.Host, m.RequestId, m.Asid), (back.Host, back.RequestId, back.Asid));
         Assert.Equal(m.Keep, back.Keep);
         Assert.Equal(entry, Assert.Single(back.Entries, kv => kv.Key == 15).Value);
-        object[] answers = [new Iu.AsidReconciled(77, null), new Iu.AsidReconciled(78, "journal write failed")];
+        object[] answers = [new Iu.AsidReconciled(77, null), new Iu.AsidReconciled(78, "journal write failed"),
+            new SivActors.Actors.Container.ContainerProtocol.NoiseStarts(new ContainerId(5), new HostId(1))];
         Assert.All(answers, a => Assert.Equal(a, serializer.FromBinary(serializer.ToBinary(a), serializer.Manifest(a))));
     }
 

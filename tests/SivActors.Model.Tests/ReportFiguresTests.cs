@@ -109,4 +109,32 @@ public sealed class ReportFiguresTests
         Assert.True(curve.Points.Zip(curve.Points.Skip(1)).All(p => p.First.Microseconds <= p.Second.Microseconds));
         Assert.Null(LatencyCurve.Of("empty", "wall", new LongHistogram(1000, 3), 1));
     }
+
+    [Fact]
+    public void A_noisy_neighbour_report_splits_the_others_from_the_noisy_tenant_in_each_phase()
+    {
+        // Before: 2.5 s from 2.5 to 5 s, 10,000 ops of which the noisy tenant did 500. During: 5 s to the 10 s end,
+        // 18,000 ops of which it did 4,000.
+        var totals = new NoisePhaseTotals(10, 2.5, 5, 1_000, 11_000, 29_000, 100, 600, 4_600);
+        LongHistogram before = new(1, 1_000_000, 3), during = new(1, 1_000_000, 3);
+        for (var us = 1; us <= 100; us++)
+        {
+            before.RecordValue(us);
+            during.RecordValue(us * 3);
+        }
+        var n = NoisyNeighbourReport.Of(0, 10, totals, before, during)!;
+        Assert.Equal(200, n.NoisyOpsPerSecondBefore, 6);
+        Assert.Equal(800, n.NoisyOpsPerSecondDuring, 6);
+        Assert.Equal((2.5, 3_800), (n.OthersBefore.Seconds, n.OthersBefore.OpsPerSecond));
+        Assert.Equal((5, 2_800), (n.OthersDuring.Seconds, n.OthersDuring.OpsPerSecond));
+        Assert.Equal(2_800 / 3_800.0, n.OthersThroughputRatio, 9);
+        Assert.Equal((50, 99), (n.OthersBefore.FastWallP50Us, n.OthersBefore.FastWallP99Us));
+        Assert.Equal(3, n.OthersWallP99Ratio, 2);
+        Assert.Equal((100, 100), (n.OthersBefore.FastSamples, n.OthersDuring.FastSamples));
+        Assert.Contains("the other tenants 3,800 -> 2,800 ops/s (0.74x)", n.Summary());
+        // A window that ended before the noise (or before its "before" phase) has nothing to compare.
+        Assert.Null(NoisyNeighbourReport.Of(0, 10, totals with { NoiseAtSeconds = null }, before, during));
+        Assert.Null(NoisyNeighbourReport.Of(0, 10, totals with { BeforeAtSeconds = null }, before, during));
+        Assert.Equal(5, NoisePhaseTotals.BeforeStartsAt(10));
+    }
 }

@@ -209,11 +209,26 @@ public class ScenarioLoaderTests
     [InlineData("""{ "name": "a", "name": "b" }""", "key \"name\" appears twice at $")]
     [InlineData("""{ "topology": { "hosts": 1, "devicesPerHost": 1, "aisPerDevice": 4, "containers": 5 }, "composition": { "policy": "dedicated" } }""",
         "5 containers per host x 1 AIs per vdev exceed the 4 AIs of a host")]
+    [InlineData("""{ "topology": { "containers": 10 }, "workload": { "noisyNeighbour": { "container": 10 } } }""", "workload.noisyNeighbour.container = 10 is out of range (0..9)")]
+    [InlineData("""{ "workload": { "queueDepth": 8, "noisyNeighbour": { "factor": 40 } } }""", "factor = 40 x workload.queueDepth = 8 exceeds 256 descriptors outstanding")]
+    [InlineData("""{ "durationSeconds": 10, "workload": { "noisyNeighbour": { "fromSeconds": 10 } } }""", "workload.noisyNeighbour.fromSeconds = 10 is out of range")]
+    [InlineData("""{ "workload": { "noisyNeighbour": { "loudness": 3 } } }""", "loudness")]
     public void Bad_scenarios_give_one_line_naming_the_problem(string json, string expected)
     {
         var e = Assert.Throws<SivInputException>(() => ScenarioLoader.Load(Write(json), CostModel));
         Assert.Contains(expected, e.Message);
         Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void A_noisy_neighbour_starts_half_way_through_the_window_unless_told()
+    {
+        var s = ScenarioLoader.Load(Write("""{ "durationSeconds": 12, "workload": { "noisyNeighbour": { "container": 3 } } }"""), CostModel).Scenario;
+        var noisy = s.Workload.NoisyNeighbour!;
+        Assert.Equal((3, 10), (noisy.Container, noisy.Factor));
+        Assert.Equal(6, noisy.StartsAt(s.DurationSeconds));
+        Assert.Equal(4, (noisy with { FromSeconds = 4 }).StartsAt(s.DurationSeconds));
+        Assert.Null(ScenarioLoader.Load(Write("{}"), CostModel).Scenario.Workload.NoisyNeighbour);
     }
 
     [Fact]

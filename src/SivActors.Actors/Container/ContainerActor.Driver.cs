@@ -156,6 +156,7 @@ public sealed partial class ContainerActor
         _slowInFlight = null;
         if (_running || _stopping) _completedOps++;
         var metrics = _ctx.Metrics;
+        if (_ctx.Noisy is not null) NoisyRunSample(metrics, null);
         metrics.Record(RunMetrics.ModeledSlowNs, m.ModeledNs);
         metrics.Record(RunMetrics.WallSlowUs, WallMicros(m.WallStartTicks));
         step?.OnDone?.Invoke(m);

@@ -60,6 +60,9 @@ public sealed partial class ContainerActor : EntityActor
     private bool _running, _stopping, _stopped, _ready, _harvestDue, _resetting;
     // Operations completed while the workload ran or drained (not the composition's vector programming): the report's fairness.
     private long _completedOps;
+    private readonly bool _noisy;
+    // Descriptor slots this container fills: the queue depth, or all of a noisy neighbour's once its noise started.
+    private int _activeSlots;
     private SlowOperation? _quiesceFor;
     private SlowStep? _slowInFlight;
     private long _nextRequest;
@@ -76,7 +79,10 @@ public sealed partial class ContainerActor : EntityActor
         _ctx = ctx;
         _id = id;
         _host = host;
-        _layout = ctx.Layout;
+        _layout = ctx.LayoutOf(id);
+        _noisy = ctx.IsNoisy(id);
+        // A noisy neighbour has room for its multiplied depth from the start, and uses it once the noise starts.
+        _activeSlots = ctx.Scenario.Workload.QueueDepth;
         _rng = new Random(HashSeed(ctx.Scenario.Seed, id.Value));
         _memory = new GuestMemory(_layout, _rng);
         _slots = new Slot?[_layout.QueueDepth];
@@ -111,6 +117,11 @@ public sealed partial class ContainerActor : EntityActor
                 // After the run's end the driver gives up: nothing is sent once the container said it is drained.
                 if (_stopped) m.Programmed();
                 else ProgramVector(m.Slot, m.Attempt, m.Programmed);
+            });
+            Receive<NoiseStarts>(_ =>
+            {
+                _activeSlots = _slots.Length;
+                Pump();
             });
             Receive<StartWorkload>(_ =>
             {
@@ -178,7 +189,7 @@ public sealed partial class ContainerActor : EntityActor
         // A reset discards whatever sits in the WQ without a completion record, so nothing is submitted until it is done.
         if (_resetting) return;
         if (_slowQueue.Count > 0 && _handles.Any(h => h is null)) return; // vectors are being reprogrammed
-        for (var slot = 0; slot < _slots.Length && _running; slot++)
+        for (var slot = 0; slot < _activeSlots && _running; slot++)
             if (_slots[slot] is null && !_waitingForRoom[slot]) SubmitFast(slot);
     }
 
@@ -250,7 +261,9 @@ public sealed partial class ContainerActor : EntityActor
             metrics.DescriptorCompleted(CompletionCheck.Verify(s.Opcode, s.Size, s.Pattern, s.Seed, s.ExpectedDiff, record,
                 _memory.Source(s.Size), _memory.Destination(slot, s.Size)));
             metrics.Record(RunMetrics.ModeledFastNs, modeledNs);
-            metrics.Record(RunMetrics.WallFastUs, WallMicros(s.WallStartTicks));
+            var wall = WallMicros(s.WallStartTicks);
+            metrics.Record(RunMetrics.WallFastUs, wall);
+            if (_ctx.Noisy is not null) NoisyRunSample(metrics, wall);
         }
         else
         {
@@ -259,6 +272,14 @@ public sealed partial class ContainerActor : EntityActor
         _memory.Release(slot); // checked: the guest is done with the destination
         Pump();
         CheckDrained();
+    }
+
+    /// <summary>A noisy-neighbour run: the noisy tenant's operations are counted apart, the others' latency by phase.</summary>
+    private void NoisyRunSample(RunMetrics metrics, long? wallUs)
+    {
+        if (_noisy) metrics.NoisyOperation();
+        else if (wallUs is { } us && _running && metrics.Noise is var phase and not NoisePhase.WarmUp)
+            metrics.Record(phase == NoisePhase.During ? RunMetrics.OthersWallFastDuringNoiseUs : RunMetrics.OthersWallFastBeforeNoiseUs, us);
     }
 
     private void Rejected(PortalRejected m)

@@ -55,6 +55,9 @@ public static class ContainerProtocol
 
     public sealed record StartWorkload(ContainerId Container, HostId Host) : Command(Container, Host);
 
+    /// <summary>To a noisy neighbour: from now on keep its whole (multiplied) queue depth outstanding.</summary>
+    public sealed record NoiseStarts(ContainerId Container, HostId Host) : Command(Container, Host);
+
     /// <summary>Stop issuing work; answer <see cref="ContainerDrained"/> once nothing is outstanding.</summary>
     public sealed record StopWorkload(ContainerId Container, HostId Host, IActorRef ReplyTo) : Command(Container, Host);
 

@@ -20,6 +20,11 @@ public sealed class EmulatorContext
         Metrics = metrics ?? new RunMetrics();
         Mix = new WorkloadMix(scenario.Scenario.Workload);
         Layout = new ContainerLayout(scenario.Scenario.Workload.QueueDepth, Mix.MaxTransferSize, scenario.Scenario.Seed);
+        if (scenario.Scenario.Workload.NoisyNeighbour is { } noisy)
+        {
+            Noisy = noisy;
+            NoisyLayout = new ContainerLayout(scenario.Scenario.Workload.QueueDepth * noisy.Factor, Mix.MaxTransferSize, scenario.Scenario.Seed);
+        }
         Faults = new FaultPlane(scenario.Scenario.Seed, FaultTimeline.Validate(scenario.Scenario));
         CompletedOperations = () => Metrics.OperationsCompleted;
         if (scenario.Scenario.ReliableDelivery)
@@ -28,6 +33,17 @@ public sealed class EmulatorContext
             Metrics.ReliableDelivery = true;
         }
     }
+
+    /// <summary>The scenario's noisy neighbour, if it has one.</summary>
+    public NoisyNeighbourSection? Noisy { get; }
+
+    /// <summary>The noisy neighbour's address space: room for all it keeps outstanding once the noise starts.</summary>
+    private ContainerLayout? NoisyLayout { get; }
+
+    public bool IsNoisy(ContainerId c) => Noisy is { } n && n.Container == c.Value;
+
+    /// <summary>The address space of <paramref name="c"/>: every tenant's is <see cref="Layout"/>, but a noisy neighbour's.</summary>
+    public ContainerLayout LayoutOf(ContainerId c) => IsNoisy(c) ? NoisyLayout! : Layout;
 
     /// <summary>The AIs' outboxes in <c>delivery: reliable</c>; null in hardware delivery (decision 38).</summary>
     public Delivery.ReliableInterrupts? Reliable { get; }

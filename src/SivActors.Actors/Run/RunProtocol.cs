@@ -18,6 +18,9 @@ public static class RunProtocol
 
         /// <summary>Operations each container completed over the run, one count per container (for fairness).</summary>
         public IReadOnlyList<long> TenantOperations { get; init; } = [];
+
+        /// <summary>A noisy-neighbour run's running totals (single node; null otherwise).</summary>
+        public SivActors.Model.Reporting.NoisePhaseTotals? Noise { get; init; }
     }
 
     /// <summary>

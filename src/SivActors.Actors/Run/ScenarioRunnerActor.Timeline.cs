@@ -27,9 +27,43 @@ public sealed partial class ScenarioRunnerActor
     private void Sampling() => Receive<TakeSample>(_ =>
     {
         if (_sampler is null) return;
-        _ctx.SampleTrace(Seconds(Stopwatch.GetTimestamp()));
+        var seconds = Seconds(Stopwatch.GetTimestamp());
+        _ctx.SampleTrace(seconds);
+        if (_ctx.Noisy is { } noisy) NoisePhases(noisy, seconds);
         _sampler.Schedule(SampleEvery, Self, TakeSample.Instance);
     });
+
+    // A noisy-neighbour run: when its phases started, and the running totals then and at the window's end.
+    private double? _beforeAt, _noiseAt;
+    private long _opsAtBefore, _noisyAtBefore, _opsAtNoise, _noisyAtNoise, _noisyAtStop;
+
+    /// <summary>
+    /// Half-way to the noise the "before" phase starts (the first seconds warm up); at the noise, the noisy neighbour
+    /// fills its whole depth from then on and the others' latency is recorded as "during".
+    /// </summary>
+    private void NoisePhases(Model.Scenarios.NoisyNeighbourSection noisy, double seconds)
+    {
+        var from = noisy.StartsAt(_ctx.Scenario.DurationSeconds);
+        var metrics = _ctx.Metrics;
+        if (_beforeAt is null && seconds >= Model.Reporting.NoisePhaseTotals.BeforeStartsAt(from))
+        {
+            _beforeAt = seconds;
+            _opsAtBefore = metrics.OperationsCompleted;
+            _noisyAtBefore = metrics.NoisyOperations;
+            metrics.Noise = Model.Reporting.NoisePhase.Before;
+        }
+        if (_beforeAt is null || _noiseAt is not null || seconds < from) return;
+        _noiseAt = seconds;
+        _opsAtNoise = metrics.OperationsCompleted;
+        _noisyAtNoise = metrics.NoisyOperations;
+        metrics.Noise = Model.Reporting.NoisePhase.During;
+        var container = new Model.Identity.ContainerId(noisy.Container);
+        _ctx.Directory.Tell(new Container.ContainerProtocol.NoiseStarts(container, _ctx.HostOf(container)));
+    }
+
+    /// <summary>The totals a noisy-neighbour report is made of, with the window's length as the report counts it.</summary>
+    private Model.Reporting.NoisePhaseTotals? NoiseTotals() => _ctx.Noisy is null ? null
+        : new(Seconds(_stopTicks), _beforeAt, _noiseAt, _opsAtBefore, _opsAtNoise, _opsAtStop, _noisyAtBefore, _noisyAtNoise, _noisyAtStop);
 
     private void StopSampling()
     {

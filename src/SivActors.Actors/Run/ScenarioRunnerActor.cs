@@ -141,6 +141,7 @@ public sealed partial class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWi
             if (--_pending > 0) return;
             _progress.Phase = RunPhase.Running;
             _opsAtStart = _ctx.Metrics.OperationsCompleted;
+            _ctx.Metrics.Noise = SivActors.Model.Reporting.NoisePhase.WarmUp;
             _irqAtStart = _ctx.Metrics.InterruptsRaised;
             _startTicks = Stopwatch.GetTimestamp();
             _onWindow?.Invoke(true);
@@ -184,6 +185,7 @@ public sealed partial class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWi
             StopSampling();
             _onWindow?.Invoke(false);
             _opsAtStop = _ctx.Metrics.OperationsCompleted;
+            _noisyAtStop = _ctx.Metrics.NoisyOperations;
             _irqAtStop = _ctx.Metrics.InterruptsRaised;
             Quiesce(RunPhase.Draining, () =>
             {
@@ -194,7 +196,7 @@ public sealed partial class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWi
                 // A node that asked to leave meanwhile may go now: nothing of this run moves any more.
                 AnswerPauseWaiters();
                 _replyTo.Tell(new RunFinished(_startTicks, _stopTicks, _opsAtStart, _irqAtStart, _opsAtStop, _irqAtStop, _containers.Count, _ais.Count,
-                    _pausedTicks) { Interrupted = _interrupted, TenantOperations = _tenantOperations.Values.ToArray() });
+                    _pausedTicks) { Interrupted = _interrupted, TenantOperations = _tenantOperations.Values.ToArray(), Noise = NoiseTotals() });
                 Become(() => Receive<PauseLoad>(m => m.ReplyTo.Tell(new LoadPaused(m.Reason))));
             });
         });

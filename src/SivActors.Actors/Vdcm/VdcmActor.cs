@@ -289,7 +289,7 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
         for (var i = 0; i < d.Ais.Count; i++) Ctx.Directory.Tell(Assignment(container, v, i));
     }
 
-    private Dmar.BindPasid PasidBinding(ContainerId container, ComposedVdev v) => new(_host, v.Device.Asid, container, Ctx.Layout.Regions);
+    private Dmar.BindPasid PasidBinding(ContainerId container, ComposedVdev v) => new(_host, v.Device.Asid, container, Ctx.LayoutOf(container).Regions);
 
     private Ai.AssignToVdev Assignment(ContainerId container, ComposedVdev v, int slot)
     {

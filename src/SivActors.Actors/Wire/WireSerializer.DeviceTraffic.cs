@@ -126,6 +126,7 @@ public sealed partial class WireSerializer
                 { Stale = (flags & 4) != 0 };
         });
         Add<C.StartWorkload>("c.start", (w, m) => { w.Container(m.Container); w.Host(m.Host); }, r => new C.StartWorkload(r.Container(), r.Host()));
+        Add<C.NoiseStarts>("c.noise", (w, m) => { w.Container(m.Container); w.Host(m.Host); }, r => new C.NoiseStarts(r.Container(), r.Host()));
         Add<C.StopWorkload>("c.stop", (w, m) => { w.Container(m.Container); w.Host(m.Host); w.ActorRef(m.ReplyTo); },
             r => new C.StopWorkload(r.Container(), r.Host(), r.ActorRef()));
         Add<C.FlushInterrupts>("c.flush", (w, m) => { w.Container(m.Container); w.Host(m.Host); w.ActorRef(m.ReplyTo); },

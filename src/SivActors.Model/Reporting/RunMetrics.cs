@@ -26,7 +26,7 @@ public sealed class RunMetrics
         IecMisses = 22, Retries = 23, Outstanding_ = 24, EntityFailures_ = 25, TableWrites_ = 26, TableBatches_ = 27,
         TableWriteFailures_ = 28, OwnerRestarts_ = 29, VdevsRestored_ = 30, OrphansFreed_ = 31, DmaLost_ = 32, RogueLost_ = 33, InjectedWriteFailures_ = 34,
         Retransmitted_ = 35, DuplicatesSuppressed_ = 36, DroppedInTransit_ = 37, IecStaleDelivered_ = 38, IecStaleBlocked_ = 39,
-        InterruptsUnaccounted_ = 40, DmaUnaccounted_ = 41, RogueUnaccounted_ = 42, DescriptorsUnaccounted_ = 43, Scalars = 44;
+        InterruptsUnaccounted_ = 40, DmaUnaccounted_ = 41, RogueUnaccounted_ = 42, DescriptorsUnaccounted_ = 43, NoisyOperations_ = 44, Scalars = 45;
     private const int DescriptorsRejectedBase = Scalars, InterruptFaultsBase = DescriptorsRejectedBase + 256, DmaFaultsBase = InterruptFaultsBase + 256;
     private static readonly int FastBase = DmaFaultsBase + 256, SlowBase = FastBase + Ops, SlowErrorsBase = SlowBase + Ops,
         RogueForgedBase = SlowErrorsBase + Ops, RogueAsExpectedBase = RogueForgedBase + Kinds, RogueUnexpectedBase = RogueAsExpectedBase + Kinds,
@@ -34,9 +34,9 @@ public sealed class RunMetrics
 
     /// <summary>Histogram indices.</summary>
     public const int ModeledFastNs = 0, ModeledSlowNs = 1, WallFastUs = 2, WallSlowUs = 3, ModeledRemappedInterruptNs = 4, ModeledPostedInterruptNs = 5,
-        ModeledRemappedInvocationNs = 6, ModeledPostedInvocationNs = 7;
+        ModeledRemappedInvocationNs = 6, ModeledPostedInvocationNs = 7, OthersWallFastBeforeNoiseUs = 8, OthersWallFastDuringNoiseUs = 9;
 
-    private const int HistogramCount = 8;
+    private const int HistogramCount = 10;
 
     private readonly ThreadCells _cells = new(CounterCount, Enumerable.Repeat((1L, MaxNs, 3), HistogramCount).ToArray());
     private readonly Counter _c;
@@ -92,6 +92,23 @@ public sealed class RunMetrics
     }
 
     public long OperationsCompleted => _c.Sum(DescriptorsCompleted) + SlowTotal;
+
+    /// <summary>Operations the noisy neighbour completed (a noisy-neighbour run), fast and slow path alike.</summary>
+    public long NoisyOperations => _c.Sum(NoisyOperations_);
+    public void NoisyOperation() => _c.Add(NoisyOperations_);
+
+    // Set by the runner as a noisy-neighbour run moves on; read by every other tenant's completion.
+    private volatile int _noisePhase;
+
+    /// <summary>
+    /// Where a noisy-neighbour run is: <see cref="NoisePhase.WarmUp"/> (nothing recorded by phase), then
+    /// <see cref="NoisePhase.Before"/> and <see cref="NoisePhase.During"/> the noise.
+    /// </summary>
+    public NoisePhase Noise
+    {
+        get => (NoisePhase)_noisePhase;
+        set => _noisePhase = (int)value;
+    }
     public long SlowTotal => Range(SlowBase, Ops).Sum();
     public long InterruptsRaised => _c.Sum(InterruptsRaised_);
 
@@ -364,4 +381,12 @@ public sealed record MetricsSnapshot(
 
     /// <summary>Forged messages that ended: judged (as expected or not), lost, or unaccounted; each one forged must end.</summary>
     public long RogueEnded => RogueAsExpected.Values.Sum() + RogueUnexpected.Values.Sum() + RogueLost + RogueUnaccounted;
+}
+
+/// <summary>The phases of a noisy-neighbour run's window: the first quarter warms up, the rest of the first half is "before".</summary>
+public enum NoisePhase
+{
+    WarmUp,
+    Before,
+    During,
 }

@@ -43,6 +43,9 @@ public sealed record RunReport(
     /// <summary>How evenly the containers were served over the window (null when no container completed anything).</summary>
     public FairnessSection? Fairness { get; init; }
 
+    /// <summary>A noisy-neighbour run: the other tenants before and during the noise (null otherwise).</summary>
+    public NoisyNeighbourReport? NoisyNeighbour { get; init; }
+
     /// <summary>The latency distributions the percentiles above come from, as cumulative curves in µs (the report's charts).</summary>
     public IReadOnlyList<LatencyCurve> LatencyCurves { get; init; } = [];
 }

@@ -74,6 +74,23 @@ public sealed record WorkloadSection
     {
         ["configRead"] = 4, ["bar0Read"] = 3, ["msixReprogram"] = 2, ["adminCommand"] = 1, ["queueReset"] = 1, ["vdevReset"] = 1,
     };
+    /// <summary>One tenant that submits more than the others from a point of the window on; none when null.</summary>
+    public NoisyNeighbourSection? NoisyNeighbour { get; init; }
+}
+
+/// <summary>
+/// From <see cref="FromSeconds"/> into the measured window (half of it by default), <see cref="Container"/> keeps
+/// <see cref="Factor"/> times the queue depth outstanding: it submits that many times more. The report compares the
+/// other tenants before and during.
+/// </summary>
+public sealed record NoisyNeighbourSection
+{
+    public int Container { get; init; }
+    public int Factor { get; init; } = 10;
+    public double? FromSeconds { get; init; }
+
+    /// <summary>When the noise starts, in seconds into the window of a run of <paramref name="durationSeconds"/>.</summary>
+    public double StartsAt(double durationSeconds) => FromSeconds ?? durationSeconds / 2;
 }
 
 public sealed record RogueSection

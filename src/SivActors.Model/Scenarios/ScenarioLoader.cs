@@ -134,6 +134,9 @@ public static class ScenarioLoader
         }
     }
 
+    /// <summary>The most descriptors a noisy neighbour keeps outstanding (its slots and guest memory grow with it).</summary>
+    public const int MaxNoisyDepth = 256;
+
     public static void Validate(Scenario s)
     {
         Range("seed", s.Seed, 0, int.MaxValue);
@@ -161,6 +164,16 @@ public static class ScenarioLoader
         Weights("workload.slow", w.Slow, WorkloadMix.SlowOperations);
         if (w.TransferSizes.Length == 0) throw new SivInputException("workload.transferSizes must list at least one size");
         foreach (var size in w.TransferSizes) Range("workload.transferSizes[]", size, 8, 1 << 20);
+        if (w.NoisyNeighbour is { } noisy)
+        {
+            Range("workload.noisyNeighbour.container", noisy.Container, 0, t.Containers - 1);
+            Range("workload.noisyNeighbour.factor", noisy.Factor, 2, 64);
+            if ((long)noisy.Factor * w.QueueDepth > MaxNoisyDepth)
+                throw new SivInputException($"workload.noisyNeighbour.factor = {noisy.Factor} x workload.queueDepth = {w.QueueDepth} exceeds {MaxNoisyDepth} descriptors outstanding");
+            var from = noisy.StartsAt(s.DurationSeconds);
+            if (!(from > 0 && from < s.DurationSeconds))
+                throw new SivInputException($"workload.noisyNeighbour.fromSeconds = {from} is out of range (0 < seconds < durationSeconds = {s.DurationSeconds})");
+        }
         Share("rogue.share", s.Rogue.Share);
         Range("rogue.forgeEvery", s.Rogue.ForgeEvery, 1, 1_000_000);
         Range("remapping.faultRecords", s.Remapping.FaultRecords, 1, 256);
