@@ -16,6 +16,7 @@ public static class ConfigPaths
     public static string DefaultScenario => Path.Combine(ConfigDirectory, "scenarios", "default.json");
 
     /// <summary>`siv run --cluster` without --scenario: six hosts, so every worker of a small cluster has some.</summary>
+    public static string CompareScenario => Path.Combine(ConfigDirectory, "scenarios", "compare.json");
     public static string ClusterScenario => Path.Combine(ConfigDirectory, "scenarios", "cluster.json");
     public static string CostModel => Path.Combine(ConfigDirectory, "cost-model.json");
 }

@@ -160,7 +160,7 @@ public static class EmulatorRun
         var t = scenario.Scenario.Topology;
         var summary = new ScenarioSummary(scenario.Scenario.Name, scenario.Source, scenario.Scenario.Seed, scenario.Scenario.DurationSeconds,
             t.Hosts, t.Hosts * t.DevicesPerHost, finished.Ais, finished.Containers, scenario.Scenario.Composition.Policy)
-        { Delivery = scenario.Scenario.Delivery };
+        { Delivery = scenario.Scenario.Delivery, Mode = scenario.Scenario.Mode };
         var report = RunReportBuilder.Build(summary, metrics.Snapshot(), metrics, timings, memory, metrics.Outstanding,
             SivActors.Model.Device.RejectCodes.Name);
         if (finished.PausedTicks > 0)

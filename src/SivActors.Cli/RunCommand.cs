@@ -146,7 +146,7 @@ public static class RunCommand
     /// a directory that refuses writes (probed by creating and removing a file in the directory, or in its nearest
     /// existing ancestor when it does not exist yet).
     /// </summary>
-    private static void CheckOutDirectory(string dir)
+    internal static void CheckOutDirectory(string dir)
     {
         if (string.IsNullOrWhiteSpace(dir)) throw new SivInputException("--out needs a directory (it was empty)");
         string full;
@@ -177,7 +177,7 @@ public static class RunCommand
         }
     }
 
-    private static string CreateOutDirectory(string dir)
+    internal static string CreateOutDirectory(string dir)
     {
         try
         {

@@ -82,6 +82,16 @@ public static class SivCli
             },
             output, error, hooks, ct));
         root.Add(run);
+
+        var compareScenario = new Option<string?>("--scenario") { Description = "Scenario file. Default: config/scenarios/compare.json" };
+        var compareDuration = new Option<double?>("--duration") { Description = "Override durationSeconds (each mode runs this long)" };
+        var modes = new Option<string>("--modes") { Description = "Modes to run, comma separated, the first the baseline", DefaultValueFactory = _ => CompareCommand.DefaultModes };
+        var compareOut = new Option<string>("--out") { Description = "Directory for compare.json, compare.html and compare.png", DefaultValueFactory = _ => "out" };
+        var compare = new Command("compare", "Run one scenario in each mode (siov, emulated) on this node and set the results side by side")
+            { compareScenario, compareDuration, modes, compareOut };
+        compare.SetAction((p, ct) => CompareCommand.ExecuteAsync(p.GetValue(compareScenario), p.GetValue(compareDuration), p.GetValue(modes)!, p.GetValue(compareOut)!,
+            output, error, ct));
+        root.Add(compare);
         root.Add(TablesCommand.Build(output, DbOption, PostgresOption));
 
         var nodeHost = new Option<string>("--host") { Description = "Host name or address other nodes reach this node at ($SIV_HOST)", DefaultValueFactory = _ => Env("SIV_HOST") ?? "127.0.0.1" };

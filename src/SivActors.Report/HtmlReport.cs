@@ -29,9 +29,9 @@ public static class HtmlReport
             """);
         html.Append($"<title>siv run {E(s.Name)}</title></head><body>\n");
         html.Append($"<h1>siv run: {E(s.Name)}</h1>\n<p class=\"sub\">{s.Hosts} host(s), {s.Devices} device(s), {s.Ais:N0} AIs, {s.Containers:N0} containers; " +
-                    $"{s.DurationSeconds:0.#} s, seed {s.Seed}, composition {E(s.CompositionPolicy)}, delivery {E(s.Delivery)}; scenario {E(s.Source)}</p>\n");
+                    $"{s.DurationSeconds:0.#} s, seed {s.Seed}, mode {E(s.Mode)}, composition {E(s.CompositionPolicy)}, delivery {E(s.Delivery)}; scenario {E(s.Source)}</p>\n");
         if (r.Invariants.Passed)
-            html.Append("<p class=\"ok\"><b>All invariants hold</b>: ledger balanced, misdelivered 0, every rogue message faulted as expected, VDCM never on the fast path.</p>\n");
+            html.Append($"<p class=\"ok\"><b>All invariants hold</b>: ledger balanced, misdelivered 0, every rogue message faulted as expected, {(r.Scenario.Mode == "emulated" ? "every access trapped to the VDCM (emulated mode)" : "VDCM never on the fast path")}.</p>\n");
         else
             html.Append("<div class=\"bad\"><b>Invariants violated</b><ul>" + string.Concat(r.Invariants.Violations.Select(v => $"<li>{E(v)}</li>")) + "</ul></div>\n");
         if (r.Interrupted)

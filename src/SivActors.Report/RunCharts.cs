@@ -177,7 +177,7 @@ public static class RunCharts
             "Operations completed on each cluster node over the measured window, as a share of the whole run.");
     }
 
-    private static Plot NewPlot(string title, string x, string y)
+    internal static Plot NewPlot(string title, string x, string y)
     {
         var plot = new Plot();
         plot.Title(title);
@@ -194,7 +194,7 @@ public static class RunCharts
         line.LineWidth = 2;
     }
 
-    private static Chart Png(Plot plot, string file, string title, string caption) =>
+    internal static Chart Png(Plot plot, string file, string title, string caption) =>
         new(file, title, caption, plot.GetImageBytes(Width, Height, ImageFormat.Png));
 
     private static string FormatMicros(double us) => us switch

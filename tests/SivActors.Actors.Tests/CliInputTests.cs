@@ -458,6 +458,36 @@ public sealed class CliInputTests
     public async Task Cluster_options_refuse_nonsense(string expected, params string[] args) => AssertBadInput(await Siv(args), expected);
 
     [Fact]
+    public async Task Siv_compare_runs_each_mode_and_writes_the_comparison_side_by_side()
+    {
+        var dir = Directory.CreateTempSubdirectory("siv-compare").FullName;
+        var scenario = Path.Combine(dir, "small.json");
+        File.WriteAllText(scenario, """{ "name": "small", "topology": { "hosts": 1, "devicesPerHost": 2, "aisPerDevice": 4, "containers": 8, "workQueueSize": 8, "workQueueThreshold": 6 } }""");
+        var r = await Siv("compare", "--scenario", scenario, "--duration", "1", "--out", Path.Combine(dir, "out"));
+        Assert.True(r.Code == SivCli.Ok, r.Err + r.Out);
+        foreach (var file in new[] { "compare.json", "compare.html", "compare.png" }) Assert.True(File.Exists(Path.Combine(dir, "out", file)), file);
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "out", "compare.json")));
+        var modes = json.RootElement.GetProperty("modes").EnumerateArray().ToDictionary(m => m.GetProperty("mode").GetString()!);
+        Assert.Equal(["siov", "emulated"], modes.Keys);
+        Assert.Equal(0, modes["siov"].GetProperty("vdcmMessagesOnFastPath").GetInt64());
+        Assert.True(modes["emulated"].GetProperty("vdcmMessagesOnFastPath").GetInt64() > 0);
+        Assert.True(modes["emulated"].GetProperty("modeledFastNs").GetProperty("p50").GetDouble() > modes["siov"].GetProperty("modeledFastNs").GetProperty("p50").GetDouble());
+        Assert.All(modes.Values, m => Assert.True(m.GetProperty("invariantsHold").GetBoolean()));
+        Assert.Contains("modes side by side", r.Out);
+        Directory.Delete(dir, true);
+    }
+
+    [Theory]
+    [InlineData("--modes: mode \"sriov\" is not built yet", "siov,sriov")]
+    [InlineData("--modes names siov twice", "siov,emulated,siov")]
+    [InlineData("--modes: mode \"fast\" is not a mode", "fast")]
+    public async Task Siv_compare_refuses_a_mode_it_cannot_run_before_running_any(string expected, string modes)
+    {
+        // AssertBadInput also checks that nothing was written: no --out directory.
+        AssertBadInput(await Siv("compare", "--modes", modes, "--out", "{dir}/out"), expected);
+    }
+
+    [Fact]
     public async Task Tables_of_an_empty_or_missing_database()
     {
         AssertBadInput(await Siv("tables", "digest", "--db", "{dir}/none.db"), "does not exist; `siv run` creates it");

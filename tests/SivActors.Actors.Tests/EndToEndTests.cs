@@ -70,6 +70,20 @@ public sealed class EndToEndTests
     }
 
     [Fact]
+    public async Task In_emulated_mode_every_submission_traps_to_the_vdcm_and_every_interrupt_is_injected_exit_based()
+    {
+        var r = await Run(TestScenarios.Small(s => s with { Mode = "emulated" }));
+        // The VDCM on the fast path is the design here, not a violation; every other invariant holds as in siov.
+        Assert.True(r.Invariants.Passed, string.Join("; ", r.Invariants.Violations));
+        Assert.Equal("emulated", r.Scenario.Mode);
+        Assert.Equal(r.Ledger.Descriptors.Submitted, r.Paths.VdcmMessagesOnFastPath);
+        Assert.Equal(0, r.Ledger.Interrupts.DeliveredPosted);
+        Assert.True(r.Ledger.Interrupts.DeliveredRemapped > 0);
+        // Each descriptor carries the trap's modeled cost on top of the portal write.
+        Assert.True(r.Latency.ModeledNs.Fast.P50 >= 3_000 + 250, $"modeled fast p50 {r.Latency.ModeledNs.Fast.P50} ns");
+    }
+
+    [Fact]
     public async Task Shared_wqs_with_more_tenants_than_ais_balance_too()
     {
         var r = await Run(TestScenarios.Small(s => s with

@@ -213,6 +213,8 @@ public class ScenarioLoaderTests
     [InlineData("""{ "workload": { "queueDepth": 8, "noisyNeighbour": { "factor": 40 } } }""", "factor = 40 x workload.queueDepth = 8 exceeds 256 descriptors outstanding")]
     [InlineData("""{ "durationSeconds": 10, "workload": { "noisyNeighbour": { "fromSeconds": 10 } } }""", "workload.noisyNeighbour.fromSeconds = 10 is out of range")]
     [InlineData("""{ "workload": { "noisyNeighbour": { "loudness": 3 } } }""", "loudness")]
+    [InlineData("""{ "mode": "sriov" }""", "mode \"sriov\" is not built yet (issue 11); modes: siov, emulated")]
+    [InlineData("""{ "mode": "virtio" }""", "mode \"virtio\" is not a mode (modes: siov, emulated)")]
     public void Bad_scenarios_give_one_line_naming_the_problem(string json, string expected)
     {
         var e = Assert.Throws<SivInputException>(() => ScenarioLoader.Load(Write(json), CostModel));

@@ -60,7 +60,7 @@ public sealed partial class ContainerActor : EntityActor
     private bool _running, _stopping, _stopped, _ready, _harvestDue, _resetting;
     // Operations completed while the workload ran or drained (not the composition's vector programming): the report's fairness.
     private long _completedOps;
-    private readonly bool _noisy;
+    private readonly bool _noisy, _emulated;
     // Descriptor slots this container fills: the queue depth, or all of a noisy neighbour's once its noise started.
     private int _activeSlots;
     private SlowOperation? _quiesceFor;
@@ -81,6 +81,7 @@ public sealed partial class ContainerActor : EntityActor
         _host = host;
         _layout = ctx.LayoutOf(id);
         _noisy = ctx.IsNoisy(id);
+        _emulated = ctx.Scenario.Emulated;
         // A noisy neighbour has room for its multiplied depth from the start, and uses it once the noise starts.
         _activeSlots = ctx.Scenario.Workload.QueueDepth;
         _rng = new Random(HashSeed(ctx.Scenario.Seed, id.Value));
@@ -224,8 +225,10 @@ public sealed partial class ContainerActor : EntityActor
         _ctx.Metrics.FastPath(op);
         _ctx.Metrics.DescriptorSubmitted();
         var writeType = _modes[s] == WorkQueueMode.Dedicated ? PortalWriteType.Posted : PortalWriteType.Deferrable;
-        _ctx.Directory.Tell(new AssignableInterfaceProtocol.PortalWrite(_ais[s], _id, descriptor, PortalKind.Limited, writeType, slot,
-            (long)_ctx.Cost.PortalWriteNs, now));
+        var write = new AssignableInterfaceProtocol.PortalWrite(_ais[s], _id, descriptor, PortalKind.Limited, writeType, slot, (long)_ctx.Cost.PortalWriteNs, now);
+        // Emulated: the portal page is not mapped through, so the write traps to the VDCM.
+        if (_emulated) _ctx.Directory.Tell(new VdcmProtocol.TrappedPortalWrite(_host, write));
+        else _ctx.Directory.Tell(write);
     }
 
     /// <summary>A DMA read that DMA remapping could not serve from this node's memory map (this container runs elsewhere).</summary>

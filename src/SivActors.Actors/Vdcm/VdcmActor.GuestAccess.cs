@@ -185,7 +185,9 @@ public sealed partial class VdcmActor
     private InterruptEntry BuildEntry(ComposedVdev v, int entry, AiId ai)
     {
         var msix = v.Device.Msix[entry];
-        var posted = EmulatorContext.Mix32((uint)v.Device.Owner.Value * 31u + (uint)entry) / (double)uint.MaxValue < Ctx.Scenario.Composition.PostedShare;
+        // Emulated mode: the VMM injects every interrupt (an exit-based delivery); nothing is posted to the guest.
+        var posted = !Ctx.Scenario.Emulated
+                     && EmulatorContext.Mix32((uint)v.Device.Owner.Value * 31u + (uint)entry) / (double)uint.MaxValue < Ctx.Scenario.Composition.PostedShare;
         return new InterruptEntry
         {
             Present = true,

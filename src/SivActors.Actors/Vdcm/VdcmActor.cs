@@ -59,6 +59,12 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
         Command<ComposeVdev>(Compose);
         RemovalCommands();
         Command<GuestAccessRequest>(Access);
+        Command<TrappedPortalWrite>(m =>
+        {
+            // Emulated mode: the trap and the device model's software emulation, then the work goes to the backend AI.
+            Ctx.Metrics.VdcmMessageOnFastPath();
+            Ctx.Directory.Tell(m.Write with { ModeledNs = m.Write.ModeledNs + (long)Ctx.Cost.VdcmTrapNs });
+        });
         Command<GetVdev>(m =>
         {
             if (_state.Vdevs.TryGetValue(m.Container, out var v))
@@ -168,6 +174,9 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
             : (ims, new ImsEntry(RemappableMsi.EncodeAddress((ushort)handle), 0, v.Device.Asid.Value, PasidEnable: true, Ignore: false, Mask: e.Masked));
 
     protected override byte[] Encode(VdcmEvent e) => VdcmCodec.Encode(e);
+
+    // Emulated mode's fast path persists nothing: it skips Akka.Persistence's per-command bookkeeping.
+    protected override bool PersistsNothing(object message) => message is TrappedPortalWrite;
 
     protected override object TakeSnapshot() => VdcmCodec.EncodeSnapshot(_state);
 

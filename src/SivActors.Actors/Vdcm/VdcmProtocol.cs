@@ -22,6 +22,12 @@ public static class VdcmProtocol
     public sealed record GuestAccessRequest(HostId Host, ContainerId From, long RequestId, GuestAccess Access, long ModeledNs, long WallStartTicks)
         : Command(Host);
 
+    /// <summary>
+    /// Emulated mode only: a guest's portal write, trapped (no AI pass-through). The VDCM services it in software and
+    /// hands the descriptor to the AI behind the vdev, as a device model hands work to its backend.
+    /// </summary>
+    public sealed record TrappedPortalWrite(HostId Host, AssignableInterface.AssignableInterfaceProtocol.PortalWrite Write) : Command(Host), ISivHotPathMessage;
+
     public sealed record GetVdev(HostId Host, ContainerId Container) : Command(Host);
 
     /// <summary>Reads the compositions as a snapshot payload (for digests and dumps).</summary>

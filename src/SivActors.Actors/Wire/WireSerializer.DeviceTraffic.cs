@@ -22,19 +22,26 @@ namespace SivActors.Actors.Wire;
 
 public sealed partial class WireSerializer
 {
+    private static void WritePortal(WireWriter w, Ai.PortalWrite m)
+    {
+        w.Ai(m.Ai); w.Container(m.From);
+        Span<byte> d = stackalloc byte[Descriptor.Size];
+        m.Descriptor.WriteTo(d);
+        w.Raw(d);
+        w.Byte((byte)m.Portal); w.Byte((byte)m.WriteType); w.Var(m.Slot); w.Var(m.ModeledNs); w.Var(m.WallStartTicks);
+    }
+
+    private static Ai.PortalWrite ReadPortal(WireReader r) =>
+        new(r.Ai(), r.Container(), Descriptor.ReadFrom(r.Raw(Descriptor.Size)), (PortalKind)r.Byte(), (PortalWriteType)r.Byte(), r.Int(), r.Var(), r.Var());
+
     /// <summary>The messages of AIs, containers, DMA remapping and hosting functions: the fast path and device set-up.</summary>
     private static void RegisterDeviceTraffic()
     {
         // Assignable interface.
-        Add<Ai.PortalWrite>("ai.portal", (w, m) =>
-        {
-            w.Ai(m.Ai); w.Container(m.From);
-            Span<byte> d = stackalloc byte[Descriptor.Size];
-            m.Descriptor.WriteTo(d);
-            w.Raw(d);
-            w.Byte((byte)m.Portal); w.Byte((byte)m.WriteType); w.Var(m.Slot); w.Var(m.ModeledNs); w.Var(m.WallStartTicks);
-        }, r => new Ai.PortalWrite(r.Ai(), r.Container(), Descriptor.ReadFrom(r.Raw(Descriptor.Size)), (PortalKind)r.Byte(), (PortalWriteType)r.Byte(),
-            r.Int(), r.Var(), r.Var()));
+        Add<Ai.PortalWrite>("ai.portal", WritePortal, ReadPortal);
+        // Emulated mode: the same portal write, trapped on its way to the host's VDCM.
+        Add<SivActors.Actors.Vdcm.VdcmProtocol.TrappedPortalWrite>("vdcm.portal", (w, m) => { w.Host(m.Host); WritePortal(w, m.Write); },
+            r => new SivActors.Actors.Vdcm.VdcmProtocol.TrappedPortalWrite(r.Host(), ReadPortal(r)));
         Add<Ai.MemoryReadData>("ai.mrd", (w, m) =>
         {
             w.Ai(m.Ai); w.Var(m.RequestId); w.Bytes(m.Data); w.Bool(m.Data2 is not null);

@@ -22,6 +22,14 @@ public sealed record Scenario
     /// "reliable" (every interrupt reaches its judge, each container gets each of its interrupts once); docs/faults.md.
     /// </summary>
     public string Delivery { get; init; } = "hardware";
+    /// <summary>
+    /// The virtualization design the run emulates: "siov" (AIs passed through, fast path straight to the device) or
+    /// "emulated" (no pass-through: every guest access, fast path included, trapped and serviced by the VDCM).
+    /// </summary>
+    public string Mode { get; init; } = "siov";
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool Emulated => Mode == "emulated";
     /// <summary>The fault timeline (docs/faults.md): what breaks, when, and for how long.</summary>
     public List<Faults.FaultSpec> Faults { get; init; } = [];
 

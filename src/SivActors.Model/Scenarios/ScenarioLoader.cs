@@ -198,6 +198,10 @@ public static class ScenarioLoader
                 $"composition.interruptTableSizeExponent = {c.InterruptTableSizeExponent} gives {1 << (c.InterruptTableSizeExponent + 1)} entries, fewer than the {tableEntries} that {c.AsidsPerInterruptTable} tenants need");
         if ((long)t.Containers * hosts > Identity.Asid.MaxValue)
             throw new SivInputException("too many containers for the 20-bit ASID space");
+        if (s.Mode is not ("siov" or "emulated"))
+            throw new SivInputException(s.Mode == "sriov"
+                ? "mode \"sriov\" is not built yet (issue 11); modes: siov, emulated"
+                : $"mode \"{s.Mode}\" is not a mode (modes: siov, emulated)");
         if (s.Delivery is not ("hardware" or "reliable"))
             throw new SivInputException($"delivery \"{s.Delivery}\" is not a delivery mode (modes: hardware, reliable)");
         Faults.FaultTimeline.Validate(s);
@@ -227,6 +231,8 @@ public static class ScenarioLoader
     {
         [JsonPropertyName("$comment")] public string? Comment { get; init; }
         public Dictionary<string, CostEntry> Costs { get; init; } = new();
+        /// <summary>Which costs each mode's hops pay (documentation for the reader; the actors apply them).</summary>
+        public Dictionary<string, string> Modes { get; init; } = new();
     }
 
     private sealed record CostEntry
