@@ -169,4 +169,17 @@ balanced=$(grep -c '"balanced": true' "$report" || true)
 grep -q '"misdelivered": 0' "$report" || { echo "compose-up-local: misdelivered is not 0" >&2; exit 1; }
 grep -q '"passed": true' "$report" || { echo "compose-up-local: an invariant failed" >&2; exit 1; }
 [[ $balanced -eq 3 ]] || { echo "compose-up-local: not every ledger balanced ($balanced of 3: descriptors, interrupts, DMA)" >&2; exit 1; }
+# The default run spreads cluster.json's six hosts over three workers: each must carry a fair part (issue 11: 20-47%).
+if [[ -z "${SIV_SCENARIO:-}" ]]; then
+  shares=$(python3 - "$report" <<'PY'
+import json, sys
+nodes = json.load(open(sys.argv[1])).get("nodes") or []
+total = sum(n["operations"] for n in nodes)
+print(" ".join(f'{n["node"]}={n["operations"] / total:.1%}' for n in nodes) if total else "")
+bad = len(nodes) != 3 or not total or any(not 0.20 <= n["operations"] / total <= 0.47 for n in nodes)
+sys.exit(1 if bad else 0)
+PY
+  ) || { echo "compose-up-local: the workers' shares of the operations are not each 20-47%: ${shares:-no per-node figures}" >&2; exit 1; }
+  log "each worker's share of the operations: $shares"
+fi
 log "ledger balanced, misdelivered 0, invariants hold ($report)"

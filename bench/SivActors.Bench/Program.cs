@@ -97,11 +97,14 @@ var sRounds = new Option<int>("--rounds") { Description = "Measured rounds (afte
 var sSeconds = new Option<double>("--seconds") { Description = "Measurement window per run", DefaultValueFactory = _ => 10 };
 var sSmall = new Option<int>("--small") { Description = "Containers in the small run", DefaultValueFactory = _ => 1000 };
 var sLarge = new Option<int>("--large") { Description = "Containers in the large run", DefaultValueFactory = _ => 100_000 };
+var sAis = new Option<int?>("--ais-per-device") { Description = "AIs per device (default: the default scenario's 256)" };
+var sPolicy = new Option<string?>("--policy") { Description = "Composition policy of both runs: auto, dedicated, shared (default: the default scenario's auto)" };
 var scale = new Command("scale", "Per-operation cost as tenants grow: completed ops/s with 1,000 and 100,000 containers on the default topology, alternating")
-    { sRounds, sSeconds, sSmall, sLarge };
+    { sRounds, sSeconds, sSmall, sLarge, sAis, sPolicy };
 scale.SetAction(async (p, ct) =>
 {
-    var settings = new ScaleBenchSettings(p.GetValue(sRounds), p.GetValue(sSeconds), p.GetValue(sSmall), p.GetValue(sLarge));
+    var settings = new ScaleBenchSettings(p.GetValue(sRounds), p.GetValue(sSeconds), p.GetValue(sSmall), p.GetValue(sLarge))
+        { AisPerDevice = p.GetValue(sAis), Policy = p.GetValue(sPolicy) };
     if (settings.Validate() is { } problem)
     {
         Console.Error.WriteLine($"bench: {problem}");

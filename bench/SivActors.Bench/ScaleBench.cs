@@ -8,6 +8,12 @@ namespace SivActors.Bench;
 
 public sealed record ScaleBenchSettings(int Rounds, double Seconds, int Small, int Large)
 {
+    /// <summary>AIs per device instead of the default topology's 256 (more WQs: fewer tenants share each).</summary>
+    public int? AisPerDevice { get; init; }
+
+    /// <summary>Composition policy for both runs instead of the scenario's "auto" (which gives 1,000 tenants dedicated WQs and 100,000 shared ones).</summary>
+    public string? Policy { get; init; }
+
     public string? Validate() =>
         Rounds < 1 ? "--rounds must be at least 1"
         : Seconds is < 1 or > 600 ? "--seconds must be within 1..600"
@@ -27,9 +33,18 @@ public static class ScaleBench
 {
     public static async Task<int> RunAsync(ScaleBenchSettings s, TextWriter output, CancellationToken ct)
     {
-        var small = Scenario(s, s.Small);
-        var large = Scenario(s, s.Large);
-        output.WriteLine($"scale: default topology, {s.Small:N0} against {s.Large:N0} containers, {s.Seconds:0.#} s per run, tables in memory, " +
+        ResolvedScenario small, large;
+        try
+        {
+            (small, large) = (Scenario(s, s.Small), Scenario(s, s.Large));
+        }
+        catch (SivActors.Model.SivInputException e)
+        {
+            Console.Error.WriteLine($"bench: {e.Message}");
+            return 2;
+        }
+        var t = large.Scenario.Topology;
+        output.WriteLine($"scale: {t.DevicesPerHost} devices x {t.AisPerDevice} AIs, composition {large.Scenario.Composition.Policy}, {s.Small:N0} against {s.Large:N0} containers, {s.Seconds:0.#} s per run, tables in memory, " +
                          $"alternating, {s.Rounds} rounds after a warm-up; {Environment.ProcessorCount} cores, .NET {Environment.Version}");
         var (ratios, smallOps, largeOps) = (new List<double>(), new List<double>(), new List<double>());
         try
@@ -80,7 +95,8 @@ public static class ScaleBench
         {
             Name = $"bench-scale-{containers}",
             DurationSeconds = s.Seconds,
-            Topology = loaded.Scenario.Topology with { Containers = containers },
+            Topology = loaded.Scenario.Topology with { Containers = containers, AisPerDevice = s.AisPerDevice ?? loaded.Scenario.Topology.AisPerDevice },
+            Composition = loaded.Scenario.Composition with { Policy = s.Policy ?? loaded.Scenario.Composition.Policy },
         };
         ScenarioLoader.Validate(scenario);
         return loaded with { Scenario = scenario, Source = "bench scale" };

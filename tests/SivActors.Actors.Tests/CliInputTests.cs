@@ -98,8 +98,8 @@ public sealed class CliInputTests
     /// writes nothing: no database, no report.
     /// </summary>
     [Theory]
-    [InlineData("unknown command \"frobnicate\" for siv (commands: run, tables, node, validate, irq, explain, calibrate)", null, "frobnicate")]
-    [InlineData("siv needs a command: run, tables, node, validate, irq, explain, calibrate", null)]
+    [InlineData("unknown command \"frobnicate\" for siv (commands: run, compare, tables, node, validate, irq, explain, calibrate)", null, "frobnicate")]
+    [InlineData("siv needs a command: run, compare, tables, node, validate, irq, explain, calibrate", null)]
     [InlineData("siv tables needs a command: dump, digest", null, "tables")]
     [InlineData("unknown command \"frob\" for siv tables (commands: dump, digest)", null, "tables", "frob")]
     [InlineData("siv irq needs a command: explain", null, "irq")]

@@ -54,7 +54,9 @@ public sealed class EndToEndTests
         {
             DurationSeconds = 4,
             Topology = s.Topology with { WorkQueueSize = 32, WorkQueueThreshold = 24 },
-            Workload = s.Workload with { NoisyNeighbour = new NoisyNeighbourSection { Container = 3, Factor = 10 } },
+            // No slow path: a reset drains the whole queue first, and with 20 descriptors outstanding those drains,
+            // not the depth, would decide the noisy tenant's rate (a run under the suite's load showed 1.3x).
+            Workload = s.Workload with { SlowPathShare = 0, NoisyNeighbour = new NoisyNeighbourSection { Container = 3, Factor = 10 } },
         }));
         AssertInvariants(r);
         var n = r.NoisyNeighbour;
