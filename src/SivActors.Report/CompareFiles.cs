@@ -70,15 +70,7 @@ public static class CompareFiles
     private static string Render(CompareReport r, Chart chart)
     {
         var html = new StringBuilder();
-        html.Append("""
-            <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <style>
-            body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#222}
-            table{border-collapse:collapse;margin:.5rem 0;width:100%}th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left}
-            th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}figure img{max-width:100%;border:1px solid #eee}
-            </style>
-            """);
+        html.Append(HtmlReport.PageHead);
         html.Append($"<title>siv compare {E(r.Scenario)}</title></head><body>\n<h1>siv compare: {E(r.Scenario)}</h1>\n");
         html.Append($"<p>The same scenario ({E(r.Source)}, seed {r.Seed}, {r.DurationSeconds:0.#} s) run once per mode on one node, one after another. " +
                     "Operations/s are the emulator's (its cores); latencies are modeled (the cost model's hardware time, config/cost-model.json).</p>\n");

@@ -11,11 +11,8 @@ namespace SivActors.Report;
 /// </summary>
 public static class HtmlReport
 {
-    public static string Render(RunReport r, IReadOnlyList<Chart> charts)
-    {
-        var s = r.Scenario;
-        var html = new StringBuilder();
-        html.Append("""
+    /// <summary>The start of every page this project writes (report.html, compare.html): doctype, meta and inline styles.</summary>
+    internal const string PageHead = """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <style>
@@ -26,7 +23,13 @@ public static class HtmlReport
             .ok{background:#e6f4ea;border:1px solid #34a853;padding:.6rem 1rem}.bad{background:#fce8e6;border:1px solid #d93025;padding:.6rem 1rem}
             figure{margin:1.5rem 0}figure img{max-width:100%;border:1px solid #eee}figcaption{color:#444;font-size:.95rem}
             </style>
-            """);
+            """;
+
+    public static string Render(RunReport r, IReadOnlyList<Chart> charts)
+    {
+        var s = r.Scenario;
+        var html = new StringBuilder();
+        html.Append(PageHead);
         html.Append($"<title>siv run {E(s.Name)}</title></head><body>\n");
         html.Append($"<h1>siv run: {E(s.Name)}</h1>\n<p class=\"sub\">{s.Hosts} host(s), {s.Devices} device(s), {s.Ais:N0} AIs, {s.Containers:N0} containers; " +
                     $"{s.DurationSeconds:0.#} s, seed {s.Seed}, mode {E(s.Mode)}, composition {E(s.CompositionPolicy)}, delivery {E(s.Delivery)}; scenario {E(s.Source)}</p>\n");
