@@ -93,8 +93,8 @@ public sealed class VdcmRecoveryTests : TestKit
 
         // A reconciliation that the unit could not make durable is asked again, under a new id; still nothing is served.
         vdcm.Tell(new Iu.AsidReconciled(reconcile.RequestId, "journal write failed"), _unit);
-        var again = _unit.FishForMessage<Iu.ReconcileAsid>(m => m.Asid == reconcile.Asid, Patience);
-        Assert.NotEqual(reconcile.RequestId, again.RequestId);
+        // (The VDCM also asks again under the old id every 2 s without an answer; a loaded machine may get there first.)
+        var again = _unit.FishForMessage<Iu.ReconcileAsid>(m => m.Asid == reconcile.Asid && m.RequestId != reconcile.RequestId, Patience);
         Assert.Equal(reconcile.Keep, again.Keep);
         _containers.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
 
