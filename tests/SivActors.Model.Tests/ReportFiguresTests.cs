@@ -115,7 +115,7 @@ public sealed class ReportFiguresTests
     {
         // Before: 2.5 s from 2.5 to 5 s, 10,000 ops of which the noisy tenant did 500. During: 5 s to the 10 s end,
         // 18,000 ops of which it did 4,000.
-        var totals = new NoisePhaseTotals(10, 2.5, 5, 1_000, 11_000, 29_000, 100, 600, 4_600);
+        var totals = new NoisePhaseTotals(10, 2.5, 5, 1_000, 11_000, 29_000, 100, 600, 4_600, 20);
         LongHistogram before = new(1, 1_000_000, 3), during = new(1, 1_000_000, 3);
         for (var us = 1; us <= 100; us++)
         {
@@ -131,6 +131,8 @@ public sealed class ReportFiguresTests
         Assert.Equal((50, 99), (n.OthersBefore.FastWallP50Us, n.OthersBefore.FastWallP99Us));
         Assert.Equal(3, n.OthersWallP99Ratio, 2);
         Assert.Equal((100, 100), (n.OthersBefore.FastSamples, n.OthersDuring.FastSamples));
+        Assert.Equal(20, n.PeakInFlight);
+        Assert.Contains("(20 descriptors in flight at most)", n.Summary());
         Assert.Contains("the other tenants 3,800 -> 2,800 ops/s (0.74x)", n.Summary());
         // A window that ended before the noise (or before its "before" phase) has nothing to compare.
         Assert.Null(NoisyNeighbourReport.Of(0, 10, totals with { NoiseAtSeconds = null }, before, during));

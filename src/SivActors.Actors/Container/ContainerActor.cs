@@ -222,6 +222,7 @@ public sealed partial class ContainerActor : EntityActor
         _slots[slot] = new Slot(opcode, size, pattern, seed, expectedDiff, now, s, _ais[s]);
         _outstanding++;
         _ctx.Metrics.OutstandingChanged(1);
+        if (_noisy) _ctx.Metrics.NoisyInFlight(_outstanding);
         _ctx.Metrics.FastPath(op);
         _ctx.Metrics.DescriptorSubmitted();
         var writeType = _modes[s] == WorkQueueMode.Dedicated ? PortalWriteType.Posted : PortalWriteType.Deferrable;

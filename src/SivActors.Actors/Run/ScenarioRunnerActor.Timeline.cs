@@ -63,7 +63,8 @@ public sealed partial class ScenarioRunnerActor
 
     /// <summary>The totals a noisy-neighbour report is made of, with the window's length as the report counts it.</summary>
     private Model.Reporting.NoisePhaseTotals? NoiseTotals() => _ctx.Noisy is null ? null
-        : new(Seconds(_stopTicks), _beforeAt, _noiseAt, _opsAtBefore, _opsAtNoise, _opsAtStop, _noisyAtBefore, _noisyAtNoise, _noisyAtStop);
+        : new(Seconds(_stopTicks), _beforeAt, _noiseAt, _opsAtBefore, _opsAtNoise, _opsAtStop, _noisyAtBefore, _noisyAtNoise, _noisyAtStop,
+            _ctx.Metrics.NoisyPeakInFlight);
 
     private void StopSampling()
     {

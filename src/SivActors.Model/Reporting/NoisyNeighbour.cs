@@ -10,7 +10,7 @@ public sealed record PhaseFigures(double Seconds, double OpsPerSecond, long Fast
 /// latency before the noise started and while it lasted (to the window's end), beside the noisy tenant's own rate.
 /// </summary>
 public sealed record NoisyNeighbourReport(int Container, int Factor, double FromSeconds, double NoisyOpsPerSecondBefore,
-    double NoisyOpsPerSecondDuring, PhaseFigures OthersBefore, PhaseFigures OthersDuring)
+    double NoisyOpsPerSecondDuring, PhaseFigures OthersBefore, PhaseFigures OthersDuring, int PeakInFlight)
 {
     /// <summary>The others' throughput during the noise as a fraction of before (0.8: a fifth less).</summary>
     public double OthersThroughputRatio => OthersBefore.OpsPerSecond > 0 ? OthersDuring.OpsPerSecond / OthersBefore.OpsPerSecond : 0;
@@ -20,7 +20,7 @@ public sealed record NoisyNeighbourReport(int Container, int Factor, double From
 
     /// <summary>What the noisy tenant did to the others, in one line (the console's and the page's).</summary>
     public string Summary() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"c{Container} at {Factor}x queue depth from {FromSeconds:0.0} s: its own rate {NoisyOpsPerSecondBefore:N0} -> {NoisyOpsPerSecondDuring:N0} ops/s; " +
+        $"c{Container} at {Factor}x queue depth from {FromSeconds:0.0} s ({PeakInFlight} descriptors in flight at most): its own rate {NoisyOpsPerSecondBefore:N0} -> {NoisyOpsPerSecondDuring:N0} ops/s; " +
         $"the other tenants {OthersBefore.OpsPerSecond:N0} -> {OthersDuring.OpsPerSecond:N0} ops/s ({OthersThroughputRatio:0.00}x), " +
         $"their fast-path wall p50 {OthersBefore.FastWallP50Us:N0} -> {OthersDuring.FastWallP50Us:N0} us, p99 {OthersBefore.FastWallP99Us:N0} -> {OthersDuring.FastWallP99Us:N0} us ({OthersWallP99Ratio:0.00}x)");
 
@@ -37,7 +37,7 @@ public sealed record NoisyNeighbourReport(int Container, int Factor, double From
         return new NoisyNeighbourReport(container, factor, from,
             (t.NoisyAtNoise - t.NoisyAtBefore) / before, (t.NoisyAtStop - t.NoisyAtNoise) / during,
             Phase(before, t.OpsAtNoise - t.OpsAtBefore - (t.NoisyAtNoise - t.NoisyAtBefore), othersBefore),
-            Phase(during, t.OpsAtStop - t.OpsAtNoise - (t.NoisyAtStop - t.NoisyAtNoise), othersDuring));
+            Phase(during, t.OpsAtStop - t.OpsAtNoise - (t.NoisyAtStop - t.NoisyAtNoise), othersDuring), t.NoisyPeakInFlight);
     }
 
     private static PhaseFigures Phase(double seconds, long operations, HistogramBase wall) =>
@@ -47,10 +47,11 @@ public sealed record NoisyNeighbourReport(int Container, int Factor, double From
 
 /// <summary>
 /// Running totals of completed operations (all tenants, and the noisy one alone) when the "before" phase started,
-/// when the noise started (null: not reached) and at the window's end, with their times into the window.
+/// when the noise started (null: not reached) and at the window's end, with their times into the window, and the most
+/// descriptors the noisy tenant had in flight at once.
 /// </summary>
 public sealed record NoisePhaseTotals(double WindowSeconds, double? BeforeAtSeconds, double? NoiseAtSeconds, long OpsAtBefore, long OpsAtNoise, long OpsAtStop,
-    long NoisyAtBefore, long NoisyAtNoise, long NoisyAtStop)
+    long NoisyAtBefore, long NoisyAtNoise, long NoisyAtStop, int NoisyPeakInFlight)
 {
     /// <summary>When the "before" phase starts: half-way to the noise, so the window's first seconds (JIT, caches) warm up outside it.</summary>
     public static double BeforeStartsAt(double noiseAtSeconds) => noiseAtSeconds / 2;

@@ -97,6 +97,16 @@ public sealed class RunMetrics
     public long NoisyOperations => _c.Sum(NoisyOperations_);
     public void NoisyOperation() => _c.Add(NoisyOperations_);
 
+    // Written by the noisy tenant alone (one actor), read by the runner at the window's end.
+    private volatile int _noisyPeakInFlight;
+
+    /// <summary>The most descriptors the noisy neighbour had in flight at once: its queue depth times the factor once the noise ran.</summary>
+    public int NoisyPeakInFlight => _noisyPeakInFlight;
+    public void NoisyInFlight(int descriptors)
+    {
+        if (descriptors > _noisyPeakInFlight) _noisyPeakInFlight = descriptors;
+    }
+
     // Set by the runner as a noisy-neighbour run moves on; read by every other tenant's completion.
     private volatile int _noisePhase;
 
