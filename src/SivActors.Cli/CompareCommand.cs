@@ -14,7 +14,7 @@ namespace SivActors.Cli;
 /// </summary>
 public static class CompareCommand
 {
-    public const string DefaultModes = "siov,emulated";
+    public const string DefaultModes = "siov,sriov,emulated";
 
     public static async Task<int> ExecuteAsync(string? scenarioPath, double? duration, string modesText, string outDirectory, TextWriter output, TextWriter error,
         CancellationToken ct)
@@ -62,7 +62,7 @@ public static class CompareCommand
     public static IReadOnlyList<string> ParseModes(string text, Scenario scenario)
     {
         var modes = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (modes.Length == 0) throw new SivInputException("--modes needs at least one mode (modes: siov, emulated)");
+        if (modes.Length == 0) throw new SivInputException("--modes needs at least one mode (modes: siov, sriov, emulated)");
         if (modes.GroupBy(m => m).FirstOrDefault(g => g.Count() > 1) is { } twice) throw new SivInputException($"--modes names {twice.Key} twice");
         foreach (var mode in modes)
         {

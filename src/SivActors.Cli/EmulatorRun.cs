@@ -160,7 +160,7 @@ public static class EmulatorRun
         var t = scenario.Scenario.Topology;
         var summary = new ScenarioSummary(scenario.Scenario.Name, scenario.Source, scenario.Scenario.Seed, scenario.Scenario.DurationSeconds,
             t.Hosts, t.Hosts * t.DevicesPerHost, finished.Ais, finished.Containers, scenario.Scenario.Composition.Policy)
-        { Delivery = scenario.Scenario.Delivery, Mode = scenario.Scenario.Mode };
+        { Delivery = scenario.Scenario.Delivery, Mode = scenario.Scenario.Mode, Unserved = t.Containers - scenario.Scenario.ServedContainers };
         var report = RunReportBuilder.Build(summary, metrics.Snapshot(), metrics, timings, memory, metrics.Outstanding,
             SivActors.Model.Device.RejectCodes.Name);
         if (finished.PausedTicks > 0)
@@ -187,7 +187,7 @@ public static class EmulatorRun
             Tables = new TablesSection(store.Display, topology == TopologyVerdict.Resumed, tables.DurableChanges, tables.Batches,
                 tables.WriteFailures, tables.OwnerRestarts) { InjectedWriteFailures = tables.InjectedWriteFailures },
             Faults = faults is { Stats.Count: > 0 } ? FaultOutcomes.Of(faults, trace ?? faults.Trace, finished.StartTicks) : null,
-            FaultLog = samples is { Count: > 0 } && scenario.Scenario.Remapping.ToSettings() is var settings
+            FaultLog = samples is { Count: > 0 } && scenario.Scenario.RemappingSettings() is var settings
                 ? report.FaultLog with { Samples = samples.Select(s => IrqExplain.Sample(s, settings)).ToList() }
                 : report.FaultLog,
         };

@@ -12,6 +12,8 @@ public static class ReportPrinter
         var summary = new Table().Title("[bold]run[/]").AddColumns("figure", "value");
         summary.AddRow("throughput", $"{r.Throughput.OpsPerSecond:N0} ops/s, {r.Throughput.InterruptsPerSecond:N0} interrupts/s over {r.Throughput.WallSeconds:0.0} s (wall)" +
             (r.Throughput.PausedSeconds > 0 ? $", of which {r.Throughput.PausedSeconds:0.0} s paused while shards moved" : ""));
+        if (r.Scenario.Unserved > 0)
+            summary.AddRow("containers", $"{r.Scenario.ServedPhrase()}: mode {r.Scenario.Mode}");
         summary.AddRow("memory", $"peak working set {r.Memory.PeakWorkingSetBytes / 1048576.0:N0} MiB, {r.Memory.ManagedBytesPerContainer:N0} managed bytes per container");
         if (r.Fairness is { } fair)
             summary.AddRow("fairness", $"Jain's index {fair.Jain:0.000} over {fair.Tenants:N0} tenants; median tenant {fair.MedianTenantOpsPerSecond:N1} ops/s, slowest 1% at most {fair.P1TenantOpsPerSecond:N1}");

@@ -47,8 +47,11 @@ public static class RunCommand
         var interactive = hooks.Interactive ?? (ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected);
         var progress = new RunProgress();
         var t = scenario.Scenario.Topology;
-        console.MarkupLine($"[bold]siv run[/] {Markup.Escape(scenario.Scenario.Name)}: {t.Hosts} host(s), {t.Hosts * t.DevicesPerHost} devices x {t.AisPerDevice} AIs, " +
-                           $"{t.Containers:N0} containers, {scenario.Scenario.DurationSeconds} s, seed {scenario.Scenario.Seed}");
+        var s = scenario.Scenario;
+        var served = s.ServedContainers;
+        console.MarkupLine($"[bold]siv run[/] {Markup.Escape(s.Name)}: {t.Hosts} host(s), {t.Hosts * t.DevicesPerHost} devices x {s.FunctionsPerDevice} {(s.Sriov ? "VFs" : "AIs")}, " +
+                           $"{t.Containers:N0} containers{(served < t.Containers ? $" ({t.Containers - served:N0} beyond the VF limit, unserved)" : "")}, " +
+                           $"{s.DurationSeconds} s, seed {s.Seed}{(s.Mode != "siov" ? $", mode {s.Mode}" : "")}");
         if (request.Store is { } store) console.MarkupLine($"tables: [bold]{Markup.Escape(store.Display)}[/]{(request.Fresh ? " (fresh)" : "")}");
         // A cluster spreads hosts (times their shards), not containers: say so before a run that leaves workers idle.
         if (request.Cluster is { } c && t.Hosts * c.ShardsPerHost < c.MinWorkers)
@@ -192,7 +195,7 @@ public static class RunCommand
 
     private static async Task ShowProgress(IAnsiConsole console, bool interactive, Task run, RunProgress progress, ResolvedScenario scenario)
     {
-        var containers = scenario.Scenario.Topology.Containers;
+        var containers = scenario.Scenario.ServedContainers;
         var duration = scenario.Scenario.DurationSeconds;
         string Describe() => progress.Phase switch
         {

@@ -87,7 +87,7 @@ public static class SivCli
         var compareDuration = new Option<double?>("--duration") { Description = "Override durationSeconds (each mode runs this long)" };
         var modes = new Option<string>("--modes") { Description = "Modes to run, comma separated, the first the baseline", DefaultValueFactory = _ => CompareCommand.DefaultModes };
         var compareOut = new Option<string>("--out") { Description = "Directory for compare.json, compare.html and compare.png", DefaultValueFactory = _ => "out" };
-        var compare = new Command("compare", "Run one scenario in each mode (siov, emulated) on this node and set the results side by side")
+        var compare = new Command("compare", "Run one scenario in each mode (siov, sriov, emulated) on this node and set the results side by side")
             { compareScenario, compareDuration, modes, compareOut };
         compare.SetAction((p, ct) => CompareCommand.ExecuteAsync(p.GetValue(compareScenario), p.GetValue(compareDuration), p.GetValue(modes)!, p.GetValue(compareOut)!,
             output, error, ct));

@@ -99,6 +99,7 @@ public static class CompareFiles
             ("modeled posted interrupt p50 / p99 (µs)", m => Us(m.ModeledPostedInterruptNs)),
             ("managed bytes per container", m => m.ManagedBytesPerContainer.ToString("N0", CultureInfo.InvariantCulture)),
             ("rogue messages contained / forged", m => $"{m.RogueContained:N0} / {m.RogueForged:N0}"),
+            ("interrupts blocked, by fault reason", m => m.InterruptFaultsText()),
             ("VDCM messages on the fast path", m => m.VdcmMessagesOnFastPath.ToString("N0", CultureInfo.InvariantCulture)),
             ("invariants", m => m.InvariantsHold ? "hold" : "violated"),
         ];

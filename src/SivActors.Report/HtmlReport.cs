@@ -50,6 +50,8 @@ public static class HtmlReport
                                   $"slowest 1% at most {f.P1TenantOpsPerSecond:N1}, slowest {f.MinTenantOpsPerSecond:N1}");
         if (r.NoisyNeighbour is { } noisy)
             Row(html, "noisy neighbour", noisy.Summary());
+        if (r.Scenario.Unserved > 0)
+            Row(html, "containers", $"{r.Scenario.ServedPhrase()}: mode {r.Scenario.Mode}");
         Row(html, "memory", $"peak working set {r.Memory.PeakWorkingSetBytes / 1048576.0:N0} MiB, {r.Memory.ManagedBytesPerContainer:N0} managed bytes per container");
         Row(html, "VDCM messages on the fast path", r.Paths.VdcmMessagesOnFastPath.ToString("N0", CultureInfo.InvariantCulture));
         Row(html, "interrupt entry cache", $"{r.InterruptEntryCache.Hits:N0} hits, {r.InterruptEntryCache.Misses:N0} misses");

@@ -62,6 +62,32 @@ public sealed class EndToEndTests
     }
 
     [Fact]
+    public async Task In_sriov_mode_each_served_container_has_a_vf_and_the_source_id_check_contains_every_forgery()
+    {
+        // 2 devices x 3 VFs for 8 containers: 6 served, 2 unserved.
+        var r = await Run(TestScenarios.Small(s => s with { Mode = "sriov", Topology = s.Topology with { VfsPerDevice = 3 } }));
+        AssertInvariants(r);
+        Assert.Equal(("sriov", 6, 2), (r.Scenario.Mode, r.Scenario.Containers, r.Scenario.Unserved));
+        Assert.Equal(6, r.Fairness!.Tenants);
+        // No PASID on a VF's traffic: there is no ASID to forge, and another VF's handle fails the source-id check,
+        // never the ASID check (which has nothing to compare).
+        Assert.Equal(0, r.Rogue.Forged[RunMetrics.Camel(nameof(RogueKind.WrongAsid))]);
+        foreach (var kind in Enum.GetValues<RogueKind>().Where(k => k != RogueKind.WrongAsid))
+        {
+            var name = RunMetrics.Camel(kind.ToString());
+            Assert.True(r.Rogue.Forged[name] > 0, $"no {name} forged");
+            Assert.Equal(r.Rogue.Forged[name], r.Rogue.FaultedAsExpected[name]);
+        }
+        Assert.True(r.Ledger.Interrupts.Faulted.GetValueOrDefault("0x26") > 0, "the source-id check never fired");
+        Assert.Equal(0, r.Ledger.Interrupts.Faulted.GetValueOrDefault("0xA1"));
+        Assert.Equal(0, r.Ledger.Interrupts.Faulted.GetValueOrDefault("0xA0"));
+        // DMA without PASID found each tenant's domain through its VF's context entry.
+        Assert.Equal(0, r.Ledger.Dma.Faulted.GetValueOrDefault("0x02"));
+        Assert.True(r.Ledger.Interrupts.DeliveredPosted > 0 && r.Ledger.Interrupts.DeliveredRemapped > 0);
+        Assert.True(r.Paths.Slow.GetValueOrDefault("msixTableWrite") > 0);
+    }
+
+    [Fact]
     public async Task Shared_wqs_with_more_tenants_than_ais_balance_too()
     {
         var r = await Run(TestScenarios.Small(s => s with

@@ -61,6 +61,21 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_pasid_binding_carries_an_sr_iov_vfs_requester_id_or_none()
+    {
+        var regions = new[] { new SivActors.Model.Dma.MappedRegion("dst", 0x2000_0000, 0x1000, SivActors.Model.Dma.DmaPermissions.ReadWrite) };
+        var vf = new DeviceId(new HostId(1), 3).SourceId.Vf(246);
+        foreach (var requester in new SourceId?[] { null, vf, SourceId.FromRequesterId(0) })
+        {
+            var m = new SivActors.Actors.DmaRemapping.DmaRemappingProtocol.BindPasid(new HostId(1), Asid.Create(0x42), new ContainerId(7), regions, requester);
+            var serializer = (WireSerializer)Sys.Serialization.FindSerializerFor(m);
+            var back = (SivActors.Actors.DmaRemapping.DmaRemappingProtocol.BindPasid)serializer.FromBinary(serializer.ToBinary(m), serializer.Manifest(m));
+            Assert.Equal((m.Host, m.Pasid, m.Owner, m.Requester), (back.Host, back.Pasid, back.Owner, back.Requester));
+            Assert.Equal(regions, back.Regions);
+        }
+    }
+
+    [Fact]
     public void Reliable_delivery_numbers_and_their_acknowledgement_round_trip()
     {
         var ai = new AiId(new DeviceId(new HostId(1), 3), 200);

@@ -213,8 +213,15 @@ public class ScenarioLoaderTests
     [InlineData("""{ "workload": { "queueDepth": 8, "noisyNeighbour": { "factor": 40 } } }""", "factor = 40 x workload.queueDepth = 8 exceeds 256 descriptors outstanding")]
     [InlineData("""{ "durationSeconds": 10, "workload": { "noisyNeighbour": { "fromSeconds": 10 } } }""", "workload.noisyNeighbour.fromSeconds = 10 is out of range")]
     [InlineData("""{ "workload": { "noisyNeighbour": { "loudness": 3 } } }""", "loudness")]
-    [InlineData("""{ "mode": "sriov" }""", "mode \"sriov\" is not built yet (issue 11); modes: siov, emulated")]
-    [InlineData("""{ "mode": "virtio" }""", "mode \"virtio\" is not a mode (modes: siov, emulated)")]
+    [InlineData("""{ "mode": "virtio" }""", "mode \"virtio\" is not a mode (modes: siov, sriov, emulated)")]
+    [InlineData("""{ "mode": "sriov", "composition": { "aisPerVdev": 2 } }""", "under mode \"sriov\" each container gets one VF of its own")]
+    [InlineData("""{ "mode": "sriov", "composition": { "policy": "shared" } }""", "a VF is assigned to one container")]
+    [InlineData("""{ "mode": "sriov", "topology": { "vfsPerDevice": 0 } }""", "topology.vfsPerDevice = 0 is out of range (1..247)")]
+    [InlineData("""{ "mode": "sriov", "topology": { "vfsPerDevice": 248 } }""", "topology.vfsPerDevice = 248 is out of range (1..247)")]
+    [InlineData("""{ "mode": "sriov", "topology": { "devicesPerHost": 1, "vfsPerDevice": 4, "containers": 10 }, "workload": { "noisyNeighbour": { "container": 6 } } }""",
+        "workload.noisyNeighbour.container = 6 is beyond the VF limit under mode \"sriov\"")]
+    [InlineData("""{ "mode": "sriov", "topology": { "devicesPerHost": 4, "vfsPerDevice": 200 }, "composition": { "interruptTableSizeExponent": 8 } }""",
+        "gives 512 entries, fewer than the 800 that a host's VFs need")]
     public void Bad_scenarios_give_one_line_naming_the_problem(string json, string expected)
     {
         var e = Assert.Throws<SivInputException>(() => ScenarioLoader.Load(Write(json), CostModel));

@@ -34,6 +34,8 @@ public sealed class AssignableInterfaceActor : EntityActor
     private readonly Queue<(ContainerId Container, int Slot)> _waiters = new();
     private WorkQueue? _wq;
     private uint _dedicatedPasid;
+    // An SR-IOV VF: its DMA and interrupts go upstream without PASID, told apart by its own requester id.
+    private readonly bool _withoutPasid;
     // Request ids start from the incarnation: a DMA read answered to a killed predecessor never matches a new request.
     private long _nextRequest = Interlocked.Increment(ref s_incarnations) << 32;
     private static long s_incarnations;
@@ -56,7 +58,8 @@ public sealed class AssignableInterfaceActor : EntityActor
         _ctx = ctx;
         _id = id;
         _host = id.Host;
-        _source = id.Device.SourceId;
+        _source = ctx.SourceOf(id);
+        _withoutPasid = ctx.Scenario.Sriov;
         _rogue = ctx.IsRogue(id);
         _outbox = ctx.Reliable?.Of(id);
 
@@ -267,7 +270,7 @@ public sealed class AssignableInterfaceActor : EntityActor
         var request = ++_nextRequest;
         _inFlight.Add(request, flight);
         var size = (int)d.TransferSize;
-        _ctx.Directory.Tell(new DmaRemappingProtocol.DmaRead(_host, request, _id, _source, Asid.FromMasked(pasid),
+        _ctx.Directory.Tell(new DmaRemappingProtocol.DmaRead(_host, request, _id, _source, Upstream(pasid),
             d.Source, size, plan.ReadsSecondSource ? d.Destination : 0, plan.ReadsSecondSource ? size : 0, modeled));
     }
 
@@ -298,7 +301,7 @@ public sealed class AssignableInterfaceActor : EntityActor
         var writes = destination is null
             ? new[] { new DmaWriteOp(d.CompletionRecordAddress, cr) }
             : new[] { new DmaWriteOp(d.Destination, destination), new DmaWriteOp(d.CompletionRecordAddress, cr) };
-        var pasid = Asid.FromMasked(f.Pasid);
+        var pasid = Upstream(f.Pasid);
         _ctx.Directory.Tell(new DmaRemappingProtocol.DmaWrite(_host, _id, _source, pasid, writes, modeled, f.WallStartTicks, null));
         _wq?.Complete();
         WakeWaiter();
@@ -332,7 +335,7 @@ public sealed class AssignableInterfaceActor : EntityActor
     private void RaiseFrom(ImsEntry entry, long modeled, long wallStart)
     {
         _ctx.Metrics.InterruptRaised();
-        var write = UpstreamWrite.Interrupt(_source, Asid.FromMasked(entry.Pasid), entry.Address, entry.Data);
+        var write = UpstreamWrite.Interrupt(_source, Upstream(entry.Pasid), entry.Address, entry.Data);
         var raise = new InterruptUnitProtocol.RaiseInterrupt(_host, _id, write, modeled, wallStart, null);
         if (_outbox is { } outbox)
         {
@@ -354,7 +357,7 @@ public sealed class AssignableInterfaceActor : EntityActor
     {
         var hint = _hints.GetValueOrDefault(imsIndex);
         var material = new ForgeryMaterial(_source, Asid.FromMasked(own.Pasid), RemappableMsi.Decode(own.Address, own.Data).Handle,
-            hint?.TableSize ?? 1 << 16, hint?.PeerAsid, hint?.PeerHandle, hint?.PeerSameSource ?? false, _stale);
+            hint?.TableSize ?? 1 << 16, hint?.PeerAsid, hint?.PeerHandle, hint?.PeerSameSource ?? false, _stale, _withoutPasid);
         var kinds = Enum.GetValues<RogueKind>();
         for (var attempt = 0; attempt < kinds.Length; attempt++)
         {
@@ -374,6 +377,9 @@ public sealed class AssignableInterfaceActor : EntityActor
             return;
         }
     }
+
+    /// <summary>The PASID a request upstream carries: the tenant's, or none from an SR-IOV VF.</summary>
+    private Asid Upstream(uint pasid) => _withoutPasid ? Asid.WithoutPasid : Asid.FromMasked(pasid);
 
     public static Props Props(EmulatorContext ctx, AiId id) => Akka.Actor.Props.Create(() => new AssignableInterfaceActor(ctx, id));
 }

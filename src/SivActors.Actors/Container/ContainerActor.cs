@@ -360,7 +360,8 @@ public sealed partial class ContainerActor : EntityActor
     /// </summary>
     private bool IsMine(InterruptDelivered m)
     {
-        if (m.Asid != _asid) return false;
+        // Under SR-IOV interrupts carry no ASID: the origin (the VF, whose requester id was verified) must be ours.
+        if (m.Asid != _asid && m.Asid != Asid.WithoutPasid) return false;
         for (var i = 0; i < _ais.Length; i++)
             if (_ais[i] == m.Origin && m.Vector != 0
                 && (_vectors[i] == m.Vector || _pendingVectors[i] == m.Vector || _uncertainVectors[i]?.Contains(m.Vector) == true

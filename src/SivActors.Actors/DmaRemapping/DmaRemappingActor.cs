@@ -22,7 +22,12 @@ public sealed class DmaRemappingActor : EntityActor
     public DmaRemappingActor(EmulatorContext ctx, HostId host) : base(ctx, EntityAddress.DmaRemapping(host))
     {
         _ctx = ctx;
-        Behave(host, () => Receive<BindPasid>(m => _pasids.Bind(new PasidBinding(m.Pasid, m.Owner, new AddressSpace(m.Regions)))), () =>
+        Behave(host, () => Receive<BindPasid>(m =>
+        {
+            _pasids.Bind(new PasidBinding(m.Pasid, m.Owner, new AddressSpace(m.Regions)));
+            // An SR-IOV VF: its context entry points its requests without PASID at the tenant's address space.
+            if (m.Requester is { } vf) _pasids.BindRequester(vf, m.Pasid);
+        }), () =>
         {
             Receive<DmaRead>(Read);
             Receive<DmaWrite>(Write);
@@ -35,8 +40,8 @@ public sealed class DmaRemappingActor : EntityActor
         var metrics = _ctx.Metrics;
         var ranges = m.Length2 > 0 ? 2 : 1;
         metrics.DmaIssued(ranges);
-        var first = DmaRemapper.Check(_pasids, m.Pasid, m.Address, (ulong)m.Length, isWrite: false);
-        var second = m.Length2 > 0 ? DmaRemapper.Check(_pasids, m.Pasid, m.Address2, (ulong)m.Length2, isWrite: false) : first;
+        var first = DmaRemapper.Check(_pasids, m.Source, m.Pasid, m.Address, (ulong)m.Length, isWrite: false);
+        var second = m.Length2 > 0 ? DmaRemapper.Check(_pasids, m.Source, m.Pasid, m.Address2, (ulong)m.Length2, isWrite: false) : first;
         if (first.IsFault || second.IsFault)
         {
             var fault = first.IsFault ? first.Fault : second.Fault;
@@ -85,7 +90,7 @@ public sealed class DmaRemappingActor : EntityActor
         for (var i = 0; i < m.Writes.Length; i++)
         {
             var w = m.Writes[i];
-            var decision = DmaRemapper.Check(_pasids, m.Pasid, w.Address, (ulong)w.Data.Length, isWrite: true);
+            var decision = DmaRemapper.Check(_pasids, m.Source, m.Pasid, w.Address, (ulong)w.Data.Length, isWrite: true);
             if (decision.IsFault)
             {
                 metrics.DmaFaulted(decision.Fault);

@@ -19,7 +19,7 @@ public static class DmaRemappingProtocol
     }
 
     /// <summary>Writes the PASID-table entry: this PASID selects the container's address space.</summary>
-    public sealed record BindPasid(HostId Host, Asid Pasid, ContainerId Owner, MappedRegion[] Regions) : Command(Host);
+    public sealed record BindPasid(HostId Host, Asid Pasid, ContainerId Owner, MappedRegion[] Regions, SourceId? Requester = null) : Command(Host);
 
     /// <summary>
     /// A DMA read of one or two ranges (the second for Compare's second source; Length2 = 0 when unused).

@@ -107,7 +107,7 @@ public sealed class FaultInjectorActor : ReceiveActor
                 // The function's AIs go dark first (what they had in flight is aborted), then the host's hot-plug
                 // notification reaches the VDCM, which moves or tears down the vdevs that used them.
                 var device = new DeviceId(new HostId(f.Target!.Index[0]), f.Target.Index[1]);
-                for (var a = 0; a < _ctx.Scenario.Topology.AisPerDevice; a++)
+                for (var a = 0; a < _ctx.Scenario.FunctionsPerDevice; a++)
                     _ctx.Directory.Tell(new SivActors.Actors.AssignableInterface.AssignableInterfaceProtocol.SurpriseRemoved(new AiId(device, a), f.Index));
                 _ctx.Directory.Tell(new SivActors.Actors.Vdcm.VdcmProtocol.RemoveDevice(device.Host, device.Index, f.Index));
                 s.Ended(Stopwatch.GetTimestamp());

@@ -113,6 +113,12 @@ public sealed class EmulatorContext
     /// <summary>ASIDs are 1 + the container number: unique per host, never 0 and never the reserved 0xFFFFF.</summary>
     public static Asid AsidOf(ContainerId c) => Asid.Create(c.Value + 1L);
 
+    /// <summary>
+    /// The requester id an AI's traffic carries: its device's (the PF's) for SIOV AIs, which PASIDs tell apart;
+    /// its own VF's under SR-IOV, which has no PASID (decision 67).
+    /// </summary>
+    public SourceId SourceOf(AiId ai) => Scenario.Sriov ? ai.Device.SourceId.Vf(ai.Index) : ai.Device.SourceId;
+
     /// <summary>Deterministic per AI: whether it forges traffic.</summary>
     public bool IsRogue(AiId ai)
     {

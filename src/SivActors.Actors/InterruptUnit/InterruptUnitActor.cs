@@ -35,7 +35,7 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
     public InterruptUnitActor(EmulatorContext ctx, HostId host) : base(ctx, EntityAddress.InterruptUnit(host))
     {
         _host = host;
-        _settings = ctx.Scenario.Remapping.ToSettings();
+        _settings = ctx.Scenario.RemappingSettings();
         _cache = new InterruptEntryCache(ctx.Scenario.Remapping.InterruptEntryCacheEntries);
         _faults = new FaultRecorder(ctx.Scenario.Remapping.FaultRecords);
         _fetch = new CacheFetch(this);
@@ -210,9 +210,10 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
                 // The interrupt's own latency, without the descriptor before it: what `siv calibrate` sets against DID.
                 if (m.Forgery is null) metrics.Record(posted ? SivActors.Model.Reporting.RunMetrics.ModeledPostedInvocationNs : SivActors.Model.Reporting.RunMetrics.ModeledRemappedInvocationNs, modeled - m.ModeledNs);
                 // A forgery on a revoked handle that a stale entry still carries reaches only the forger's own tenant
-                // (the ASID check held): use-after-revoke, counted as a stale delivery, contained.
+                // (the ASID check held; under SR-IOV, with no ASID, the source-id check held): use-after-revoke,
+                // counted as a stale delivery, contained.
                 if (m.Forgery is { } forged)
-                    metrics.RogueOutcome(forged.Kind, asExpected: usedStale && entry.Asid == m.Write.Asid,
+                    metrics.RogueOutcome(forged.Kind, asExpected: usedStale && (entry.Asid == m.Write.Asid || m.Write.Asid == Asid.WithoutPasid),
                         usedStale ? $"a delivery through a stale entry to {entry.Target} (handle {decision.Index})" : $"a delivery to {entry.Target} (handle {decision.Index})");
                 var delivered = new ContainerProtocol.InterruptDelivered(
                     entry.Target, Ctx.HostOf(entry.Target), entry.Vector, m.Origin, m.Write.Asid, decision.Index, posted, entry.Urgent, modeled, m.WallStartTicks,

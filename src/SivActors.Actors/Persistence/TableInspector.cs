@@ -37,10 +37,7 @@ public static class TableInspector
         }, () => iu, fromEvents, timeout);
 
         var d = topology.Document;
-        VdcmCompositions NewVdcm() => new(new HostId(host),
-            new Composer(d.Topology.DevicesPerHost, d.Topology.AisPerDevice, d.Composition.ParsedPolicy,
-                (long)((d.Topology.Containers - host + d.Topology.Hosts - 1) / d.Topology.Hosts) * d.Composition.AisPerVdev),
-            d.Composition.AsidsPerInterruptTable);
+        VdcmCompositions NewVdcm() => VdcmCompositions.For(d.AsScenario(), new HostId(host));
         var vdcm = NewVdcm();
         var vdcmRead = await Read(system, TableOwner<object>.PersistenceIdOf(EntityAddress.Vdcm(new HostId(host))), (e, _) =>
         {

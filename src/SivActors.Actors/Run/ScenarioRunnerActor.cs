@@ -83,11 +83,13 @@ public sealed partial class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWi
             {
                 var device = new DeviceId(host, d);
                 entities.Add(EntityAddress.Of(device));
-                for (var a = 0; a < s.Topology.AisPerDevice; a++) _ais.Add(EntityAddress.Of(new AiId(device, a)));
+                for (var a = 0; a < s.FunctionsPerDevice; a++) _ais.Add(EntityAddress.Of(new AiId(device, a)));
             }
         }
+        // Under SR-IOV a container beyond its host's VFs gets no vdev: it is not deployed, and the report counts it unserved.
         for (var c = 0; c < s.Topology.Containers; c++)
         {
+            if (!s.Serves(c)) continue;
             var id = new ContainerId(c);
             _containers.Add(EntityAddress.Of(id, _ctx.HostOf(id)));
         }

@@ -175,6 +175,12 @@ public sealed partial class VdcmActor
             WithImsIndex(existing);
             return;
         }
+        // SR-IOV: the VF's own MSI-X table, entry for entry (at most 2,048), rather than the device's shared IMS.
+        if (Ctx.Scenario.Sriov)
+        {
+            WithImsIndex((ushort)entry);
+            return;
+        }
         Request(new Hf.RequestInterruptHandle(ai.Device, NextId()), reply =>
         {
             if (reply is Hf.InterruptHandleGranted granted) WithImsIndex(granted.Index);
@@ -195,7 +201,7 @@ public sealed partial class VdcmActor
             Vector = msix.Vector,
             Destination = (uint)v.Device.Owner.Value,
             PostedDescriptorAddress = posted ? ContainerLayout.PostedDescriptorAddress : 0,
-            Sid = ai.Device.SourceId.RequesterId,
+            Sid = Ctx.SourceOf(ai).RequesterId,
             Svt = SourceValidation.RequesterId,
             Asid = v.Device.Asid,
             Target = v.Device.Owner,
@@ -218,7 +224,7 @@ public sealed partial class VdcmActor
             foreach (var e in pv.Device.Msix)
             {
                 if (e.InterruptHandle is not { } h || e.Masked || e.AiSlot < 0) continue;
-                var same = pv.Device.Ais[e.AiSlot].Device == ai.Device;
+                var same = Ctx.SourceOf(pv.Device.Ais[e.AiSlot]) == Ctx.SourceOf(ai);
                 if (best is null || (same && !best.Value.Same)) best = (pv.Device.Asid, (ushort)h, same);
             }
             if (best is { Same: true }) break;
@@ -295,7 +301,7 @@ public sealed partial class VdcmActor
                 }
                 Request(new Ai.RevokeIms(ai, NextId(), ims), _ =>
                 {
-                    Ctx.Directory.Tell(new Hf.ReleaseInterruptHandle(ai.Device, ims));
+                    if (!Ctx.Scenario.Sriov) Ctx.Directory.Tell(new Hf.ReleaseInterruptHandle(ai.Device, ims));
                     if (--remaining != 0) return;
                     ResetPersisted(m, modeled + 2 * step * backed.Count);
                 });

@@ -97,14 +97,7 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
         Command<Ai.QueueReset>(m => Continue(m.RequestId, m));
     }
 
-    private VdcmCompositions NewState()
-    {
-        var t = Ctx.Scenario.Topology;
-        var containersHere = (t.Containers - _host.Value + t.Hosts - 1) / t.Hosts;
-        var composer = new Composer(t.DevicesPerHost, t.AisPerDevice, Ctx.Scenario.Composition.ParsedPolicy,
-            (long)containersHere * Ctx.Scenario.Composition.AisPerVdev);
-        return new VdcmCompositions(_host, composer, Ctx.Scenario.Composition.AsidsPerInterruptTable);
-    }
+    private VdcmCompositions NewState() => VdcmCompositions.For(Ctx.Scenario, _host);
 
     private static VdevInfo Info(ContainerId container, ComposedVdev v) =>
         new(container, v.Device.Asid, v.TableId, v.Device.Ais, v.Device.Msix.ToList(), v.Modes);
@@ -140,6 +133,8 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
                         if (e.AiSlot == slot && BackingIms(v, e) is { } ims) yield return new Ai.WriteIms(ai, NextId(), ims.Index, ims.Entry, null);
                 }
                 break;
+            case EntityKind.HostingFunction when Ctx.Scenario.Sriov:
+                break; // a VF's MSI-X entries are its own: nothing claimed from the device's pool
             case EntityKind.HostingFunction:
                 var device = target.AsDeviceId();
                 var indices = _state.Vdevs.Values
@@ -211,7 +206,8 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
             }
         }
         // Sent before any request of this incarnation, so a new allocation cannot take a restored index.
-        foreach (var (device, indices) in claims) Ctx.Directory.Tell(new Hf.ClaimInterruptHandles(device, indices.ToArray()));
+        if (!Ctx.Scenario.Sriov) // a VF's MSI-X entries are its own, not the device's pool
+            foreach (var (device, indices) in claims) Ctx.Directory.Tell(new Hf.ClaimInterruptHandles(device, indices.ToArray()));
         Ctx.Metrics.VdevsRestored(_state.Vdevs.Count);
     }
 
@@ -293,12 +289,17 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
     private void Attach(ContainerId container, ComposedVdev v)
     {
         var d = v.Device;
-        Ctx.Directory.Tell(new Iu.BindAsid(_host, d.Asid, v.TableId, Ctx.Scenario.Composition.InterruptTableSizeExponent), Self);
+        var exponent = Ctx.Scenario.Composition.InterruptTableSizeExponent;
+        Ctx.Directory.Tell(new Iu.BindAsid(_host, d.Asid, v.TableId, exponent), Self);
+        // SR-IOV: interrupts come without PASID, and the host's one table (IRTA's) serves them all.
+        if (Ctx.Scenario.Sriov) Ctx.Directory.Tell(new Iu.BindAsid(_host, Asid.WithoutPasid, v.TableId, exponent), Self);
         Ctx.Directory.Tell(PasidBinding(container, v));
         for (var i = 0; i < d.Ais.Count; i++) Ctx.Directory.Tell(Assignment(container, v, i));
     }
 
-    private Dmar.BindPasid PasidBinding(ContainerId container, ComposedVdev v) => new(_host, v.Device.Asid, container, Ctx.LayoutOf(container).Regions);
+    /// <summary>The tenant's PASID-table entry; under SR-IOV also its VF's context entry, whose requests carry no PASID.</summary>
+    private Dmar.BindPasid PasidBinding(ContainerId container, ComposedVdev v) =>
+        new(_host, v.Device.Asid, container, Ctx.LayoutOf(container).Regions, Ctx.Scenario.Sriov ? Ctx.SourceOf(v.Device.Ais[0]) : null);
 
     private Ai.AssignToVdev Assignment(ContainerId container, ComposedVdev v, int slot)
     {

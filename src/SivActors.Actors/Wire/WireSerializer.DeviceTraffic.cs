@@ -163,12 +163,15 @@ public sealed partial class WireSerializer
             w.Host(m.Host); w.Asid(m.Pasid); w.Container(m.Owner);
             w.VarU((ulong)m.Regions.Length);
             foreach (var g in m.Regions) { w.String(g.Name); w.VarU(g.Base); w.VarU(g.Length); w.Byte((byte)g.Permissions); }
+            // The VF's requester id + 1 (0: none, a SIOV binding by PASID alone).
+            w.VarU(m.Requester is { } vf ? vf.RequesterId + 1u : 0);
         }, r =>
         {
             var h = r.Host(); var pasid = r.Asid(); var owner = r.Container();
             var regions = new MappedRegion[r.Length()];
             for (var i = 0; i < regions.Length; i++) regions[i] = new MappedRegion(r.String(), r.VarU(), r.VarU(), (DmaPermissions)r.Byte());
-            return new D.BindPasid(h, pasid, owner, regions);
+            var requester = r.VarU();
+            return new D.BindPasid(h, pasid, owner, regions, requester == 0 ? null : SourceId.FromRequesterId((ushort)(requester - 1)));
         });
         Add<D.DmaRead>("d.read", (w, m) =>
         {

@@ -10,6 +10,8 @@ public sealed record PasidBinding(Asid Pasid, ContainerId Owner, AddressSpace Ad
 public sealed class PasidTable
 {
     private readonly Dictionary<uint, PasidBinding> _entries = new();
+    // Context entries by requester id: the RID_PASID each gives a request without PASID (SR-IOV VFs).
+    private readonly Dictionary<ushort, Asid> _contexts = new();
 
     public int Count => _entries.Count;
     public IEnumerable<PasidBinding> Entries => _entries.Values;
@@ -17,6 +19,10 @@ public sealed class PasidTable
     public void Bind(PasidBinding binding) => _entries[binding.Pasid.Value] = binding;
     public bool Unbind(Asid pasid) => _entries.Remove(pasid.Value);
     public PasidBinding? Lookup(Asid pasid) => _entries.GetValueOrDefault(pasid.Value);
+
+    /// <summary>The requester's context entry: its requests without PASID use <paramref name="ridPasid"/>'s address space.</summary>
+    public void BindRequester(SourceId requester, Asid ridPasid) => _contexts[requester.RequesterId] = ridPasid;
+    public Asid? RidPasidOf(SourceId requester) => _contexts.TryGetValue(requester.RequesterId, out var a) ? a : null;
 }
 
 public readonly record struct DmaDecision(FaultReason Fault, PasidBinding? Binding, int Region)
@@ -33,6 +39,23 @@ public static class DmaRemapper
 {
     /// <summary>Maximum guest address width: 48 bits (4-level paging).</summary>
     public const int MgawBits = 48;
+
+    /// <summary>
+    /// A request from <paramref name="requester"/>: one without PASID (<see cref="Asid.WithoutPasid"/>, an SR-IOV
+    /// VF's) takes the PASID its context entry names (RID_PASID), or faults 0x02 when the requester has none; one
+    /// with a PASID is checked as <see cref="Check(PasidTable, Asid, ulong, ulong, bool, List{TrailStep}?)"/>.
+    /// </summary>
+    public static DmaDecision Check(PasidTable table, SourceId requester, Asid pasid, ulong address, ulong length, bool isWrite, List<TrailStep>? trail = null)
+    {
+        if (pasid != Asid.WithoutPasid) return Check(table, pasid, address, length, isWrite, trail);
+        if (table.RidPasidOf(requester) is not { } ridPasid)
+        {
+            trail?.Add(new TrailStep("context", false, $"request without PASID from {requester}, which has no context entry -> fault {FaultReasons.Hex(FaultReason.DmaContextEntryNotPresent)}"));
+            return new DmaDecision(FaultReason.DmaContextEntryNotPresent, null, -1);
+        }
+        trail?.Add(new TrailStep("context", true, $"request without PASID from {requester}: RID_PASID {ridPasid}"));
+        return Check(table, ridPasid, address, length, isWrite, trail);
+    }
 
     /// <param name="trail">When given (siv explain), each check in order, as the interrupt remapper reports its own.</param>
     public static DmaDecision Check(PasidTable table, Asid pasid, ulong address, ulong length, bool isWrite, List<TrailStep>? trail = null)

@@ -200,7 +200,7 @@ public static class FaultTimeline
         var t = s.Topology;
         return kind switch
         {
-            TargetKind.Ai => t.Hosts * t.DevicesPerHost * t.AisPerDevice,
+            TargetKind.Ai => t.Hosts * t.DevicesPerHost * s.FunctionsPerDevice,
             TargetKind.Device => t.Hosts * t.DevicesPerHost,
             TargetKind.Container => t.Containers,
             _ => t.Hosts,
@@ -214,7 +214,7 @@ public static class FaultTimeline
         var t = s.Topology;
         var limits = target.Kind switch
         {
-            TargetKind.Ai => new[] { ("host", t.Hosts), ("device", t.DevicesPerHost), ("AI", t.AisPerDevice) },
+            TargetKind.Ai => new[] { ("host", t.Hosts), ("device", t.DevicesPerHost), (s.Sriov ? "VF" : "AI", s.FunctionsPerDevice) },
             TargetKind.Device => [("host", t.Hosts), ("device", t.DevicesPerHost)],
             TargetKind.Container => [("container", t.Containers)],
             _ => [("host", t.Hosts)],

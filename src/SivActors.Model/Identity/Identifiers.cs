@@ -17,6 +17,12 @@ public readonly record struct Asid
             ? throw new SivInputException($"ASID {value} is out of range: a PASID has 20 bits (0..{MaxValue})")
             : new Asid((uint)value);
 
+    /// <summary>
+    /// What a request without PASID carries here (an SR-IOV VF's DMA and every MSI): the DMA-remapping unit takes the
+    /// PASID from the requester's context entry (RID_PASID, siov-reference §5.1). The ASID allocator starts at 1.
+    /// </summary>
+    public static Asid WithoutPasid => default;
+
     /// <summary>For values already known to fit (decoded from a 20-bit field).</summary>
     public static Asid FromMasked(uint value) => new(value & MaxValue);
 
@@ -62,6 +68,20 @@ public readonly record struct SourceId
     }
 
     public static SourceId FromRequesterId(ushort rid) => new(rid);
+
+    /// <summary>
+    /// The most VFs a PF here may have: its VFs' routing ids follow its own (First VF Offset 1, VF Stride 1) on its
+    /// bus, and the PFs sit at device 1 function 0 (routing id low byte 0x08), so 247 fit before the next bus.
+    /// </summary>
+    public const int MaxVfsPerFunction = 247;
+
+    /// <summary>VF <paramref name="vf"/>'s routing id under the PF at this one (SR-IOV capability: offset 1, stride 1).</summary>
+    public SourceId Vf(int vf)
+    {
+        if (vf < 0 || (RequesterId & 0xFF) + 1 + vf > 0xFF)
+            throw new SivInputException($"VF {vf} of {this} would leave its bus (at most {0xFF - (RequesterId & 0xFF)} VFs)");
+        return new SourceId((ushort)(RequesterId + 1 + vf));
+    }
 
     /// <summary>Parses "bb:dd.f" in hex, the lspci form.</summary>
     public static SourceId Parse(string text)

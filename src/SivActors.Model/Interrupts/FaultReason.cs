@@ -10,6 +10,8 @@ public enum FaultReason : byte
     None = 0x00,
 
     // DMA remapping (legacy-format reasons that scalable mode reuses for second-level permission faults)
+    /// <summary>Context entry P=0: no domain for the requester (a request without PASID from a function nobody assigned).</summary>
+    DmaContextEntryNotPresent = 0x02,
     DmaAddressBeyondMgaw = 0x04,
     DmaNoWritePermission = 0x05,
     DmaNoReadPermission = 0x06,
@@ -47,6 +49,7 @@ public static class FaultReasons
     public static string Describe(FaultReason reason) => reason switch
     {
         FaultReason.None => "no fault",
+        FaultReason.DmaContextEntryNotPresent => "context entry not present (P=0): no domain for the requester of a request without PASID",
         FaultReason.DmaAddressBeyondMgaw => "DMA address above the maximum guest address width",
         FaultReason.DmaNoWritePermission => "DMA write to an address that is not mapped writable for this PASID",
         FaultReason.DmaNoReadPermission => "DMA read from an address that is not mapped readable for this PASID",

@@ -78,8 +78,18 @@ public sealed record ScenarioSummary(string Name, string Source, int Seed, doubl
     /// <summary>The delivery mode the run kept under its faults (docs/faults.md).</summary>
     public string Delivery { get; init; } = "hardware";
 
-    /// <summary>The design emulated: siov, or emulated (every access trapped; the VDCM is on the fast path by design).</summary>
+    /// <summary>The design emulated: siov, sriov, or emulated (every access trapped; the VDCM is on the fast path by design).</summary>
     public string Mode { get; init; } = "siov";
+
+    /// <summary>
+    /// Containers of the scenario that got no vdev: under SR-IOV, those beyond their host's VFs (the device's VF
+    /// limit). <see cref="Containers"/> counts the served ones.
+    /// </summary>
+    public int Unserved { get; init; }
+
+    /// <summary>The served and unserved containers in one phrase, for the console and the page.</summary>
+    public string ServedPhrase() => Unserved == 0 ? $"{Containers:N0}"
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Containers:N0} served, {Unserved:N0} unserved (beyond the VF limit)");
 }
 
 public sealed record ThroughputSection(double OpsPerSecond, double InterruptsPerSecond, double WallSeconds, long Operations, long Interrupts)

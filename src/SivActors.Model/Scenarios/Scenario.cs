@@ -23,18 +23,49 @@ public sealed record Scenario
     /// </summary>
     public string Delivery { get; init; } = "hardware";
     /// <summary>
-    /// The virtualization design the run emulates: "siov" (AIs passed through, fast path straight to the device) or
+    /// The virtualization design the run emulates: "siov" (AIs passed through, fast path straight to the device),
+    /// "sriov" (one VF per container up to the device's VF limit, requester-id based remapping without PASID) or
     /// "emulated" (no pass-through: every guest access, fast path included, trapped and serviced by the VDCM).
     /// </summary>
     public string Mode { get; init; } = "siov";
 
     [System.Text.Json.Serialization.JsonIgnore]
     public bool Emulated => Mode == "emulated";
+
+    /// <summary>SR-IOV: each container's vdev is one VF of its own, with its own requester id, and no PASID (decision 67).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool Sriov => Mode == "sriov";
+
+    /// <summary>What a device offers to assign: its AIs (siov, emulated) or its VFs (sriov).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int FunctionsPerDevice => Sriov ? Topology.VfLimit : Topology.AisPerDevice;
+
+    /// <summary>
+    /// Whether the container gets a vdev. Containers go to hosts round-robin; under SR-IOV a host serves only as many
+    /// as its devices have VFs, in container order, and the rest are reported unserved. Every other mode serves all.
+    /// </summary>
+    public bool Serves(int container)
+    {
+        if (!Sriov) return true;
+        return (long)(container / Topology.Hosts) < (long)Topology.DevicesPerHost * Topology.VfLimit;
+    }
+
+    /// <summary>Containers that get a vdev (all of them, except beyond the VF limit under SR-IOV).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int ServedContainers => Sriov
+        ? (int)Math.Min(Topology.Containers, (long)Topology.Hosts * Topology.DevicesPerHost * Topology.VfLimit)
+        : Topology.Containers;
     /// <summary>The fault timeline (docs/faults.md): what breaks, when, and for how long.</summary>
     public List<Faults.FaultSpec> Faults { get; init; } = [];
 
     [System.Text.Json.Serialization.JsonIgnore]
     public bool ReliableDelivery => Delivery == "reliable";
+
+    /// <summary>
+    /// The interrupt unit's settings for this mode. Under SR-IOV no interrupt carries an ASID (a VF has no PASID), so
+    /// there is nothing for the patent's ASID check to compare: the requester-id check does the isolating.
+    /// </summary>
+    public RemappingSettings RemappingSettings() => Sriov ? Remapping.ToSettings() with { AsidCheck = false } : Remapping.ToSettings();
 }
 
 public sealed record TopologySection
@@ -42,6 +73,17 @@ public sealed record TopologySection
     public int Hosts { get; init; } = 1;
     public int DevicesPerHost { get; init; } = 4;
     public int AisPerDevice { get; init; } = 256;
+    /// <summary>
+    /// SR-IOV only: the VFs each device (PF) exposes, its TotalVFs (siov-reference §2.4: practical devices expose
+    /// tens to ~256); 64 when absent. Nullable so that a topology without it keeps its stored fingerprint.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public int? VfsPerDevice { get; init; }
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int VfLimit => VfsPerDevice ?? DefaultVfsPerDevice;
+
+    public const int DefaultVfsPerDevice = 64;
     public int Containers { get; init; } = 1000;
     public int WorkQueueSize { get; init; } = 32;
     public int WorkQueueThreshold { get; init; } = 24;

@@ -146,6 +146,8 @@ public static class ScenarioLoader
         Range("topology.hosts", t.Hosts, 1, 64);
         Range("topology.devicesPerHost", t.DevicesPerHost, 1, 128);
         Range("topology.aisPerDevice", t.AisPerDevice, 1, 4096);
+        // VF routing ids are the PF's plus 1..VfsPerDevice (offset 1, stride 1), and stay on the PF's bus.
+        Range("topology.vfsPerDevice", t.VfLimit, 1, Identity.SourceId.MaxVfsPerFunction);
         Range("topology.containers", t.Containers, 1, MaxContainers);
         Range("topology.workQueueSize", t.WorkQueueSize, 1, 128);
         Range("topology.workQueueThreshold", t.WorkQueueThreshold, 1, t.WorkQueueSize);
@@ -179,6 +181,20 @@ public static class ScenarioLoader
         Range("remapping.faultRecords", s.Remapping.FaultRecords, 1, 256);
         Range("remapping.interruptEntryCacheEntries", s.Remapping.InterruptEntryCacheEntries, 0, 1 << 20);
 
+        if (s.Mode is not ("siov" or "sriov" or "emulated"))
+            throw new SivInputException($"mode \"{s.Mode}\" is not a mode (modes: siov, sriov, emulated)");
+        if (s.Delivery is not ("hardware" or "reliable"))
+            throw new SivInputException($"delivery \"{s.Delivery}\" is not a delivery mode (modes: hardware, reliable)");
+        if (s.Sriov) ValidateSriov(s);
+        else ValidateAis(s);
+        Faults.FaultTimeline.Validate(s);
+    }
+
+    /// <summary>SIOV and emulated: vdevs composed from AIs, IMS entries on each device, tables shared by ASIDs.</summary>
+    private static void ValidateAis(Scenario s)
+    {
+        var t = s.Topology;
+        var c = s.Composition;
         var hosts = t.Hosts;
         var aisPerHost = t.DevicesPerHost * t.AisPerDevice;
         if (c.AisPerVdev > aisPerHost)
@@ -196,16 +212,44 @@ public static class ScenarioLoader
         if (tableEntries > 1L << (c.InterruptTableSizeExponent + 1))
             throw new SivInputException(
                 $"composition.interruptTableSizeExponent = {c.InterruptTableSizeExponent} gives {1 << (c.InterruptTableSizeExponent + 1)} entries, fewer than the {tableEntries} that {c.AsidsPerInterruptTable} tenants need");
-        if ((long)t.Containers * hosts > Identity.Asid.MaxValue)
-            throw new SivInputException("too many containers for the 20-bit ASID space");
-        if (s.Mode is not ("siov" or "emulated"))
-            throw new SivInputException(s.Mode == "sriov"
-                ? "mode \"sriov\" is not built yet (issue 11); modes: siov, emulated"
-                : $"mode \"{s.Mode}\" is not a mode (modes: siov, emulated)");
-        if (s.Delivery is not ("hardware" or "reliable"))
-            throw new SivInputException($"delivery \"{s.Delivery}\" is not a delivery mode (modes: hardware, reliable)");
-        Faults.FaultTimeline.Validate(s);
+        AsidSpace(t);
     }
+
+    private static void AsidSpace(TopologySection t)
+    {
+        if ((long)t.Containers * t.Hosts > Identity.Asid.MaxValue)
+            throw new SivInputException("too many containers for the 20-bit ASID space");
+    }
+
+    /// <summary>
+    /// SR-IOV: one VF per container, assigned whole (a VF is one function: no composition of several, no sharing),
+    /// every host's VFs in one interrupt remapping table, and at most 2,048 MSI-X vectors per VF (siov-reference §2.4).
+    /// Containers beyond the VFs are not an error: they are the comparison's point, reported unserved.
+    /// </summary>
+    private static void ValidateSriov(Scenario s)
+    {
+        var t = s.Topology;
+        var c = s.Composition;
+        if (c.AisPerVdev != 1)
+            throw new SivInputException($"composition.aisPerVdev = {c.AisPerVdev}: under mode \"sriov\" each container gets one VF of its own (set it to 1)");
+        if (c.ParsedPolicy == Vdcm.CompositionPolicy.Shared)
+            throw new SivInputException("composition.policy \"shared\" cannot hold under mode \"sriov\": a VF is assigned to one container");
+        // A VF's MSI-X table holds its vectors: one per AI slot plus the vdev's own (VirtualDevice).
+        if (c.AisPerVdev + 1 > MsixVectorsPerFunction)
+            throw new SivInputException($"a VF has at most {MsixVectorsPerFunction} MSI-X vectors");
+        if (s.Workload.NoisyNeighbour is { } noisy && !s.Serves(noisy.Container))
+            throw new SivInputException($"workload.noisyNeighbour.container = {noisy.Container} is beyond the VF limit under mode \"sriov\": it would be unserved");
+        var servedPerHost = Math.Min((t.Containers + t.Hosts - 1) / t.Hosts, (long)t.DevicesPerHost * t.VfLimit);
+        var entries = 1L << (c.InterruptTableSizeExponent + 1);
+        if (servedPerHost * c.AisPerVdev > entries)
+            throw new SivInputException(
+                $"composition.interruptTableSizeExponent = {c.InterruptTableSizeExponent} gives {entries} entries, fewer than the {servedPerHost * c.AisPerVdev} " +
+                "that a host's VFs need in its one interrupt remapping table under mode \"sriov\"");
+        AsidSpace(t);
+    }
+
+    /// <summary>MSI-X allows 2,048 vectors per function (siov-reference §2.4, DSA §9.2.28).</summary>
+    public const int MsixVectorsPerFunction = 2048;
 
     private static void Range(string key, long value, long min, long max)
     {

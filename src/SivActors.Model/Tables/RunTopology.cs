@@ -14,7 +14,7 @@ public sealed record TopologyRecorded(string Name, string CanonicalJson)
     private static readonly JsonSerializerOptions Canonical = new() { WriteIndented = false };
 
     public static TopologyRecorded Of(Scenario s) =>
-        new(s.Name, JsonSerializer.Serialize(new TopologyDocument(s.Topology, s.Composition), Canonical));
+        new(s.Name, JsonSerializer.Serialize(new TopologyDocument(s.Topology, s.Composition) { Mode = s.Mode == "siov" ? null : s.Mode }, Canonical));
 
     public string Fingerprint => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(CanonicalJson)))[..16];
 
@@ -24,7 +24,8 @@ public sealed record TopologyRecorded(string Name, string CanonicalJson)
     public string Describe()
     {
         var d = Document;
-        return $"\"{Name}\" ({d.Topology.Hosts} host(s), {d.Topology.DevicesPerHost}x{d.Topology.AisPerDevice} AIs per host, " +
+        var functions = d.Mode == "sriov" ? $"{d.Topology.DevicesPerHost}x{d.Topology.VfLimit} VFs" : $"{d.Topology.DevicesPerHost}x{d.Topology.AisPerDevice} AIs";
+        return $"\"{Name}\" ({(d.Mode is { } mode ? mode + ", " : "")}{d.Topology.Hosts} host(s), {functions} per host, " +
                $"{d.Topology.Containers:N0} containers, composition {d.Composition.Policy}, fingerprint {Fingerprint})";
     }
 
@@ -50,4 +51,15 @@ public sealed record TopologyRecorded(string Name, string CanonicalJson)
     public const byte Version = 1;
 }
 
-public sealed record TopologyDocument(TopologySection Topology, CompositionSection Composition);
+public sealed record TopologyDocument(TopologySection Topology, CompositionSection Composition)
+{
+    /// <summary>
+    /// The mode the tables were built for (SR-IOV's tables differ: one interrupt table per host, VF requester ids);
+    /// absent for siov, so tables written before modes existed keep their fingerprint.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Mode { get; init; }
+
+    /// <summary>The scenario these tables describe, as far as tables go.</summary>
+    public Scenario AsScenario() => new() { Topology = Topology, Composition = Composition, Mode = Mode ?? "siov" };
+}

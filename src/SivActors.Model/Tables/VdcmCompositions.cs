@@ -51,6 +51,20 @@ public sealed class VdcmCompositions(HostId host, Composer composer, int asidsPe
 
     public HostId Host { get; } = host;
 
+    /// <summary>
+    /// A host's empty state for <paramref name="s"/>: its devices' AIs (or VFs), the composition policy for the
+    /// vdevs it will serve, and how many tenants share an interrupt table (all of them under SR-IOV: IRTA's one table).
+    /// </summary>
+    public static VdcmCompositions For(Scenarios.Scenario s, HostId host)
+    {
+        var t = s.Topology;
+        var containersHere = (t.Containers - host.Value + t.Hosts - 1) / t.Hosts;
+        var composer = s.Sriov
+            ? new Composer(t.DevicesPerHost, s.FunctionsPerDevice, CompositionPolicy.Dedicated)
+            : new Composer(t.DevicesPerHost, t.AisPerDevice, s.Composition.ParsedPolicy, (long)containersHere * s.Composition.AisPerVdev);
+        return new VdcmCompositions(host, composer, s.Sriov ? int.MaxValue : s.Composition.AsidsPerInterruptTable);
+    }
+
     /// <summary>Devices of this host that were surprise-removed, in order.</summary>
     public IReadOnlyList<int> RemovedDevices => composer.RemovedDevices;
 

@@ -23,7 +23,8 @@ public readonly record struct ForgeryMaterial(
     Asid? PeerAsid,
     ushort? PeerHandle,
     bool PeerSameSource,
-    (Asid Asid, ushort Handle)? Stale);
+    (Asid Asid, ushort Handle)? Stale,
+    bool WithoutPasid = false);
 
 /// <summary>
 /// A forged upstream write and the fault reasons it must end in (never a delivery). A class, not a struct: every
@@ -46,6 +47,9 @@ public sealed record Forgery(RogueKind Kind, UpstreamWrite Write, ulong DmaLengt
 /// <item>DMA into the interrupt window -> 0x87; DMA to an unmapped address -> 0x05.</item>
 /// <item>a handle revoked by a vdev reset -> the entry is not present (0x22).</item>
 /// </list>
+/// An SR-IOV VF sends no PASID (<see cref="ForgeryMaterial.WithoutPasid"/>): it has no ASID to forge, so there is
+/// no wrong-ASID forgery, and its other forgeries go without PASID, as its genuine traffic does. A peer's handle then
+/// names another VF's requester id, so source-id verification (0x26) blocks it.
 /// </summary>
 public static class RogueForger
 {
@@ -57,8 +61,11 @@ public static class RogueForger
 
     public static Forgery? Build(RogueKind kind, in ForgeryMaterial m)
     {
+        var own = m.WithoutPasid ? Asid.WithoutPasid : m.OwnAsid;
         switch (kind)
         {
+            case RogueKind.WrongAsid when m.WithoutPasid:
+                return null;
             case RogueKind.WrongAsid:
                 // With a peer the lookup reaches the rogue's own entry; if its own vdev reset freed that entry while the
                 // forgery was in flight, the entry check (0x22) blocks it before the ASID check can.
@@ -67,7 +74,7 @@ public static class RogueForger
                     : new Forgery(kind, Interrupt(m.Source, NeverBoundAsid, m.OwnHandle, 0, false), 0, FaultReason.AsidTableEntryNotPresent);
             case RogueKind.ForeignHandle:
                 return m.PeerHandle is { } ph
-                    ? new Forgery(kind, Interrupt(m.Source, m.OwnAsid, ph, 0, false), 0,
+                    ? new Forgery(kind, Interrupt(m.Source, own, ph, 0, false), 0,
                         m.PeerSameSource ? FaultReason.AsidMismatch : FaultReason.SourceIdVerificationFailed, FaultReason.IrteNotPresent)
                     : null;
             case RogueKind.OutOfRangeHandle:
@@ -75,15 +82,15 @@ public static class RogueForger
                 // handle + subhandle lands at or beyond the table's end, whatever the table size (up to 65,536).
                 var handle = (ushort)Math.Min(m.TableSize - 1, ushort.MaxValue);
                 var sub = (ushort)Math.Max(1, m.TableSize - handle);
-                return new Forgery(kind, Interrupt(m.Source, m.OwnAsid, handle, sub, true), 0, FaultReason.InterruptIndexOutOfRange);
+                return new Forgery(kind, Interrupt(m.Source, own, handle, sub, true), 0, FaultReason.InterruptIndexOutOfRange);
             }
             case RogueKind.DmaIntoInterruptWindow:
-                return new Forgery(kind, UpstreamWrite.Dma(m.Source, m.OwnAsid, InterruptWindow.First + 0x1000), 4, FaultReason.DmaOutputInInterruptRange);
+                return new Forgery(kind, UpstreamWrite.Dma(m.Source, own, InterruptWindow.First + 0x1000), 4, FaultReason.DmaOutputInInterruptRange);
             case RogueKind.DmaUnmapped:
-                return new Forgery(kind, UpstreamWrite.Dma(m.Source, m.OwnAsid, UnmappedAddress), 64, FaultReason.DmaNoWritePermission);
+                return new Forgery(kind, UpstreamWrite.Dma(m.Source, own, UnmappedAddress), 64, FaultReason.DmaNoWritePermission);
             case RogueKind.StaleHandleAfterReset:
                 return m.Stale is { } stale
-                    ? new Forgery(kind, Interrupt(m.Source, stale.Asid, stale.Handle, 0, false), 0, FaultReason.IrteNotPresent)
+                    ? new Forgery(kind, Interrupt(m.Source, m.WithoutPasid ? Asid.WithoutPasid : stale.Asid, stale.Handle, 0, false), 0, FaultReason.IrteNotPresent)
                     : null;
             default:
                 return null;
