@@ -9,16 +9,44 @@ namespace SivActors.Report;
 /// <summary>`siv compare`'s page and chart: the modes side by side, drawn from compare.json's figures alone.</summary>
 public static class CompareFiles
 {
-    public const string HtmlName = "compare.html", ChartName = "compare.png";
+    public const string HtmlName = "compare.html", ChartName = "compare.png", ServedChartName = "compare-served.png";
 
-    /// <summary>Writes compare.png and compare.html into <paramref name="directory"/>; returns the page's path.</summary>
+    /// <summary>Writes compare.png, compare-served.png and compare.html into <paramref name="directory"/>; returns the page's path.</summary>
     public static string Write(string directory, CompareReport report)
     {
-        var chart = Chart(report);
-        File.WriteAllBytes(Path.Combine(directory, chart.FileName), chart.Png);
+        Chart[] charts = [Chart(report), ServedChart(report)];
+        foreach (var chart in charts) File.WriteAllBytes(Path.Combine(directory, chart.FileName), chart.Png);
         var page = Path.Combine(directory, HtmlName);
-        File.WriteAllText(page, Render(report, chart), Encoding.UTF8);
+        File.WriteAllText(page, Render(report, charts), Encoding.UTF8);
         return page;
+    }
+
+    /// <summary>Containers each mode served and left unserved (SR-IOV's VF limit), stacked, beside its operations/s.</summary>
+    public static Chart ServedChart(CompareReport report)
+    {
+        var plot = RunCharts.NewPlot("Containers served by mode", "", "containers");
+        var served = new List<Bar>();
+        var unserved = new List<Bar>();
+        for (var m = 0; m < report.Modes.Count; m++)
+        {
+            var mode = report.Modes[m];
+            // The label sits above the stack's top, so it names both parts when there are two.
+            var label = mode.ContainersUnserved > 0
+                ? string.Create(CultureInfo.InvariantCulture, $"{mode.ContainersServed:N0} served, {mode.ContainersUnserved:N0} unserved; {mode.OpsPerSecond:N0} ops/s")
+                : string.Create(CultureInfo.InvariantCulture, $"{mode.ContainersServed:N0} served; {mode.OpsPerSecond:N0} ops/s");
+            served.Add(new Bar { Position = m, Value = mode.ContainersServed, FillColor = Colors.SeaGreen, Size = 0.6,
+                Label = mode.ContainersUnserved > 0 ? "" : label });
+            if (mode.ContainersUnserved > 0)
+                unserved.Add(new Bar { Position = m, ValueBase = mode.ContainersServed, Value = mode.ContainersServed + mode.ContainersUnserved,
+                    FillColor = Colors.LightGray, Size = 0.6, Label = label });
+        }
+        plot.Add.Bars(served);
+        if (unserved.Count > 0) plot.Add.Bars(unserved);
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, report.Modes.Count).Select(i => (double)i).ToArray(), report.Modes.Select(m => m.Mode).ToArray());
+        plot.Axes.Margins(bottom: 0, top: 0.15);
+        return RunCharts.Png(plot, ServedChartName, "Containers served by mode",
+            "How many of the scenario's containers each mode gave a device (green) and how many it could not (grey): under SR-IOV one VF per container, " +
+            "up to the devices' VF limit. The label gives the emulator's operations/s over the served ones.");
     }
 
     /// <summary>Modeled p50 and p99 of the fast path, the slow path and interrupt delivery, per mode (µs, log scale).</summary>
@@ -67,7 +95,7 @@ public static class CompareFiles
             "the fast path, the trapped slow path, and interrupt delivery, remapped (exit-based) and posted. A mode with no samples of a kind has no bar.");
     }
 
-    private static string Render(CompareReport r, Chart chart)
+    private static string Render(CompareReport r, IEnumerable<Chart> charts)
     {
         var html = new StringBuilder();
         html.Append(HtmlReport.PageHead);
@@ -79,8 +107,10 @@ public static class CompareFiles
             html.Append($"<tr><th>{E(name)}</th>" + string.Concat(r.Modes.Select(m => $"<td class=\"n\">{E(value(m))}</td>")) + "</tr>\n");
         foreach (var (name, value) in Rows(r)) Row(name, value);
         html.Append("</table>\n");
-        html.Append($"<figure><img src=\"data:image/png;base64,{Convert.ToBase64String(chart.Png)}\" alt=\"{E(chart.Title)}\" width=\"{RunCharts.Width}\" height=\"{RunCharts.Height}\">" +
-                    $"<figcaption><b>{E(chart.Title)}.</b> {E(chart.Caption)} ({E(chart.FileName)})</figcaption></figure>\n</body></html>\n");
+        foreach (var chart in charts)
+            html.Append($"<figure><img src=\"data:image/png;base64,{Convert.ToBase64String(chart.Png)}\" alt=\"{E(chart.Title)}\" width=\"{RunCharts.Width}\" height=\"{RunCharts.Height}\">" +
+                        $"<figcaption><b>{E(chart.Title)}.</b> {E(chart.Caption)} ({E(chart.FileName)})</figcaption></figure>\n");
+        html.Append("</body></html>\n");
         return html.ToString();
     }
 

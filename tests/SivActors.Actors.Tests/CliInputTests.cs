@@ -465,7 +465,7 @@ public sealed class CliInputTests
         File.WriteAllText(scenario, """{ "name": "small", "topology": { "hosts": 1, "devicesPerHost": 2, "aisPerDevice": 4, "containers": 8, "workQueueSize": 8, "workQueueThreshold": 6 } }""");
         var r = await Siv("compare", "--scenario", scenario, "--duration", "1", "--out", Path.Combine(dir, "out"));
         Assert.True(r.Code == SivCli.Ok, r.Err + r.Out);
-        foreach (var file in new[] { "compare.json", "compare.html", "compare.png" }) Assert.True(File.Exists(Path.Combine(dir, "out", file)), file);
+        foreach (var file in new[] { "compare.json", "compare.html", "compare.png", "compare-served.png" }) Assert.True(File.Exists(Path.Combine(dir, "out", file)), file);
         using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "out", "compare.json")));
         var modes = json.RootElement.GetProperty("modes").EnumerateArray().ToDictionary(m => m.GetProperty("mode").GetString()!);
         Assert.Equal(["siov", "sriov", "emulated"], modes.Keys);
