@@ -56,3 +56,11 @@ public sealed record NoisePhaseTotals(double WindowSeconds, double? BeforeAtSeco
     /// <summary>When the "before" phase starts: half-way to the noise, so the window's first seconds (JIT, caches) warm up outside it.</summary>
     public static double BeforeStartsAt(double noiseAtSeconds) => noiseAtSeconds / 2;
 }
+
+/// <summary>The phases of a noisy-neighbour run's window: the first quarter warms up, the rest of the first half is "before".</summary>
+public enum NoisePhase
+{
+    WarmUp,
+    Before,
+    During,
+}

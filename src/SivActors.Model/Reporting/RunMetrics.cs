@@ -392,11 +392,3 @@ public sealed record MetricsSnapshot(
     /// <summary>Forged messages that ended: judged (as expected or not), lost, or unaccounted; each one forged must end.</summary>
     public long RogueEnded => RogueAsExpected.Values.Sum() + RogueUnexpected.Values.Sum() + RogueLost + RogueUnaccounted;
 }
-
-/// <summary>The phases of a noisy-neighbour run's window: the first quarter warms up, the rest of the first half is "before".</summary>
-public enum NoisePhase
-{
-    WarmUp,
-    Before,
-    During,
-}
