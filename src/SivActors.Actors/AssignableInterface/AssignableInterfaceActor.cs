@@ -20,7 +20,7 @@ namespace SivActors.Actors.AssignableInterface;
 /// (device-side PASID check, status 0x19), executes descriptors over DMA, writes the completion record and raises
 /// the completion interrupt. A rogue AI also forges upstream writes (see <see cref="RogueForger"/>).
 /// </summary>
-public sealed class AssignableInterfaceActor : EntityActor
+public sealed partial class AssignableInterfaceActor : EntityActor
 {
     private readonly EmulatorContext _ctx;
     private readonly AiId _id;
@@ -53,7 +53,7 @@ public sealed class AssignableInterfaceActor : EntityActor
 
     private readonly record struct InFlight(ContainerId Container, Descriptor Descriptor, uint Pasid, int Slot, long WallStartTicks);
 
-    public AssignableInterfaceActor(EmulatorContext ctx, AiId id) : base(ctx, EntityAddress.Of(id))
+    public AssignableInterfaceActor(EmulatorContext ctx, AiId id) : base(ctx, EntityAddress.Of(id), id.Host)
     {
         _ctx = ctx;
         _id = id;
@@ -63,7 +63,6 @@ public sealed class AssignableInterfaceActor : EntityActor
         _rogue = ctx.IsRogue(id);
         _outbox = ctx.Reliable?.Of(id);
 
-        Behave(_host, Configuration, Traffic);
     }
 
     protected override void PreStart()
@@ -74,142 +73,122 @@ public sealed class AssignableInterfaceActor : EntityActor
     }
 
     /// <summary>The VDCM's writes: WQ assignment, IMS entries, resets.</summary>
-    private void Configuration()
+    protected override bool Configure(object message)
     {
-        Receive<SurpriseRemoved>(m =>
+        switch (message)
         {
-            if (_removed) return;
-            _removed = true;
-            var aborted = AbortInFlight();
-            if (m.Fault >= 0)
-            {
-                _ctx.Faults.Stats[m.Fault].Touched();
-                _ctx.Faults.Stats[m.Fault].AbortedDescriptors(aborted);
-            }
-            // What the function held is gone with it: its IMS entries and WQ configuration.
-            _ims.Clear();
-            _hints.Clear();
-            _wq = null;
-        });
-        Receive<AssignToVdev>(m =>
-        {
-            if (_removed) return;
-            _wq ??= new WorkQueue(m.Mode, m.Size, m.Threshold);
-            if (m.Mode == WorkQueueMode.Dedicated) _dedicatedPasid = m.Pasid.Value;
-            _tenants[m.Pasid.Value] = m.Container;
-        });
-        Receive<WriteIms>(m =>
-        {
-            var ok = !_removed && _ims.Write(m.Index, m.Entry);
-            if (ok && m.Hint is not null) _hints[m.Index] = m.Hint;
-            // A revoked handle written again (a VDCM that restarted restores the entries a failed reset revoked) is
-            // live once more, so it is no longer material for a stale-handle forgery.
-            if (ok && _stale is { } stale && RemappableMsi.Decode(m.Entry.Address, m.Entry.Data).Handle == stale.Handle) _stale = null;
-            Sender.Tell(new ImsWritten(m.RequestId, ok));
-        });
-        Receive<SetImsMask>(m =>
-        {
-            if (_ims.SetMask(m.Index, m.Mask) && _ims.Get(m.Index) is { } e) RaiseFrom(e, 0, 0);
-            Sender.Tell(new ImsMaskSet(m.RequestId));
-        });
-        Receive<RevokeIms>(m =>
-        {
-            if (_ims.Get(m.Index) is { } old && _rogue)
-                _stale = (Asid.FromMasked(old.Pasid), RemappableMsi.Decode(old.Address, old.Data).Handle);
-            _ims.Revoke(m.Index);
-            _hints.Remove(m.Index);
-            Sender.Tell(new ImsRevoked(m.RequestId));
-        });
-        Receive<ResetQueue>(m =>
-        {
-            var aborted = 0;
-            foreach (var (key, f) in _inFlight.Where(kv => kv.Value.Pasid == m.Pasid.Value).ToList())
-            {
-                _inFlight.Remove(key);
-                aborted++;
-            }
-            if (_wq is { Mode: WorkQueueMode.Dedicated }) _wq.Reset();
-            else for (var i = 0; i < aborted; i++) _wq?.Complete();
-            while (_waiters.Count > 0) WakeWaiter();
-            Sender.Tell(new QueueReset(m.RequestId, aborted));
-        });
-    }
-
-    private void Traffic()
-    {
-        Receive<PortalWrite>(Submit);
-        Receive<MemoryReadData>(m =>
-        {
-            if (_inFlight.Remove(m.RequestId, out var f)) Finish(f, m.Data, m.Data2, m.ModeledNs);
-        });
-        Receive<DmaRemappingProtocol.DmaReadFailed>(m =>
-        {
-            if (_inFlight.Remove(m.RequestId, out var f))
-                CompleteWith(f, new CompletionRecord(OperationStatus.HardwareErrorOnRead, 0, 0), null, 0, raise: false);
-        });
-        Receive<FlushUpstream>(m =>
-        {
-            if (_outbox is not { Count: > 0 })
-            {
-                Flush(m.ReplyTo);
-                return;
-            }
-            // Reliable delivery: the flush follows the last acknowledgement, so the run ends with nothing unjudged.
-            if (_flushWaiters.Count == 0) _flushDeadline = Stopwatch.GetTimestamp() + ReliableInterrupts.Ticks(ReliableInterrupts.FlushPatience);
-            _flushWaiters.Add(m.ReplyTo);
-        });
-        Receive<InterruptAcked>(m =>
-        {
-            if (_outbox?.Acknowledge(m.Seq) == true) FlushIfJudged();
-        });
-        Receive<ResendDue>(_ => ResendDueInterrupts());
-        Receive<GetState>(_ => Sender.Tell(new State(_wq?.Mode, _wq?.Occupancy ?? 0,
-            _ims.Entries.ToDictionary(kv => kv.Key, kv => kv.Value), _rogue)));
-    }
-
-    private void Flush(IActorRef replyTo)
-    {
-        _ctx.Directory.Tell(new InterruptUnitProtocol.FlushFrom(_host, _id, replyTo));
-        _ctx.Directory.Tell(new DmaRemappingProtocol.FlushFrom(_host, _id, replyTo));
-    }
-
-    private void FlushIfJudged()
-    {
-        if (_flushWaiters.Count == 0 || _outbox!.Count > 0) return;
-        foreach (var w in _flushWaiters) Flush(w);
-        _flushWaiters.Clear();
-    }
-
-    private void ArmResend()
-    {
-        if (_resendArmed) return;
-        _resendArmed = true;
-        Timers.StartPeriodicTimer(ResendDue.Instance, ResendDue.Instance, ReliableInterrupts.Tick);
-    }
-
-    /// <summary>Sends again, in order, every interrupt whose acknowledgement is overdue, with the current watermark.</summary>
-    private void ResendDueInterrupts()
-    {
-        var outbox = _outbox!;
-        var now = Stopwatch.GetTimestamp();
-        if (_flushWaiters.Count > 0 && now >= _flushDeadline)
-        {
-            // Every attempt of these was lost for the whole patience: lost, so the run can end and say so.
-            _ctx.Metrics.InterruptsUnrecovered(outbox.Clear());
-            FlushIfJudged();
+            case SurpriseRemoved m:
+                {
+                    if (_removed) return true;
+                    _removed = true;
+                    var aborted = AbortInFlight();
+                    if (m.Fault >= 0)
+                    {
+                        _ctx.Faults.Stats[m.Fault].Touched();
+                        _ctx.Faults.Stats[m.Fault].AbortedDescriptors(aborted);
+                    }
+                    // What the function held is gone with it: its IMS entries and WQ configuration.
+                    _ims.Clear();
+                    _hints.Clear();
+                    _wq = null;
+                    return true;
+                }
+            case AssignToVdev m:
+                {
+                    if (_removed) return true;
+                    _wq ??= new WorkQueue(m.Mode, m.Size, m.Threshold);
+                    if (m.Mode == WorkQueueMode.Dedicated) _dedicatedPasid = m.Pasid.Value;
+                    _tenants[m.Pasid.Value] = m.Container;
+                    return true;
+                }
+            case WriteIms m:
+                {
+                    var ok = !_removed && _ims.Write(m.Index, m.Entry);
+                    if (ok && m.Hint is not null) _hints[m.Index] = m.Hint;
+                    // A revoked handle written again (a VDCM that restarted restores the entries a failed reset revoked) is
+                    // live once more, so it is no longer material for a stale-handle forgery.
+                    if (ok && _stale is { } stale && RemappableMsi.Decode(m.Entry.Address, m.Entry.Data).Handle == stale.Handle) _stale = null;
+                    Sender.Tell(new ImsWritten(m.RequestId, ok));
+                    return true;
+                }
+            case SetImsMask m:
+                {
+                    if (_ims.SetMask(m.Index, m.Mask) && _ims.Get(m.Index) is { } e) RaiseFrom(e, 0, 0);
+                    Sender.Tell(new ImsMaskSet(m.RequestId));
+                    return true;
+                }
+            case RevokeIms m:
+                {
+                    if (_ims.Get(m.Index) is { } old && _rogue)
+                        _stale = (Asid.FromMasked(old.Pasid), RemappableMsi.Decode(old.Address, old.Data).Handle);
+                    _ims.Revoke(m.Index);
+                    _hints.Remove(m.Index);
+                    Sender.Tell(new ImsRevoked(m.RequestId));
+                    return true;
+                }
+            case ResetQueue m:
+                {
+                    var aborted = 0;
+                    foreach (var (key, f) in _inFlight.Where(kv => kv.Value.Pasid == m.Pasid.Value).ToList())
+                    {
+                        _inFlight.Remove(key);
+                        aborted++;
+                    }
+                    if (_wq is { Mode: WorkQueueMode.Dedicated }) _wq.Reset();
+                    else for (var i = 0; i < aborted; i++) _wq?.Complete();
+                    while (_waiters.Count > 0) WakeWaiter();
+                    Sender.Tell(new QueueReset(m.RequestId, aborted));
+                    return true;
+                }
+            default:
+                return false;
         }
-        if (outbox.Count == 0)
+    }
+
+    protected override bool Handle(object message)
+    {
+        switch (message)
         {
-            Timers.Cancel(ResendDue.Instance);
-            _resendArmed = false;
-            return;
+            case PortalWrite m:
+                Submit(m);
+                return true;
+            case MemoryReadData m:
+                {
+                    if (_inFlight.Remove(m.RequestId, out var f)) Finish(f, m.Data, m.Data2, m.ModeledNs);
+                    return true;
+                }
+            case DmaRemappingProtocol.DmaReadFailed m:
+                {
+                    if (_inFlight.Remove(m.RequestId, out var f))
+                        CompleteWith(f, new CompletionRecord(OperationStatus.HardwareErrorOnRead, 0, 0), null, 0, raise: false);
+                    return true;
+                }
+            case FlushUpstream m:
+                {
+                    if (_outbox is not { Count: > 0 })
+                    {
+                        Flush(m.ReplyTo);
+                        return true;
+                    }
+                    // Reliable delivery: the flush follows the last acknowledgement, so the run ends with nothing unjudged.
+                    if (_flushWaiters.Count == 0) _flushDeadline = Stopwatch.GetTimestamp() + ReliableInterrupts.Ticks(ReliableInterrupts.FlushPatience);
+                    _flushWaiters.Add(m.ReplyTo);
+                    return true;
+                }
+            case InterruptAcked m:
+                {
+                    if (_outbox?.Acknowledge(m.Seq) == true) FlushIfJudged();
+                    return true;
+                }
+            case ResendDue:
+                ResendDueInterrupts();
+                return true;
+            case GetState:
+                Sender.Tell(new State(_wq?.Mode, _wq?.Occupancy ?? 0, _ims.Entries.ToDictionary(kv => kv.Key, kv => kv.Value), _rogue));
+                return true;
+            default:
+                return false;
         }
-        _due.Clear();
-        outbox.TakeDue(now, _due);
-        if (_due.Count == 0) return;
-        var watermark = outbox.Watermark;
-        foreach (var (_, raise, _) in _due) _ctx.Directory.Tell(raise with { Watermark = watermark });
-        _ctx.Metrics.InterruptRetransmitted(_due.Count);
     }
 
     /// <summary>
@@ -346,11 +325,6 @@ public sealed class AssignableInterfaceActor : EntityActor
             ArmResend();
         }
         _ctx.Directory.Tell(raise);
-    }
-
-    private sealed class ResendDue : INoSerializationVerificationNeeded
-    {
-        public static readonly ResendDue Instance = new();
     }
 
     private void Forge(ushort imsIndex, ImsEntry own, long modeled)

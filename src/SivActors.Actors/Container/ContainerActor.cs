@@ -74,7 +74,7 @@ public sealed partial class ContainerActor : EntityActor
     /// <summary>One trapped access; <see cref="OnDone"/> runs when the VDCM answers.</summary>
     private sealed record SlowStep(GuestAccess Access, Action<GuestAccessCompleted>? OnDone);
 
-    public ContainerActor(EmulatorContext ctx, ContainerId id, HostId host) : base(ctx, EntityAddress.Of(id, host))
+    public ContainerActor(EmulatorContext ctx, ContainerId id, HostId host) : base(ctx, EntityAddress.Of(id, host), host)
     {
         _ctx = ctx;
         _id = id;
@@ -88,62 +88,83 @@ public sealed partial class ContainerActor : EntityActor
         _memory = new GuestMemory(_layout, _rng);
         _slots = new Slot?[_layout.QueueDepth];
         _waitingForRoom = new bool[_layout.QueueDepth];
+    }
 
-        // A VdevInfo restores this incarnation's vdev, or answers the refresh a surprise removal made it ask for.
-        Behave(host, () => Receive<VdcmProtocol.VdevInfo>(m =>
+    /// <summary>A VdevInfo restores this incarnation's vdev, or answers the refresh a surprise removal made it ask for.</summary>
+    protected override bool Configure(object message)
+    {
+        if (message is not VdcmProtocol.VdevInfo m) return false;
+        if (_refreshing) Refreshed(m);
+        else Restored(m);
+        return true;
+    }
+
+    /// <summary>The fast path's messages first: a type switch tests its cases in order.</summary>
+    protected override bool Handle(object message)
+    {
+        switch (message)
         {
-            if (_refreshing) Refreshed(m);
-            else Restored(m);
-        }), () =>
-        {
-            Receive<VdevComposed>(Composed);
-            Receive<GuestAccessCompleted>(SlowCompleted);
-            Receive<MemoryRead>(Read);
-            Receive<MemoryWrite>(Write);
-            Receive<PortalRejected>(Rejected);
-            Receive<DescriptorAborted>(Aborted);
-            Receive<InterruptDelivered>(Interrupt);
-            Receive<VdcmProtocol.VdevGone>(_ => TornDown());
-            Receive<RefreshAgain>(_ =>
-            {
-                if (_refreshing) AskForVdev();
-            });
-            Receive<WorkQueueRoom>(m =>
-            {
+            case MemoryWrite m:
+                Write(m);
+                return true;
+            case InterruptDelivered m:
+                Interrupt(m);
+                return true;
+            case WorkQueueRoom m:
                 _waitingForRoom[m.Slot] = false;
                 Pump();
-            });
-            Receive<RetryVector>(m =>
-            {
+                return true;
+            case PortalRejected m:
+                Rejected(m);
+                return true;
+            case GuestAccessCompleted m:
+                SlowCompleted(m);
+                return true;
+            case MemoryRead m:
+                Read(m);
+                return true;
+            case DescriptorAborted m:
+                Aborted(m);
+                return true;
+            case VdevComposed m:
+                Composed(m);
+                return true;
+            case VdcmProtocol.VdevGone:
+                TornDown();
+                return true;
+            case RefreshAgain:
+                if (_refreshing) AskForVdev();
+                return true;
+            case RetryVector m:
                 // After the run's end the driver gives up: nothing is sent once the container said it is drained.
                 if (_stopped) m.Programmed();
                 else ProgramVector(m.Slot, m.Attempt, m.Programmed);
-            });
-            Receive<NoiseStarts>(_ =>
-            {
+                return true;
+            case NoiseStarts:
                 _activeSlots = _slots.Length;
                 Pump();
-            });
-            Receive<StartWorkload>(_ =>
-            {
+                return true;
+            case StartWorkload:
                 _running = true;
                 _stopped = false;
                 Pump();
-            });
-            Receive<StopWorkload>(m =>
-            {
+                return true;
+            case StopWorkload m:
                 _stopping = _stopped = true;
                 _running = false;
                 _replyTo = m.ReplyTo;
                 CheckDrained();
-            });
-            Receive<FlushInterrupts>(m =>
-            {
+                return true;
+            case FlushInterrupts m:
                 _ctx.Metrics.InterruptsHarvested(_pid.Harvest());
                 m.ReplyTo.Tell(new ContainerFlushed(_id));
-            });
-            Receive<GetState>(_ => Sender.Tell(new State(_asid, _outstanding, _handles.ToList(), _vectors.ToList(), _running)));
-        });
+                return true;
+            case GetState:
+                Sender.Tell(new State(_asid, _outstanding, _handles.ToList(), _vectors.ToList(), _running));
+                return true;
+            default:
+                return false;
+        }
     }
 
     protected override void PreStart()
@@ -315,64 +336,6 @@ public sealed partial class ContainerActor : EntityActor
         _ctx.Metrics.DescriptorRejected(code);
         Pump();
         CheckDrained();
-    }
-
-    private void Interrupt(InterruptDelivered m)
-    {
-        var metrics = _ctx.Metrics;
-        if (m.Seq != 0 && !FirstCopy(m))
-        {
-            metrics.InterruptDuplicateSuppressed();
-            return;
-        }
-        if (!IsMine(m))
-            metrics.InterruptMisdelivered($"{_id} (ASID {_asid}) got vector 0x{m.Vector:X2} with ASID {m.Asid} from {m.Origin} " +
-                                          $"(handle {m.Handle}); its AIs {string.Join(", ", _ais)}, vectors {string.Join(", ", _vectors.Select(v => $"0x{v:X2}"))}");
-        if (m.Posted)
-        {
-            var result = _pid.Post(m.Vector, m.Urgent);
-            metrics.InterruptPosted(result);
-            metrics.Record(RunMetrics.ModeledPostedInterruptNs, m.ModeledNs);
-            if (result.Notified()) _harvestDue = true;
-        }
-        else
-        {
-            metrics.InterruptRemappedDelivered();
-            metrics.Record(RunMetrics.ModeledRemappedInterruptNs, m.ModeledNs);
-        }
-    }
-
-    /// <summary>
-    /// Reliable delivery (decision 38): acknowledges the interrupt to its AI (every copy, since the acknowledgement of
-    /// an earlier one may be what was lost) and tells whether this is its first copy here.
-    /// </summary>
-    private bool FirstCopy(InterruptDelivered m)
-    {
-        _ctx.Directory.Tell(new AssignableInterfaceProtocol.InterruptAcked(m.Origin, m.Seq));
-        _firstCopies ??= new Dictionary<AiId, Model.Delivery.DuplicateFilter>();
-        if (!_firstCopies.TryGetValue(m.Origin, out var filter)) _firstCopies[m.Origin] = filter = new Model.Delivery.DuplicateFilter();
-        return filter.FirstCopy(m.Seq, m.Watermark);
-    }
-
-    /// <summary>
-    /// An interrupt is ours only if one of our AIs raised it, with our ASID, on a vector we programmed. One decided
-    /// with a stale entry-cache entry may carry a vector of ours from before a change: ASID and AI still decide.
-    /// </summary>
-    private bool IsMine(InterruptDelivered m)
-    {
-        // Under SR-IOV interrupts carry no ASID: the origin (the VF, whose requester id was verified) must be ours.
-        if (m.Asid != _asid && m.Asid != Asid.WithoutPasid) return false;
-        for (var i = 0; i < _ais.Length; i++)
-            if (_ais[i] == m.Origin && m.Vector != 0
-                && (_vectors[i] == m.Vector || _pendingVectors[i] == m.Vector || _uncertainVectors[i]?.Contains(m.Vector) == true
-                    || _writing[i]?.Contains(m.Vector) == true
-                    || m.Seq != 0 && WasEverOurs(i, m.Vector) || m.Stale))
-                return true;
-        if (_formerAis is { } former)
-            foreach (var (ai, s, vectors) in former)
-                if (ai == m.Origin && m.Vector != 0 && (vectors.Contains(m.Vector) || m.Seq != 0 && WasEverOurs(s, m.Vector) || m.Stale))
-                    return true;
-        return false;
     }
 
     private void CheckDrained()

@@ -19,20 +19,36 @@ public sealed class DmaRemappingActor : EntityActor
     private readonly EmulatorContext _ctx;
     private readonly PasidTable _pasids = new();
 
-    public DmaRemappingActor(EmulatorContext ctx, HostId host) : base(ctx, EntityAddress.DmaRemapping(host))
+    public DmaRemappingActor(EmulatorContext ctx, HostId host) : base(ctx, EntityAddress.DmaRemapping(host), host)
     {
         _ctx = ctx;
-        Behave(host, () => Receive<BindPasid>(m =>
+    }
+
+    protected override bool Configure(object message)
+    {
+        if (message is not BindPasid m) return false;
+        _pasids.Bind(new PasidBinding(m.Pasid, m.Owner, new AddressSpace(m.Regions)));
+        // An SR-IOV VF: its context entry points its requests without PASID at the tenant's address space.
+        if (m.Requester is { } vf) _pasids.BindRequester(vf, m.Pasid);
+        return true;
+    }
+
+    protected override bool Handle(object message)
+    {
+        switch (message)
         {
-            _pasids.Bind(new PasidBinding(m.Pasid, m.Owner, new AddressSpace(m.Regions)));
-            // An SR-IOV VF: its context entry points its requests without PASID at the tenant's address space.
-            if (m.Requester is { } vf) _pasids.BindRequester(vf, m.Pasid);
-        }), () =>
-        {
-            Receive<DmaRead>(Read);
-            Receive<DmaWrite>(Write);
-            Receive<FlushFrom>(m => m.ReplyTo.Tell(new InterruptUnitProtocol.UpstreamFlushed(m.Ai, EntityKind.DmaRemapping)));
-        });
+            case DmaRead m:
+                Read(m);
+                return true;
+            case DmaWrite m:
+                Write(m);
+                return true;
+            case FlushFrom m:
+                m.ReplyTo.Tell(new InterruptUnitProtocol.UpstreamFlushed(m.Ai, EntityKind.DmaRemapping));
+                return true;
+            default:
+                return false;
+        }
     }
 
     private void Read(DmaRead m)

@@ -17,38 +17,50 @@ public sealed class HostingFunctionActor : EntityActor
     private int _cursor;
     private int _count;
 
-    public HostingFunctionActor(EmulatorContext ctx, DeviceId id) : base(ctx, EntityAddress.Of(id))
+    public HostingFunctionActor(EmulatorContext ctx, DeviceId id) : base(ctx, EntityAddress.Of(id), id.Host)
     {
         _inUse = new bool[ctx.Scenario.Topology.ImsEntriesPerDevice];
-        // Claims and releases change which entries are in use; an allocation waits until the claims are restored.
-        Behave(id.Host, () =>
+    }
+
+    /// <summary>Claims and releases change which entries are in use; an allocation waits until the claims are restored.</summary>
+    protected override bool Configure(object message)
+    {
+        switch (message)
         {
-            Receive<ReleaseInterruptHandle>(m =>
-            {
+            case ReleaseInterruptHandle m:
                 if (m.Index < _inUse.Length && _inUse[m.Index])
                 {
                     _inUse[m.Index] = false;
                     _count--;
                 }
-            });
-            Receive<ClaimInterruptHandles>(m =>
-            {
+                return true;
+            case ClaimInterruptHandles m:
                 foreach (var i in m.Indices)
                 {
                     if (i >= _inUse.Length || _inUse[i]) continue;
                     _inUse[i] = true;
                     _count++;
                 }
-            });
-        }, () =>
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    protected override bool Handle(object message)
+    {
+        switch (message)
         {
-            Receive<RequestInterruptHandle>(m =>
-            {
+            case RequestInterruptHandle m:
                 if (Allocate() is { } index) Sender.Tell(new InterruptHandleGranted(m.RequestId, index));
                 else Sender.Tell(new InterruptHandleRefused(m.RequestId, 0x42));
-            });
-            Receive<GetState>(_ => Sender.Tell(new State(_count, _inUse.Length)));
-        });
+                return true;
+            case GetState:
+                Sender.Tell(new State(_count, _inUse.Length));
+                return true;
+            default:
+                return false;
+        }
     }
 
     private ushort? Allocate()
