@@ -140,8 +140,11 @@ public static class SivCli
         validate.SetAction(p =>
         {
             var resolved = ScenarioLoader.Load(p.GetValue(file)!, ConfigPaths.CostModel);
-            var t = resolved.Scenario.Topology;
-            output.WriteLine($"{p.GetValue(file)}: valid ({resolved.Scenario.Name}: {t.Hosts} host(s), {t.DevicesPerHost}x{t.AisPerDevice} AIs, {t.Containers} containers, {resolved.Scenario.DurationSeconds} s)");
+            var s = resolved.Scenario;
+            var t = s.Topology;
+            var served = s.ServedContainers < t.Containers ? $" ({t.Containers - s.ServedContainers} beyond the VF limit, unserved)" : "";
+            output.WriteLine($"{p.GetValue(file)}: valid ({s.Name}: {t.Hosts} host(s), {t.DevicesPerHost}x{s.FunctionsPerDevice} {(s.Sriov ? "VFs" : "AIs")}, " +
+                             $"{t.Containers} containers{served}, {s.DurationSeconds} s{(s.Mode != "siov" ? $", mode {s.Mode}" : "")})");
             return Ok;
         });
         root.Add(validate);

@@ -458,6 +458,17 @@ public sealed class CliInputTests
     public async Task Cluster_options_refuse_nonsense(string expected, params string[] args) => AssertBadInput(await Siv(args), expected);
 
     [Fact]
+    public async Task Siv_validate_names_an_sriov_scenario_s_vfs_and_the_containers_beyond_them()
+    {
+        var dir = Directory.CreateTempSubdirectory("siv-validate").FullName;
+        var scenario = Write(dir, "s.json", """{ "name": "vf", "mode": "sriov", "topology": { "devicesPerHost": 2, "vfsPerDevice": 8, "containers": 20 } }""");
+        var r = await Siv("validate", scenario);
+        Assert.Equal(SivCli.Ok, r.Code);
+        Assert.Contains("valid (vf: 1 host(s), 2x8 VFs, 20 containers (4 beyond the VF limit, unserved), 20 s, mode sriov)", r.Out);
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
     public async Task Siv_compare_runs_each_mode_and_writes_the_comparison_side_by_side()
     {
         var dir = Directory.CreateTempSubdirectory("siv-compare").FullName;
