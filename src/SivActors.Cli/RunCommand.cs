@@ -48,10 +48,8 @@ public static class RunCommand
         var progress = new RunProgress();
         var t = scenario.Scenario.Topology;
         var s = scenario.Scenario;
-        var served = s.ServedContainers;
-        console.MarkupLine($"[bold]siv run[/] {Markup.Escape(s.Name)}: {t.Hosts} host(s), {t.Hosts * t.DevicesPerHost} devices x {s.FunctionsPerDevice} {(s.Sriov ? "VFs" : "AIs")}, " +
-                           $"{t.Containers:N0} containers{(served < t.Containers ? $" ({t.Containers - served:N0} beyond the VF limit, unserved)" : "")}, " +
-                           $"{s.DurationSeconds} s, seed {s.Seed}{(s.Mode != "siov" ? $", mode {s.Mode}" : "")}");
+        console.MarkupLine($"[bold]siv run[/] {Markup.Escape(s.Name)}: {t.Hosts} host(s), {t.Hosts * t.DevicesPerHost} devices x {s.FunctionsText}, " +
+                           $"{t.Containers:N0} containers{s.UnservedNote}, {s.DurationSeconds} s, seed {s.Seed}{Markup.Escape(s.ModeNote)}");
         if (request.Store is { } store) console.MarkupLine($"tables: [bold]{Markup.Escape(store.Display)}[/]{(request.Fresh ? " (fresh)" : "")}");
         // A cluster spreads hosts (times their shards), not containers: say so before a run that leaves workers idle.
         if (request.Cluster is { } c && t.Hosts * c.ShardsPerHost < c.MinWorkers)

@@ -142,9 +142,8 @@ public static class SivCli
             var resolved = ScenarioLoader.Load(p.GetValue(file)!, ConfigPaths.CostModel);
             var s = resolved.Scenario;
             var t = s.Topology;
-            var served = s.ServedContainers < t.Containers ? $" ({t.Containers - s.ServedContainers} beyond the VF limit, unserved)" : "";
-            output.WriteLine($"{p.GetValue(file)}: valid ({s.Name}: {t.Hosts} host(s), {t.DevicesPerHost}x{s.FunctionsPerDevice} {(s.Sriov ? "VFs" : "AIs")}, " +
-                             $"{t.Containers} containers{served}, {s.DurationSeconds} s{(s.Mode != "siov" ? $", mode {s.Mode}" : "")})");
+            output.WriteLine($"{p.GetValue(file)}: valid ({s.Name}: {t.Hosts} host(s), {t.DevicesPerHost}x{s.FunctionsText}, " +
+                             $"{t.Containers} containers{s.UnservedNote}, {s.DurationSeconds} s{s.ModeNote})");
             return Ok;
         });
         root.Add(validate);

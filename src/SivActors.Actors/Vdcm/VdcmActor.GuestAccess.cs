@@ -176,7 +176,7 @@ public sealed partial class VdcmActor
             return;
         }
         // SR-IOV: the VF's own MSI-X table, entry for entry (at most 2,048), rather than the device's shared IMS.
-        if (Ctx.Scenario.Sriov)
+        if (!UsesDeviceImsPool)
         {
             WithImsIndex((ushort)entry);
             return;
@@ -301,7 +301,7 @@ public sealed partial class VdcmActor
                 }
                 Request(new Ai.RevokeIms(ai, NextId(), ims), _ =>
                 {
-                    if (!Ctx.Scenario.Sriov) Ctx.Directory.Tell(new Hf.ReleaseInterruptHandle(ai.Device, ims));
+                    ReleaseImsIndex(ai.Device, ims);
                     if (--remaining != 0) return;
                     ResetPersisted(m, modeled + 2 * step * backed.Count);
                 });

@@ -98,7 +98,7 @@ public sealed partial class VdcmActor
             Request(new Iu.FreeEntry(_host, NextId(), asid, handle), _ => { });
             if (_state.Composer.IsRemoved(oldAi.Device.Index)) continue; // its IMS went with the device
             Ctx.Directory.Tell(new Ai.RevokeIms(oldAi, NextId(), ims), Self);
-            if (!Ctx.Scenario.Sriov) Ctx.Directory.Tell(new Hf.ReleaseInterruptHandle(oldAi.Device, ims));
+            ReleaseImsIndex(oldAi.Device, ims);
         }
         if (v is not null) Attach(container, v);
         if (_refreshWaiters.Remove(container, out var waiter))

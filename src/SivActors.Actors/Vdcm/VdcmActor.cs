@@ -99,6 +99,18 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
 
     private VdcmCompositions NewState() => VdcmCompositions.For(Ctx.Scenario, _host);
 
+    /// <summary>
+    /// Whether vectors take IMS entries from the device's pool (its hosting function hands them out, claims and
+    /// releases them). Under SR-IOV they do not: each VF's vectors are its own MSI-X table's entries.
+    /// </summary>
+    private bool UsesDeviceImsPool => !Ctx.Scenario.Sriov;
+
+    /// <summary>Gives an IMS entry back to its device's pool (nothing to give under SR-IOV).</summary>
+    private void ReleaseImsIndex(DeviceId device, ushort ims)
+    {
+        if (UsesDeviceImsPool) Ctx.Directory.Tell(new Hf.ReleaseInterruptHandle(device, ims));
+    }
+
     private static VdevInfo Info(ContainerId container, ComposedVdev v) =>
         new(container, v.Device.Asid, v.TableId, v.Device.Ais, v.Device.Msix.ToList(), v.Modes);
 
@@ -133,8 +145,8 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
                         if (e.AiSlot == slot && BackingIms(v, e) is { } ims) yield return new Ai.WriteIms(ai, NextId(), ims.Index, ims.Entry, null);
                 }
                 break;
-            case EntityKind.HostingFunction when Ctx.Scenario.Sriov:
-                break; // a VF's MSI-X entries are its own: nothing claimed from the device's pool
+            case EntityKind.HostingFunction when !UsesDeviceImsPool:
+                break;
             case EntityKind.HostingFunction:
                 var device = target.AsDeviceId();
                 var indices = _state.Vdevs.Values
@@ -206,7 +218,7 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
             }
         }
         // Sent before any request of this incarnation, so a new allocation cannot take a restored index.
-        if (!Ctx.Scenario.Sriov) // a VF's MSI-X entries are its own, not the device's pool
+        if (UsesDeviceImsPool)
             foreach (var (device, indices) in claims) Ctx.Directory.Tell(new Hf.ClaimInterruptHandles(device, indices.ToArray()));
         Ctx.Metrics.VdevsRestored(_state.Vdevs.Count);
     }

@@ -50,6 +50,20 @@ public sealed record Scenario
         return (long)(container / Topology.Hosts) < (long)Topology.DevicesPerHost * Topology.VfLimit;
     }
 
+    /// <summary>What a device offers to assign, for the console: "256 AIs" or "64 VFs".</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string FunctionsText => $"{FunctionsPerDevice} {(Sriov ? "VFs" : "AIs")}";
+
+    /// <summary>After a container count: " (744 beyond the VF limit, unserved)", or nothing when every one is served.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string UnservedNote => ServedContainers < Topology.Containers
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" ({Topology.Containers - ServedContainers:N0} beyond the VF limit, unserved)")
+        : "";
+
+    /// <summary>At the end of a description: ", mode sriov", or nothing for the default siov.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string ModeNote => Mode == "siov" ? "" : $", mode {Mode}";
+
     /// <summary>Containers that get a vdev (all of them, except beyond the VF limit under SR-IOV).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public int ServedContainers => Sriov

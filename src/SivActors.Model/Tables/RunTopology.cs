@@ -24,7 +24,7 @@ public sealed record TopologyRecorded(string Name, string CanonicalJson)
     public string Describe()
     {
         var d = Document;
-        var functions = d.Mode == "sriov" ? $"{d.Topology.DevicesPerHost}x{d.Topology.VfLimit} VFs" : $"{d.Topology.DevicesPerHost}x{d.Topology.AisPerDevice} AIs";
+        var functions = $"{d.Topology.DevicesPerHost}x{d.AsScenario().FunctionsText}";
         return $"\"{Name}\" ({(d.Mode is { } mode ? mode + ", " : "")}{d.Topology.Hosts} host(s), {functions} per host, " +
                $"{d.Topology.Containers:N0} containers, composition {d.Composition.Policy}, fingerprint {Fingerprint})";
     }
