@@ -71,6 +71,8 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
 
     protected override object TakeSnapshot() => InterruptUnitSnapshot.Of(_tables);
 
+    protected override long TableEntries => _tables.EntryCount;
+
     private void Bind(BindAsid m)
     {
         if (DeferWhileSnapshotDue()) return;

@@ -41,6 +41,7 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
     private readonly EntityAddress _address;
     private readonly GroupCommit<TEvent> _commit;
     private long _snapshotAt;
+    private long _eventsBetweenSnapshots;
     private bool _snapshotDue;
 
     protected TableOwner(EmulatorContext ctx, EntityAddress address)
@@ -50,6 +51,7 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
         PersistenceId = PersistenceIdOf(address);
         _owner = address.Kind == EntityKind.Vdcm ? TargetKind.Vdcm : TargetKind.InterruptUnit;
         _commit = new GroupCommit<TEvent>(Math.Max(1, ctx.Store.MaxBatch), Write);
+        _eventsBetweenSnapshots = ctx.Store.SnapshotEvery;
         Command<FaultProtocol.InjectedKill>(KillWhenNoWriteInFlight);
         Command<InjectedJournalFailure>(m =>
         {
@@ -267,6 +269,9 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
     }
     protected abstract object TakeSnapshot();
 
+    /// <summary>Entries the tables hold now (what a snapshot encodes); sets how far apart snapshots are.</summary>
+    protected abstract long TableEntries { get; }
+
     /// <summary>
     /// Table commands go through here: while a snapshot waits for the state to equal the journal, new changes are
     /// stashed, so the snapshot never contains a change that is not durable.
@@ -281,10 +286,14 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
     /// <summary>Apply first (later decisions build on it), then persist; <paramref name="onDurable"/> answers.</summary>
     protected void Commit(TEvent e, Action? onDurable, Action<string>? onFailed) => _commit.Add(e, onDurable, onFailed);
 
-    /// <summary>Call on RecoveryCompleted: the next snapshot is due <c>SnapshotEvery</c> events after the recovered state.</summary>
+    /// <summary>
+    /// Call on RecoveryCompleted: the next snapshot is due <c>SnapshotEvery</c> events after the recovered state, or
+    /// as many events as the recovered tables hold entries if that is more (<see cref="SnapshotSchedule"/>).
+    /// </summary>
     protected void Recovered(long recoveredSequenceNr)
     {
         _snapshotAt = recoveredSequenceNr;
+        _eventsBetweenSnapshots = SnapshotSchedule.EventsUntilNext(Ctx.Store.SnapshotEvery, TableEntries);
         Ctx.Faults.Restarted(_address.EntityId);
         // Local entity parents reset their restart back-off on this; a shard handles restarts itself.
         if (!Ctx.Sharded) Context.Parent.Tell(new TableOwnerRecovered(_address));
@@ -293,7 +302,7 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
     private void BatchDurable(int events)
     {
         Ctx.Metrics.TableBatchDurable(events);
-        if (LastSequenceNr - _snapshotAt < Ctx.Store.SnapshotEvery) return;
+        if (LastSequenceNr - _snapshotAt < _eventsBetweenSnapshots) return;
         if (_commit.Dirty)
         {
             _snapshotDue = true;
@@ -301,6 +310,7 @@ public abstract class TableOwner<TEvent> : ReceivePersistentActor, IWithTimers w
         }
         SaveSnapshot(TakeSnapshot());
         _snapshotAt = LastSequenceNr;
+        _eventsBetweenSnapshots = SnapshotSchedule.EventsUntilNext(Ctx.Store.SnapshotEvery, TableEntries);
         if (_snapshotDue)
         {
             _snapshotDue = false;

@@ -187,6 +187,8 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
 
     protected override object TakeSnapshot() => VdcmCodec.EncodeSnapshot(_state);
 
+    protected override long TableEntries => _state.EntryCount;
+
     /// <summary>
     /// After recovery: the devices behind the persisted vdevs are fresh, so hand them their state again, before any
     /// new request can allocate: IMS indices in use, WQ assignments, IMS entries, PASID bindings. All idempotent.

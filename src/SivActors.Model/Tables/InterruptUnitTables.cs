@@ -31,6 +31,9 @@ public sealed class InterruptUnitTables
 {
     public AsidTable Asids { get; } = new();
 
+    /// <summary>Bound ASIDs plus interrupt entries in use: what a snapshot holds (counted when one is taken).</summary>
+    public long EntryCount => Asids.BoundAsids + Asids.Tables.Values.Sum(t => (long)t.Count);
+
     public TableDecision<InterruptUnitEvent> DecideBind(Asid asid, int tableId, int sizeExponent)
     {
         if (sizeExponent is < 0 or > 15) return TableDecision<InterruptUnitEvent>.Reject($"size exponent {sizeExponent} is out of range (0..15)");

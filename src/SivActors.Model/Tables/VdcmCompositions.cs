@@ -77,6 +77,9 @@ public sealed class VdcmCompositions(HostId host, Composer composer, int asidsPe
 
     public Composer Composer => composer;
     public IReadOnlyDictionary<ContainerId, ComposedVdev> Vdevs => _vdevs;
+
+    /// <summary>Compositions plus their virtual MSI-X entries: what a snapshot holds (counted when one is taken).</summary>
+    public long EntryCount => _vdevs.Values.Sum(v => 1L + v.Device.Msix.Count);
     public IReadOnlyList<ContainerId> MembersOf(int tableId) => _tableMembers.TryGetValue(tableId, out var m) ? m : [];
 
     /// <summary>Decides a new composition; throws <see cref="SivInputException"/> when the policy cannot be met.</summary>
