@@ -197,6 +197,7 @@ public static class RunCommand
         var duration = scenario.Scenario.DurationSeconds;
         string Describe() => progress.Phase switch
         {
+            RunPhase.Deploying when progress.EntitiesToDeploy > 0 => $"deploying entities {progress.EntitiesDeployed:N0}/{progress.EntitiesToDeploy:N0}",
             RunPhase.Composing => $"composing vdevs {progress.ContainersReady:N0}/{containers:N0}",
             RunPhase.Running => $"running {Elapsed():0.0}/{duration:0} s, {Rate():N0} ops/s{(LastFault() is { } f ? $", fault {f}" : "")}",
             RunPhase.Draining => $"draining {progress.ContainersDrained:N0}/{containers:N0}",
@@ -213,8 +214,9 @@ public static class RunCommand
         double Elapsed() => progress.RunStartTicks == 0 ? 0 : (Stopwatch.GetTimestamp() - progress.RunStartTicks) / (double)Stopwatch.Frequency;
         double Percent() => progress.Phase switch
         {
-            RunPhase.Deploying or RunPhase.Starting => 0,
-            RunPhase.Composing => 20.0 * progress.ContainersReady / containers,
+            RunPhase.Starting => 0,
+            RunPhase.Deploying => progress.EntitiesToDeploy == 0 ? 0 : 5.0 * progress.EntitiesDeployed / progress.EntitiesToDeploy,
+            RunPhase.Composing => 5 + 15.0 * progress.ContainersReady / containers,
             RunPhase.Running or RunPhase.Paused => 20 + 75 * Math.Min(1, Elapsed() / duration),
             RunPhase.Draining => 95 + 4.0 * progress.ContainersDrained / containers,
             _ => 99,

@@ -19,8 +19,12 @@ namespace SivActors.Actors.Entities;
 /// </summary>
 public abstract class EntityActor : UntypedActor, IWithUnboundedStash, IWithTimers
 {
-    // The request is sent again while unanswered: the VDCM may itself be moving or restarting.
-    private static readonly TimeSpan RestoreRetry = TimeSpan.FromSeconds(3);
+    // The request is sent again while unanswered: the VDCM may itself be moving or restarting. The wait doubles, so
+    // a VDCM that is only busy (a resumed million replays its journal before it answers) is not sent another copy
+    // of every entity's request every few seconds (a million each time, all answered in turn).
+    private const int FirstRestoreRetrySeconds = 3;
+    private const int LongestRestoreRetrySeconds = 60;
+    private int _restoreRetrySeconds = FirstRestoreRetrySeconds;
 
     private readonly EmulatorContext _ctx;
     private readonly EntityDirectory _directory;
@@ -68,6 +72,8 @@ public abstract class EntityActor : UntypedActor, IWithUnboundedStash, IWithTime
                     return;
                 case RestoreTimer:
                     AskForState();
+                    _restoreRetrySeconds = Math.Min(2 * _restoreRetrySeconds, LongestRestoreRetrySeconds);
+                    StartRestoreTimer();
                     return;
             }
             if (!Configure(message)) Stash.Stash();
@@ -107,8 +113,11 @@ public abstract class EntityActor : UntypedActor, IWithUnboundedStash, IWithTime
     {
         _directory.Register(_address, Self);
         AskForState();
-        Timers.StartPeriodicTimer(RestoreTimer.Instance, RestoreTimer.Instance, RestoreRetry);
+        StartRestoreTimer();
     }
+
+    private void StartRestoreTimer() =>
+        Timers.StartSingleTimer(RestoreTimer.Instance, RestoreTimer.Instance, TimeSpan.FromSeconds(_restoreRetrySeconds));
 
     // Only if still ours: a restarted entity of a local parent may have registered its successor already.
     protected override void PostStop() => _directory.Unregister(_address, Self);

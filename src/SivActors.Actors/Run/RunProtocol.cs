@@ -65,12 +65,22 @@ public sealed class RunProgress
 {
     private int _phase;
     private int _ready;
+    private int _deployed;
     private int _drained;
 
     public RunPhase Phase
     {
         get => (RunPhase)Volatile.Read(ref _phase);
         set => Volatile.Write(ref _phase, (int)value);
+    }
+
+    /// <summary>Entities (devices, AIs, containers) the runner asks for before composing, and how many answered so far.</summary>
+    public int EntitiesToDeploy { get; set; }
+
+    public int EntitiesDeployed
+    {
+        get => Volatile.Read(ref _deployed);
+        set => Volatile.Write(ref _deployed, value);
     }
 
     public int ContainersReady

@@ -96,15 +96,20 @@ public sealed partial class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWi
         entities.AddRange(_ais);
         entities.AddRange(_containers);
         _pending = entities.Count;
+        _progress.EntitiesToDeploy = entities.Count;
         foreach (var e in entities) _ctx.Directory.Tell(new EnsureEntity(e), Self);
         Become(Deploying);
-        ArmTimeout("deploying entities");
+        ArmTimeout(DeployingWithoutProgress);
     }
+
+    // Both phases grow with the containers (a resumed million replays its tables first): the timeout is for a stall.
+    private const string DeployingWithoutProgress = "deploying entities, with no progress in that time";
 
     private void Deploying()
     {
         Receive<EntityEnsured>(_ =>
         {
+            if (++_progress.EntitiesDeployed % 256 == 0) ArmTimeout(DeployingWithoutProgress);
             if (--_pending > 0) return;
             _progress.Phase = RunPhase.Composing;
             _pending = _containers.Count;
@@ -138,7 +143,6 @@ public sealed partial class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWi
         Receive<ContainerProtocol.ContainerReady>(_ =>
         {
             ComposeMore(1);
-            // The timeout is for a stall, not for the whole composition, which grows with the containers.
             if (++_progress.ContainersReady % 256 == 0) ArmTimeout(ComposingWithoutProgress);
             if (--_pending > 0) return;
             _progress.Phase = RunPhase.Running;

@@ -82,8 +82,7 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
         Command<ReconcileAgain>(_ =>
         {
             // Only when no answer came for a whole period: a large recovery is answered slowly, not lost.
-            if (_reconcileAnswers == 0)
-                foreach (var m in _reconciling.Values) Ctx.Directory.Tell(m, Self);
+            if (_reconcileAnswers == 0) Probe();
             _reconcileAnswers = 0;
         });
         Command<Iu.EntryProgrammed>(m => Continue(m.RequestId, m));
@@ -188,85 +187,6 @@ public sealed partial class VdcmActor : TableOwner<VdcmEvent>
     protected override object TakeSnapshot() => VdcmCodec.EncodeSnapshot(_state);
 
     protected override long TableEntries => _state.EntryCount;
-
-    /// <summary>
-    /// After recovery: the devices behind the persisted vdevs are fresh, so hand them their state again, before any
-    /// new request can allocate: IMS indices in use, WQ assignments, IMS entries, PASID bindings. All idempotent.
-    /// </summary>
-    private void RestoreDevices()
-    {
-        if (_state.Vdevs.Count == 0) return;
-        var claims = new Dictionary<DeviceId, List<ushort>>();
-        foreach (var (container, v) in _state.Vdevs)
-        {
-            var d = v.Device;
-            Attach(container, v);
-            // Live entries as this VDCM holds them: a vector made durable here just before a stop may not have
-            // reached the interrupt entry (ProgramVector writes the data first), and the guest was promised it.
-            var live = new Dictionary<int, InterruptEntry>();
-            for (var i = 0; i < d.Msix.Count; i++)
-                if (d.Msix[i] is { InterruptHandle: { } h, ImsIndex: not null, Masked: false, AiSlot: >= 0 } e)
-                    live[h] = BuildEntry(v, i, d.Ais[e.AiSlot]);
-            Reconcile(new Iu.ReconcileAsid(_host, NextId(), d.Asid,
-                d.Msix.Where(e => e.InterruptHandle is not null).Select(e => e.InterruptHandle!.Value).ToArray()) { Entries = live });
-            foreach (var e in d.Msix)
-            {
-                if (BackingIms(v, e) is not { } ims) continue;
-                var ai = d.Ais[e.AiSlot];
-                if (!claims.TryGetValue(ai.Device, out var list)) claims[ai.Device] = list = [];
-                list.Add(ims.Index);
-                // The answer (ImsWritten) carries a request id nobody waits for; it is dropped.
-                Ctx.Directory.Tell(new Ai.WriteIms(ai, NextId(), ims.Index, ims.Entry, null), Self);
-            }
-        }
-        // Sent before any request of this incarnation, so a new allocation cannot take a restored index.
-        if (UsesDeviceImsPool)
-            foreach (var (device, indices) in claims) Ctx.Directory.Tell(new Hf.ClaimInterruptHandles(device, indices.ToArray()));
-        Ctx.Metrics.VdevsRestored(_state.Vdevs.Count);
-    }
-
-    // A recovered VDCM's reconciliations not yet answered, by request id. Until the interrupt unit has answered them
-    // all, guest requests and compositions wait: a stray entry that a crash left behind (an entry written, its record
-    // refused) must be gone before a guest can be told that a reset or a reprogramming succeeded.
-    private readonly Dictionary<long, Iu.ReconcileAsid> _reconciling = new();
-    private static readonly TimeSpan ReconcileRetry = TimeSpan.FromSeconds(2);
-    private int _reconcileAnswers;
-
-    private void Reconcile(Iu.ReconcileAsid m)
-    {
-        _reconciling[m.RequestId] = m;
-        Ctx.Directory.Tell(m, Self);
-        // Idempotent, so asked again while unanswered: an interrupt unit that restarts meanwhile may never answer.
-        if (!Timers.IsTimerActive(ReconcileAgain.Instance))
-            Timers.StartPeriodicTimer(ReconcileAgain.Instance, ReconcileAgain.Instance, ReconcileRetry);
-    }
-
-    private void Reconciled(Iu.AsidReconciled m)
-    {
-        if (!_reconciling.Remove(m.RequestId, out var asked)) return;
-        _reconcileAnswers++;
-        if (m.Error is not null)
-        {
-            // Not durable: the interrupt unit restarts from its journal, so the tenant is reconciled again.
-            Reconcile(asked with { RequestId = NextId() });
-            return;
-        }
-        if (_reconciling.Count > 0) return;
-        Timers.Cancel(ReconcileAgain.Instance);
-        Stash.UnstashAll();
-    }
-
-    private bool DeferWhileReconciling()
-    {
-        if (_reconciling.Count == 0) return false;
-        Stash.Stash();
-        return true;
-    }
-
-    private sealed class ReconcileAgain : INoSerializationVerificationNeeded
-    {
-        public static readonly ReconcileAgain Instance = new();
-    }
 
     private void Compose(ComposeVdev m)
     {
