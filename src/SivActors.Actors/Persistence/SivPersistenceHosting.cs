@@ -21,6 +21,9 @@ public static class SivPersistenceHosting
         // SQLite takes one writer at a time: one journal writer with larger batches beats three that wait on the
         // file lock. PostgreSQL keeps the plugin's parallel writers.
         var parallelism = store.Kind == TableStoreKind.Sqlite ? 1 : 3;
+        // Akka's call timeouts (10 s per write, 20 s per snapshot) fail a write that is only slow: under a full load
+        // of a million tenants the journal's continuation can wait that long for a thread, and a timed-out write
+        // counts as a failed one (refused changes, an owner restart). A store that is really down still fails.
         return b.AddHocon($$"""
             akka.persistence.journal.sql {
               parallelism = {{parallelism}}
@@ -28,7 +31,9 @@ public static class SivPersistenceHosting
               db-round-trip-max-batch-size = 2000
               buffer-size = 50000
               replay-batch-size = 5000
+              circuit-breaker.call-timeout = 60s
             }
+            akka.persistence.snapshot-store.sql.circuit-breaker.call-timeout = 120s
             """, HoconAddMode.Prepend);
     }
 }
