@@ -59,7 +59,7 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
         Command<GetState>(_ =>
         {
             var pending = Enumerable.Range(0, _faults.Capacity).Select(i => _faults[i]).OfType<FaultRecord>().ToList();
-            Sender.Tell(new State(_tables.Asids.BoundAsids, _tables.Asids.Tables.Count, _tables.Asids.Tables.Values.Sum(t => t.Count), pending,
+            Sender.Tell(new State(_tables.Asids.BoundAsids, _tables.Asids.Tables.Count, _tables.EntriesInUse, pending,
                 _faults.FaultEvents, _faults.PrimaryFaultOverflow));
         });
         Command<GetTables>(_ => Sender.Tell(new Tables(_host, TableCodec.EncodeSnapshot(_tables))));

@@ -31,8 +31,11 @@ public sealed class InterruptUnitTables
 {
     public AsidTable Asids { get; } = new();
 
+    /// <summary>Interrupt entries in use over every table (counted on each call).</summary>
+    public int EntriesInUse => Asids.Tables.Values.Sum(t => t.Count);
+
     /// <summary>Bound ASIDs plus interrupt entries in use: what a snapshot holds (counted when one is taken).</summary>
-    public long EntryCount => Asids.BoundAsids + Asids.Tables.Values.Sum(t => (long)t.Count);
+    public long EntryCount => (long)Asids.BoundAsids + EntriesInUse;
 
     public TableDecision<InterruptUnitEvent> DecideBind(Asid asid, int tableId, int sizeExponent)
     {
