@@ -48,6 +48,8 @@ public static class ReportPrinter
         latency.AddRow("modeled ns", P(r.Latency.ModeledNs.Fast), P(r.Latency.ModeledNs.Slow));
         latency.AddRow("wall us", P(r.Latency.WallUs.Fast), P(r.Latency.WallUs.Slow));
         latency.AddRow("modeled interrupt ns", "remapped " + P(r.Latency.ModeledInterruptNs.Remapped), "posted " + P(r.Latency.ModeledInterruptNs.Posted));
+        if (r.Latency.WallUs.TurnWait is { Count: > 0 } wait)
+            latency.AddRow("wait for a turn us", P(wait), "(before submitting; decision 70)");
         console.Write(latency);
 
         var rogue = new Table().Title("[bold]rogue traffic[/]").AddColumns("kind", "forged", "faulted as expected", "unexpected", "expected code");

@@ -79,6 +79,7 @@ public static class HtmlReport
         Latency(html, "modeled posted interrupt", r.Latency.ModeledInterruptNs.Posted, 1000);
         Latency(html, "wall fast path", r.Latency.WallUs.Fast, 1);
         Latency(html, "wall slow path", r.Latency.WallUs.Slow, 1);
+        if (r.Latency.WallUs.TurnWait is { Count: > 0 } wait) Latency(html, "wait for a turn (before submitting)", wait, 1);
         html.Append("</table>\n");
 
         html.Append("<h2>Charts</h2>\n");

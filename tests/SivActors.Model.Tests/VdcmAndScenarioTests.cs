@@ -213,6 +213,9 @@ public class ScenarioLoaderTests
     [InlineData("""{ "workload": { "queueDepth": 8, "noisyNeighbour": { "factor": 40 } } }""", "factor = 40 x workload.queueDepth = 8 exceeds 256 descriptors outstanding")]
     [InlineData("""{ "durationSeconds": 10, "workload": { "noisyNeighbour": { "fromSeconds": 10 } } }""", "workload.noisyNeighbour.fromSeconds = 10 is out of range")]
     [InlineData("""{ "workload": { "noisyNeighbour": { "loudness": 3 } } }""", "loudness")]
+    [InlineData("""{ "workload": { "turns": { "tenantsPerHost": -1 } } }""", "workload.turns.tenantsPerHost = -1 is out of range")]
+    [InlineData("""{ "workload": { "turns": { "operations": 0 } } }""", "workload.turns.operations = 0 is out of range")]
+    [InlineData("""{ "workload": { "turns": { "slices": 3 } } }""", "slices")]
     [InlineData("""{ "mode": "virtio" }""", "mode \"virtio\" is not a mode (modes: siov, sriov, emulated)")]
     [InlineData("""{ "mode": "sriov", "composition": { "aisPerVdev": 2 } }""", "under mode \"sriov\" each container gets one VF of its own")]
     [InlineData("""{ "mode": "sriov", "composition": { "policy": "shared" } }""", "a VF is assigned to one container")]
@@ -227,6 +230,15 @@ public class ScenarioLoaderTests
         var e = Assert.Throws<SivInputException>(() => ScenarioLoader.Load(Write(json), CostModel));
         Assert.Contains(expected, e.Message);
         Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void Turns_are_on_by_default_and_zero_tenants_per_host_turns_them_off()
+    {
+        var turns = ScenarioLoader.Load(Write("{}"), CostModel).Scenario.Workload.Turns;
+        Assert.Equal((16, 256, true), (turns.TenantsPerHost, turns.Operations, turns.Enabled));
+        var off = ScenarioLoader.Load(Write("""{ "workload": { "turns": { "tenantsPerHost": 0 } } }"""), CostModel).Scenario.Workload.Turns;
+        Assert.False(off.Enabled);
     }
 
     [Fact]

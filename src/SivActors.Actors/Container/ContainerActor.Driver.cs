@@ -283,6 +283,7 @@ public sealed partial class ContainerActor
         for (var s = 0; s < _ais.Length; s++) Remember(s);
         _ais = [];
         _ready = false;
+        LeaveTurns();
         CheckDrained();
     }
 }

@@ -140,6 +140,12 @@ public sealed partial class ContainerActor : EntityActor
                 if (_stopped) m.Programmed();
                 else ProgramVector(m.Slot, m.Attempt, m.Programmed);
                 return true;
+            case TurnGranted:
+                Granted();
+                return true;
+            case TurnExpired m:
+                Expired(m);
+                return true;
             case NoiseStarts:
                 _activeSlots = _slots.Length;
                 Pump();
@@ -152,6 +158,7 @@ public sealed partial class ContainerActor : EntityActor
             case StopWorkload m:
                 _stopping = _stopped = true;
                 _running = false;
+                LeaveTurns();
                 _replyTo = m.ReplyTo;
                 CheckDrained();
                 return true;
@@ -177,6 +184,7 @@ public sealed partial class ContainerActor : EntityActor
     protected override void PostStop()
     {
         _ctx.GuestMemory.Unregister(_id, _memory);
+        LeaveTurns();
         base.PostStop();
     }
 
@@ -200,26 +208,34 @@ public sealed partial class ContainerActor : EntityActor
     /// <summary>Keeps the queue full: fast descriptors, with slow-path operations mixed in.</summary>
     private void Pump()
     {
-        if (!_running || !_ready || _ais.Length == 0) return;
+        if (!_running || !_ready || _ais.Length == 0 || HeldBySlowPath() || !HasTurn()) return;
         while (_quiesceFor is null && _slowQueue.Count == 0 && _slowInFlight is null && _ctx.Mix.NextIsSlow(_rng))
-            StartSlow(_ctx.Mix.NextSlow(_rng));
-        if (_quiesceFor is { } op)
         {
-            if (_outstanding == 0) RunQuiesced(op);
-            return;
+            StartSlow(_ctx.Mix.NextSlow(_rng));
+            if (!Spent()) return;
         }
-        // A reset discards whatever sits in the WQ without a completion record, so nothing is submitted until it is done.
-        if (_resetting) return;
-        if (_slowQueue.Count > 0 && _handles.Any(h => h is null)) return; // vectors are being reprogrammed
+        if (HeldBySlowPath()) return;
+        bool submitted = false, stuck = false;
         for (var slot = 0; slot < _activeSlots && _running; slot++)
-            if (_slots[slot] is null && !_waitingForRoom[slot]) SubmitFast(slot);
+        {
+            if (_slots[slot] is not null || _waitingForRoom[slot]) continue;
+            if (!SubmitFast(slot))
+            {
+                stuck = true;
+                continue;
+            }
+            submitted = true;
+            if (!Spent()) return;
+        }
+        // No completion handle to submit with (a vector being programmed, a removed AI): the turn goes to another.
+        if (stuck && !submitted) LeaveTurns();
     }
 
-    private void SubmitFast(int slot)
+    private bool SubmitFast(int slot)
     {
         var s = _nextAi++ % _ais.Length;
         var handle = _handles[s];
-        if (handle is null) return;
+        if (handle is null) return false;
         var opcode = _ctx.Mix.NextFast(_rng);
         var size = _ctx.Mix.NextSize(_rng);
         var irq = _ctx.Mix.NextWantsInterrupt(_rng);
@@ -238,7 +254,7 @@ public sealed partial class ContainerActor : EntityActor
         var descriptor = new Descriptor(_asid.Value, false, flags, opcode, _layout.Completion(slot), source, destination, (uint)size, handle.Value, seed);
         var portal = new GuestAccess(AccessKind.PortalWrite, Portal: PortalKind.Limited);
         var (path, op) = AccessClassifier.Classify(portal, _modes[s]);
-        if (path != DataPath.Fast) return;
+        if (path != DataPath.Fast) return false;
         var now = Stopwatch.GetTimestamp();
         _slots[slot] = new Slot(opcode, size, pattern, seed, expectedDiff, now, s, _ais[s]);
         _outstanding++;
@@ -251,6 +267,7 @@ public sealed partial class ContainerActor : EntityActor
         // Emulated: the portal page is not mapped through, so the write traps to the VDCM.
         if (_emulated) _ctx.Directory.Tell(new VdcmProtocol.TrappedPortalWrite(_host, write));
         else _ctx.Directory.Tell(write);
+        return true;
     }
 
     /// <summary>A DMA read that DMA remapping could not serve from this node's memory map (this container runs elsewhere).</summary>

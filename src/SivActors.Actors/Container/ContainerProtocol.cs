@@ -76,4 +76,11 @@ public static class ContainerProtocol
     public sealed record ContainerFlushed(ContainerId Container) : ISivMessage;
 
     public sealed record ContainerFailed(ContainerId Container, string Reason) : ISivMessage;
+
+    /// <summary>This container's turn to submit has come (<see cref="ContainerTurns"/>); local only, never on the wire.</summary>
+    public sealed class TurnGranted : INoSerializationVerificationNeeded
+    {
+        public static readonly TurnGranted Instance = new();
+        private TurnGranted() { }
+    }
 }

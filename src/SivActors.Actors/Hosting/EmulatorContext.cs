@@ -32,7 +32,12 @@ public sealed class EmulatorContext
             Reliable = new Delivery.ReliableInterrupts();
             Metrics.ReliableDelivery = true;
         }
+        if (scenario.Scenario.Workload.Turns is { Enabled: true } turns)
+            Turns = new Container.ContainerTurns(turns.TenantsPerHost, turns.Operations);
     }
+
+    /// <summary>The containers' turns to submit, per host (decision 70); null when every container submits at will.</summary>
+    public Container.ContainerTurns? Turns { get; }
 
     /// <summary>The scenario's noisy neighbour, if it has one.</summary>
     public NoisyNeighbourSection? Noisy { get; }

@@ -34,9 +34,10 @@ public sealed class RunMetrics
 
     /// <summary>Histogram indices.</summary>
     public const int ModeledFastNs = 0, ModeledSlowNs = 1, WallFastUs = 2, WallSlowUs = 3, ModeledRemappedInterruptNs = 4, ModeledPostedInterruptNs = 5,
-        ModeledRemappedInvocationNs = 6, ModeledPostedInvocationNs = 7, OthersWallFastBeforeNoiseUs = 8, OthersWallFastDuringNoiseUs = 9;
+        ModeledRemappedInvocationNs = 6, ModeledPostedInvocationNs = 7, OthersWallFastBeforeNoiseUs = 8, OthersWallFastDuringNoiseUs = 9,
+        TurnWaitUs = 10;
 
-    private const int HistogramCount = 10;
+    private const int HistogramCount = 11;
 
     private readonly ThreadCells _cells = new(CounterCount, Enumerable.Repeat((1L, MaxNs, 3), HistogramCount).ToArray());
     private readonly Counter _c;

@@ -140,6 +140,22 @@ public sealed record WorkloadSection
     };
     /// <summary>One tenant that submits more than the others from a point of the window on; none when null.</summary>
     public NoisyNeighbourSection? NoisyNeighbour { get; init; }
+    /// <summary>How the emulator time-slices its tenants (decision 70).</summary>
+    public TurnsSection Turns { get; init; } = new();
+}
+
+/// <summary>
+/// The emulator's time-slicing of tenants (decision 70): per emulated host, at most <see cref="TenantsPerHost"/>
+/// containers submit at a time, each for <see cref="Operations"/> operations, first come first served. A tenant's
+/// next turn comes after the others in line had theirs; its wait is reported apart (latency.wallUs.turnWait).
+/// 0 tenants per host turns it off: every tenant submits at will, as the .NET pool happens to serve them.
+/// </summary>
+public sealed record TurnsSection
+{
+    public int TenantsPerHost { get; init; } = 16;
+    public int Operations { get; init; } = 256;
+
+    public bool Enabled => TenantsPerHost > 0;
 }
 
 /// <summary>

@@ -166,6 +166,8 @@ public static class ScenarioLoader
         Weights("workload.slow", w.Slow, WorkloadMix.SlowOperations);
         if (w.TransferSizes.Length == 0) throw new SivInputException("workload.transferSizes must list at least one size");
         foreach (var size in w.TransferSizes) Range("workload.transferSizes[]", size, 8, 1 << 20);
+        Range("workload.turns.tenantsPerHost", w.Turns.TenantsPerHost, 0, MaxContainers);
+        Range("workload.turns.operations", w.Turns.Operations, 1, 1_000_000);
         if (w.NoisyNeighbour is { } noisy)
         {
             Range("workload.noisyNeighbour.container", noisy.Container, 0, t.Containers - 1);
