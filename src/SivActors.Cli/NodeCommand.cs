@@ -80,7 +80,7 @@ public sealed record NodeSettings(string PublicHost, int Port, string BindHost, 
 /// </summary>
 public static class NodeCommand
 {
-    public const string Hocon = ControlDispatcher.Hocon + "\n" + """
+    public const string Hocon = ControlDispatcher.Hocon + "\n" + MembershipDispatchers.Hocon + "\n" + """
         # Errors only: membership changes and unreachable members are printed by siv node itself, one line each,
         # so a node that cannot join says so in one line instead of a stream of association warnings.
         akka.loglevel = ERROR

@@ -46,6 +46,9 @@ public static class SivShardingHosting
         b.AddHocon("""
             akka.cluster.sharding.state-store-mode = ddata
             akka.cluster.sharding.remember-entities-store = eventsourced
+            # A shard that cannot load its remembered entities in time stops and drops what it had stashed. On a
+            # loaded machine the store's first read took over Akka's 5 s (a deploy then waited for an entity forever).
+            akka.cluster.sharding.updating-state-timeout = 30s
             # Asked often, answered "nothing" unless the driver opened the rebalance gate (decision 33).
             akka.cluster.sharding.rebalance-interval = 1s
             """, HoconAddMode.Prepend);

@@ -68,60 +68,6 @@ public sealed partial class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWi
         });
     }
 
-    private void Deploy()
-    {
-        _progress.Phase = RunPhase.Deploying;
-        var s = _ctx.Scenario;
-        var entities = new List<EntityAddress>();
-        for (var h = 0; h < s.Topology.Hosts; h++)
-        {
-            var host = new HostId(h);
-            entities.Add(EntityAddress.InterruptUnit(host));
-            entities.Add(EntityAddress.DmaRemapping(host));
-            entities.Add(EntityAddress.Vdcm(host));
-            for (var d = 0; d < s.Topology.DevicesPerHost; d++)
-            {
-                var device = new DeviceId(host, d);
-                entities.Add(EntityAddress.Of(device));
-                for (var a = 0; a < s.FunctionsPerDevice; a++) _ais.Add(EntityAddress.Of(new AiId(device, a)));
-            }
-        }
-        // Under SR-IOV a container beyond its host's VFs gets no vdev: it is not deployed, and the report counts it unserved.
-        for (var c = 0; c < s.Topology.Containers; c++)
-        {
-            if (!s.Serves(c)) continue;
-            var id = new ContainerId(c);
-            _containers.Add(EntityAddress.Of(id, _ctx.HostOf(id)));
-        }
-        entities.AddRange(_ais);
-        entities.AddRange(_containers);
-        _pending = entities.Count;
-        _progress.EntitiesToDeploy = entities.Count;
-        foreach (var e in entities) _ctx.Directory.Tell(new EnsureEntity(e), Self);
-        Become(Deploying);
-        ArmTimeout(DeployingWithoutProgress);
-    }
-
-    // Both phases grow with the containers (a resumed million replays its tables first): the timeout is for a stall.
-    private const string DeployingWithoutProgress = "deploying entities, with no progress in that time";
-
-    private void Deploying()
-    {
-        Receive<EntityEnsured>(_ =>
-        {
-            if (++_progress.EntitiesDeployed % 256 == 0) ArmTimeout(DeployingWithoutProgress);
-            if (--_pending > 0) return;
-            _progress.Phase = RunPhase.Composing;
-            _pending = _containers.Count;
-            ComposeMore(_composeWindow);
-            Become(Composing);
-            ArmTimeout(ComposingWithoutProgress);
-        });
-        Receive<PauseLoad>(m => _pauseWaiters.Add(m));
-        InterruptedBeforeWindow();
-        Failures();
-    }
-
     private const string ComposingWithoutProgress = "composing vdevs and programming vectors, with no progress in that time";
 
     /// <summary>Asks the VDCMs for up to <paramref name="count"/> more vdevs, in container order.</summary>
@@ -362,7 +308,7 @@ public sealed partial class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWi
             var failures = _ctx.Metrics.EntityFailures > 0
                 ? $"; {_ctx.Metrics.EntityFailures} entity failure(s), first: {_ctx.Metrics.FirstEntityFailure}"
                 : "";
-            var pending = _undrained.Count > 0 ? _undrained.Count : _unflushed.Count > 0 ? _unflushed.Count : _unharvested.Count > 0 ? _unharvested.Count : _pending;
+            var pending = _undrained.Count > 0 ? _undrained.Count : _unflushed.Count > 0 ? _unflushed.Count : _unharvested.Count > 0 ? _unharvested.Count : _undeployed.Count > 0 ? _undeployed.Count : _pending;
             Fail($"timed out after {_phaseTimeout.TotalSeconds:0} s while {m.What} ({pending} still pending{which}){failures}");
         });
     }
