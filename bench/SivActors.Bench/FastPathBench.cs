@@ -184,6 +184,9 @@ public static class FastPathBench
                 InterruptShare = 1,
                 Fast = new() { ["memmove"] = 1 },
                 TransferSizes = [64],
+                // Every container at once, as every requester of the raw chain is: the comparison is per hop at the
+                // same concurrency, and turns (decision 70) would change the concurrency, not the hops.
+                Turns = new TurnsSection { TenantsPerHost = 0 },
             },
             Rogue = new RogueSection { Share = 0 },
         };
