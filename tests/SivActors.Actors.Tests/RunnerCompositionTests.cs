@@ -54,4 +54,33 @@ public sealed class RunnerCompositionTests : TestKit
         Assert.Equal(RunPhase.Running, progress.Phase);
         Assert.Equal(containers, progress.ContainersReady);
     }
+
+    [Fact]
+    public void An_ensure_lost_on_the_way_is_asked_again_after_a_quiet_spell_and_its_answer_counts_once()
+    {
+        var ctx = TestScenarios.Context(s => s with { Topology = s.Topology with { Containers = 2 } });
+        var world = CreateTestProbe();
+        foreach (var kind in Enum.GetValues<EntityKind>()) ctx.Directory.SetParent(kind, world);
+        var progress = new RunProgress();
+        var runner = Sys.ActorOf(ScenarioRunnerActor.Props(ctx, progress, deployResendAfter: TimeSpan.FromSeconds(1)));
+        runner.Tell(new RunProtocol.RunScenario(TestActor), TestActor);
+
+        // 1 host (interrupt unit, DMA remapping, VDCM), 2 devices, 8 AIs, 2 containers; the first ensure is lost.
+        const int entities = 3 + 2 + 8 + 2;
+        var lost = world.ExpectMsg<EnsureEntity>().Address;
+        for (var i = 1; i < entities; i++)
+        {
+            var ensure = world.ExpectMsg<EnsureEntity>();
+            world.Reply(new EntityEnsured(ensure.Address));
+            world.Reply(new EntityEnsured(ensure.Address)); // a duplicate answer is not counted again
+        }
+        AwaitAssert(() => Assert.Equal(entities - 1, progress.EntitiesDeployed));
+        Assert.Equal(RunPhase.Deploying, progress.Phase);
+
+        // Only the unanswered one is asked again, and with its answer the runner composes.
+        Assert.Equal(lost, world.ExpectMsg<EnsureEntity>(TimeSpan.FromSeconds(5)).Address);
+        world.Reply(new EntityEnsured(lost));
+        world.ExpectMsg<VdcmProtocol.ComposeVdev>();
+        Assert.Equal((entities, RunPhase.Composing), (progress.EntitiesDeployed, progress.Phase));
+    }
 }

@@ -27,6 +27,7 @@ public sealed partial class ContainerActor
         if (_inLine) return false;
         if (turns.Ask(_host, Self))
         {
+            if (_running) _ctx.Metrics.Record(RunMetrics.TurnWaitUs, 0); // a free turn: no wait, and it counts as such
             TakeTurn();
             return true;
         }

@@ -22,7 +22,7 @@ public sealed class ContainerTurns(int tenantsPerHost, int operationsPerTurn)
     /// <summary>Fast-path and slow-path operations a container starts per turn (times a noisy neighbour's factor).</summary>
     public int OperationsPerTurn { get; } = operationsPerTurn;
 
-    private TenantTurns<IActorRef> Line(HostId host) => _lines.GetOrAdd(host, _ => new TenantTurns<IActorRef>(tenantsPerHost));
+    private TenantTurns<IActorRef> Line(HostId host) => _lines.GetOrAdd(host, static (_, capacity) => new TenantTurns<IActorRef>(capacity), tenantsPerHost);
 
     /// <summary>True if <paramref name="container"/> may submit now; otherwise it is told when its turn comes.</summary>
     public bool Ask(HostId host, IActorRef container)

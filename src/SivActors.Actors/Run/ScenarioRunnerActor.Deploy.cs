@@ -8,12 +8,13 @@ namespace SivActors.Actors.Run;
 /// <summary>
 /// Deploying: every entity is ensured once. An ensure can be lost on the way: a shard that cannot load its
 /// remembered entities in time stops, and the messages it had stashed go with it (Akka's sharding, at most once).
-/// Entities still unanswered after <see cref="DeployResendAfter"/> without any progress are asked again, when few
+/// Entities still unanswered after <see cref="DefaultDeployResendAfter"/> without any progress are asked again, when few
 /// enough are left that asking does not flood a slow start; each answer counts once.
 /// </summary>
 public sealed partial class ScenarioRunnerActor
 {
-    private static readonly TimeSpan DeployResendAfter = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan DefaultDeployResendAfter = TimeSpan.FromSeconds(10);
+    private readonly TimeSpan _deployResendAfter;
     private const int MaxDeployResend = 16_384;
     private readonly HashSet<EntityAddress> _undeployed = [];
     private int _deployedAtLastResend = -1;
@@ -50,7 +51,7 @@ public sealed partial class ScenarioRunnerActor
         foreach (var e in entities) _ctx.Directory.Tell(new EnsureEntity(e), Self);
         Become(Deploying);
         ArmTimeout(DeployingWithoutProgress);
-        Timers.StartPeriodicTimer("redeploy", Resend.Instance, DeployResendAfter);
+        Timers.StartPeriodicTimer("redeploy", Resend.Instance, _deployResendAfter);
     }
 
     // Both phases grow with the containers (a resumed million replays its tables first): the timeout is for a stall.
@@ -86,5 +87,4 @@ public sealed partial class ScenarioRunnerActor
         InterruptedBeforeWindow();
         Failures();
     }
-
 }

@@ -50,11 +50,13 @@ public sealed partial class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWi
 
     /// <param name="onWindow">Told when the measured window starts (true) and ends (false); a cluster run marks it on every node.</param>
     /// <param name="composeWindow">Compositions in flight at once (<see cref="DefaultComposeWindow"/>).</param>
+    /// <param name="deployResendAfter">How long a deploy without progress waits before asking again (<see cref="DefaultDeployResendAfter"/>).</param>
     public ScenarioRunnerActor(EmulatorContext ctx, RunProgress progress, TimeSpan? phaseTimeout = null, Action<bool>? onWindow = null,
-        int composeWindow = DefaultComposeWindow)
+        int composeWindow = DefaultComposeWindow, TimeSpan? deployResendAfter = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(composeWindow);
         _composeWindow = composeWindow;
+        _deployResendAfter = deployResendAfter ?? DefaultDeployResendAfter;
         _onWindow = onWindow;
         _ctx = ctx;
         _progress = progress;
@@ -337,6 +339,6 @@ public sealed partial class ScenarioRunnerActor : ReceiveActor, IWithTimers, IWi
     }
 
     public static Props Props(EmulatorContext ctx, RunProgress progress, TimeSpan? phaseTimeout = null, Action<bool>? onWindow = null,
-        int composeWindow = DefaultComposeWindow) =>
-        Akka.Actor.Props.Create(() => new ScenarioRunnerActor(ctx, progress, phaseTimeout, onWindow, composeWindow));
+        int composeWindow = DefaultComposeWindow, TimeSpan? deployResendAfter = null) =>
+        Akka.Actor.Props.Create(() => new ScenarioRunnerActor(ctx, progress, phaseTimeout, onWindow, composeWindow, deployResendAfter));
 }
