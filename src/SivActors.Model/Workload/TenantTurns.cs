@@ -9,7 +9,8 @@ namespace SivActors.Model.Workload;
 public sealed class TenantTurns<T> where T : notnull
 {
     private readonly Queue<T> _line = new();
-    // Who is in line for real: a tenant that left keeps its place in the queue until it is reached, and is skipped.
+    // Who is in line for real. A tenant that left stays in the queue until reached and is then skipped, unless it
+    // asked again meanwhile: then it is served at its first place, and its second entry is skipped.
     private readonly HashSet<T> _waiting = [];
     private readonly HashSet<T> _holders = [];
 
