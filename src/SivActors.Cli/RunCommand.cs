@@ -210,7 +210,8 @@ public static class RunCommand
         string? LastFault() => progress.Faults?.Stats.Where(f => f.FiredTicks != 0).MaxBy(f => f.FiredTicks) is { } f
             ? $"{f.Fault.KindName} {f.Fault.TargetText} at {f.Fault.AtSeconds:0.#} s"
             : null;
-        double Rate() => progress.CompletedOperations is { } ops && Elapsed() > 0 ? (ops() - progress.OperationsAtStart) / Elapsed() : 0;
+        // Never below 0: a cluster's driver can hear a worker's first figure of the window after its start mark.
+        double Rate() => progress.CompletedOperations is { } ops && Elapsed() > 0 ? Math.Max(0, ops() - progress.OperationsAtStart) / Elapsed() : 0;
         double Elapsed() => progress.RunStartTicks == 0 ? 0 : (Stopwatch.GetTimestamp() - progress.RunStartTicks) / (double)Stopwatch.Frequency;
         double Percent() => progress.Phase switch
         {
