@@ -9,6 +9,8 @@ using SivActors.Actors.Run;
 using SivActors.Cli;
 using SivActors.Model.Device;
 using SivActors.Model.Identity;
+using SivActors.Model.Interrupts;
+using RaiseInterrupt = SivActors.Actors.InterruptUnit.InterruptUnitProtocol.RaiseInterrupt;
 using Ai = SivActors.Actors.AssignableInterface.AssignableInterfaceProtocol;
 using C = SivActors.Actors.Container.ContainerProtocol;
 
@@ -165,9 +167,9 @@ public static class CrossNodeBench
             Receive<C.InterruptDelivered>(m =>
             {
                 Interlocked.Increment(ref counter[0]);
-                device.Tell(new Ai.PortalWrite(ai, from, Work, PortalKind.Limited, PortalWriteType.Posted, m.Handle, 0, 0));
+                device.Tell(new Ai.PortalWrite(ai, from, Work, PortalKind.Limited, PortalWriteType.Posted, m.Handle, 0));
             });
-            for (var slot = 0; slot < 2; slot++) device.Tell(new Ai.PortalWrite(ai, from, Work, PortalKind.Limited, PortalWriteType.Posted, slot, 0, 0));
+            for (var slot = 0; slot < 2; slot++) device.Tell(new Ai.PortalWrite(ai, from, Work, PortalKind.Limited, PortalWriteType.Posted, slot, 0));
         }
     }
 
@@ -206,9 +208,12 @@ public static class CrossNodeBench
             Receive<Ai.MemoryReadData>(m =>
             {
                 if (!requests.Remove(m.RequestId, out var r)) return;
-                r.Container.Tell(new C.MemoryWrite(r.Write.From, Host,
-                    [new DmaWriteOp(r.Write.Descriptor.Destination, m.Data), new DmaWriteOp(r.Write.Descriptor.CompletionRecordAddress, new byte[CompletionRecord.Size])], 0, 0));
-                r.Container.Tell(new C.InterruptDelivered(r.Write.From, Host, 0x41, r.Write.Ai, Asid.Create(1), r.Write.Slot, true, false, 0, 0));
+                var d = r.Write.Descriptor;
+                var burst = new DmaRemappingProtocol.DmaWrite(Host, r.Write.Ai, default, Asid.Create(1), d.Destination, m.Data,
+                    d.CompletionRecordAddress, new CompletionRecord(OperationStatus.Success, 0, d.TransferSize), 0, null);
+                r.Container.Tell(new C.MemoryWrite(r.Write.From, Host, burst, 0));
+                var raised = new RaiseInterrupt(Host, r.Write.Ai, UpstreamWrite.Interrupt(default, Asid.Create(1), 0, 0), 0, null);
+                r.Container.Tell(new C.InterruptDelivered(r.Write.From, Host, 0x41, raised, r.Write.Slot, true, false, 0));
             });
         }
     }

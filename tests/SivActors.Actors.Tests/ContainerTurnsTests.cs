@@ -67,10 +67,10 @@ public sealed class ContainerTurnsTests : TestKit
     /// <summary>The device's answer to <paramref name="w"/>: a successful completion record, written into the container's memory.</summary>
     private void Complete(AssignableInterfaceProtocol.PortalWrite w)
     {
-        var record = new byte[CompletionRecord.Size];
-        record[0] = (byte)OperationStatus.Success;
-        _containers[w.From].Tell(new ContainerProtocol.MemoryWrite(w.From, Host,
-            [new DmaWriteOp(w.Descriptor.CompletionRecordAddress, record)], 0, 0));
+        var record = new CompletionRecord(OperationStatus.Success, 0, w.Descriptor.TransferSize);
+        var burst = new DmaRemappingProtocol.DmaWrite(Host, w.Ai, w.Ai.Device.SourceId, Asid.FromMasked(w.Descriptor.Pasid), 0, null,
+            w.Descriptor.CompletionRecordAddress, record, 0, null);
+        _containers[w.From].Tell(new ContainerProtocol.MemoryWrite(w.From, Host, burst, 0));
     }
 
     [Fact]

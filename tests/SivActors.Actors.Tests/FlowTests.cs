@@ -97,15 +97,15 @@ public sealed class FlowTests : TestKit
         _ctx.Directory.Unregister(EntityAddress.Vdcm(Host));
 
         _ctx.Directory.Tell(new AssignableInterfaceProtocol.PortalWrite(composed.Ais[0], Tenant, Memmove(composed.Asid, ims),
-            PortalKind.Limited, PortalWriteType.Posted, 0, 0, 0));
+            PortalKind.Limited, PortalWriteType.Posted, 0, 0));
         var read = _containers.ExpectMsg<ContainerProtocol.MemoryRead>();
         Assert.Equal(ContainerLayout.SourceBase, read.Address);
         _ctx.Directory.Tell(new AssignableInterfaceProtocol.MemoryReadData(read.ReplyTo, read.RequestId, new byte[64], null, read.ModeledNs));
         // The completion record (via DMA remapping) and the interrupt (via the interrupt unit) take different paths.
         var both = _containers.ReceiveN(2);
         var write = Assert.Single(both.OfType<ContainerProtocol.MemoryWrite>());
-        Assert.Equal(_ctx.Layout.Completion(0), write.Writes[^1].Address);
-        Assert.Equal((byte)OperationStatus.Success, write.Writes[^1].Data[0]);
+        Assert.Equal(_ctx.Layout.Completion(0), write.Write.RecordAddress);
+        Assert.Equal(OperationStatus.Success, write.Write.Record.Status);
         var irq = Assert.Single(both.OfType<ContainerProtocol.InterruptDelivered>());
         Assert.Equal((Tenant, (byte)0x41, composed.Asid), (irq.Container, irq.Vector, irq.Asid));
         vdcm.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
@@ -122,14 +122,14 @@ public sealed class FlowTests : TestKit
         _ctx.GuestMemory.Register(Tenant, memory);
 
         _ctx.Directory.Tell(new AssignableInterfaceProtocol.PortalWrite(composed.Ais[0], Tenant, Memmove(composed.Asid, ims),
-            PortalKind.Limited, PortalWriteType.Posted, 0, 0, 0));
+            PortalKind.Limited, PortalWriteType.Posted, 0, 0));
         var both = _containers.ReceiveN(2);
         Assert.Empty(both.OfType<ContainerProtocol.MemoryRead>());
         var write = Assert.Single(both.OfType<ContainerProtocol.MemoryWrite>());
         // The move's destination carries the source bytes as the memory holds them.
-        Assert.Equal(_ctx.Layout.Destination(0), write.Writes[0].Address);
-        Assert.Equal(memory.Source(64).ToArray(), write.Writes[0].Data);
-        Assert.Equal((byte)OperationStatus.Success, write.Writes[^1].Data[0]);
+        Assert.Equal(_ctx.Layout.Destination(0), write.Write.DataAddress);
+        Assert.Equal(memory.Source(64).ToArray(), write.Write.Data);
+        Assert.Equal(OperationStatus.Success, write.Write.Record.Status);
         Assert.Single(both.OfType<ContainerProtocol.InterruptDelivered>());
         // The read is applied by DMA remapping itself; the two writes wait for the container (a probe here).
         Assert.Equal((3L, 1L), (_ctx.Metrics.Snapshot().DmaIssued, _ctx.Metrics.Snapshot().DmaApplied));
@@ -145,7 +145,7 @@ public sealed class FlowTests : TestKit
         var otherHandle = (ushort)Ask<VdcmProtocol.VdevInfo>(new VdcmProtocol.GetVdev(Host, Other)).Msix[1].InterruptHandle!.Value;
         // Both tenants share one interrupt table (asidsPerInterruptTable = 4): the tenant's ASID with the other's handle.
         var forged = UpstreamWrite.Interrupt(tenant.Ais[0].Device.SourceId, tenant.Asid, RemappableMsi.EncodeAddress(otherHandle), 0);
-        _ctx.Directory.Tell(new InterruptUnitProtocol.RaiseInterrupt(Host, tenant.Ais[0], forged, 0, 0, null));
+        _ctx.Directory.Tell(new InterruptUnitProtocol.RaiseInterrupt(Host, tenant.Ais[0], forged, 0, null));
 
         var expected = other.Ais[0].Device == tenant.Ais[0].Device ? FaultReason.AsidMismatch : FaultReason.SourceIdVerificationFailed;
         AwaitAssert(() => Assert.Equal(1, _ctx.Metrics.Snapshot().InterruptsFaulted.GetValueOrDefault(FaultReasons.Hex(expected))));
@@ -163,7 +163,7 @@ public sealed class FlowTests : TestKit
         var handle = (ushort)info.Msix[1].InterruptHandle!.Value;
         Compose(Other); // bound to the same table, so its ASID selects the tenant's entries
         var forged = UpstreamWrite.Interrupt(composed.Ais[0].Device.SourceId, EmulatorContext.AsidOf(Other), RemappableMsi.EncodeAddress(handle), 0);
-        _ctx.Directory.Tell(new InterruptUnitProtocol.RaiseInterrupt(Host, composed.Ais[0], forged, 0, 0, null));
+        _ctx.Directory.Tell(new InterruptUnitProtocol.RaiseInterrupt(Host, composed.Ais[0], forged, 0, null));
         AwaitAssert(() => Assert.Equal(1, _ctx.Metrics.Snapshot().InterruptsFaulted.GetValueOrDefault("0xA1")));
         var state = Ask<InterruptUnitProtocol.State>(new InterruptUnitProtocol.GetState(Host));
         _containers.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
@@ -180,22 +180,23 @@ public sealed class FlowTests : TestKit
         var stale = UpstreamWrite.Interrupt(composed.Ais[0].Device.SourceId, composed.Asid, RemappableMsi.EncodeAddress(handle), 0);
 
         // Before the reset the same message is delivered: the reset is what makes it stale.
-        _ctx.Directory.Tell(new InterruptUnitProtocol.RaiseInterrupt(Host, composed.Ais[0], stale, 0, 0, null));
+        _ctx.Directory.Tell(new InterruptUnitProtocol.RaiseInterrupt(Host, composed.Ais[0], stale, 0, null));
         _containers.ExpectMsg<ContainerProtocol.InterruptDelivered>();
 
         Assert.Null(Access(Tenant, new GuestAccess(AccessKind.ConfigWrite, VirtualLayout.DeviceControl, Value: VirtualLayout.InitiateFlr)).Error);
         var ai = Ask<AssignableInterfaceProtocol.State>(new AssignableInterfaceProtocol.GetState(composed.Ais[0]));
         Assert.DoesNotContain(ims, ai.Ims.Keys);
 
-        _ctx.Directory.Tell(new InterruptUnitProtocol.RaiseInterrupt(Host, composed.Ais[0], stale, 0, 0, null));
+        _ctx.Directory.Tell(new InterruptUnitProtocol.RaiseInterrupt(Host, composed.Ais[0], stale, 0, null));
         AwaitAssert(() => Assert.Equal(1, _ctx.Metrics.Snapshot().InterruptsFaulted.GetValueOrDefault("0x22")));
         _containers.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
 
         // A descriptor naming the revoked handle completes with 0x19 and raises nothing (device-side check).
         _ctx.Directory.Tell(new AssignableInterfaceProtocol.PortalWrite(composed.Ais[0], Tenant, Memmove(composed.Asid, ims),
-            PortalKind.Limited, PortalWriteType.Posted, 0, 0, 0));
+            PortalKind.Limited, PortalWriteType.Posted, 0, 0));
         var write = _containers.ExpectMsg<ContainerProtocol.MemoryWrite>();
-        Assert.Equal((byte)OperationStatus.InvalidCompletionInterruptHandle, write.Writes[^1].Data[0]);
+        Assert.Equal(OperationStatus.InvalidCompletionInterruptHandle, write.Write.Record.Status);
+        Assert.Null(write.Write.Data); // a rejected descriptor writes its record only
         _containers.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 
@@ -204,8 +205,8 @@ public sealed class FlowTests : TestKit
     {
         var composed = Compose(Tenant);
         ProgramVector(Tenant, 0x41);
-        var op = new SivActors.Actors.DmaRemapping.DmaWriteOp(0xFEE0_0070, new byte[4]);
-        _ctx.Directory.Tell(new Dmar.DmaWrite(Host, composed.Ais[0], composed.Ais[0].Device.SourceId, composed.Asid, [op], 0, 0, null));
+        _ctx.Directory.Tell(new Dmar.DmaWrite(Host, composed.Ais[0], composed.Ais[0].Device.SourceId, composed.Asid, 0xFEE0_0070, new byte[4],
+            0, default, 0, null));
         AwaitAssert(() => Assert.Equal(1, _ctx.Metrics.Snapshot().DmaFaulted.GetValueOrDefault("0x87")));
         _containers.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         Assert.Equal(0, _ctx.Metrics.Snapshot().InterruptsRaised);

@@ -4,9 +4,11 @@ using SivActors.Actors.Hosting;
 using SivActors.Actors.Run;
 using SivActors.Actors.Wire;
 using SivActors.Cli;
+using SivActors.Model.Device;
 using SivActors.Model.Identity;
 using SivActors.Model.Interrupts;
 using SivActors.Model.Workload;
+using Dmar = SivActors.Actors.DmaRemapping.DmaRemappingProtocol;
 using Iu = SivActors.Actors.InterruptUnit.InterruptUnitProtocol;
 
 namespace SivActors.Actors.Tests;
@@ -36,13 +38,42 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
     {
         var write = new UpstreamWrite(SourceId.Create(0x6A, 1, 0), Asid.Create(0xABCDE), UpstreamKind.Interrupt, RemappableMsi.EncodeAddress(513), 0);
         var forged = new Forgery(RogueKind.WrongAsid, write, 0, FaultReason.AsidMismatch, FaultReason.IrteNotPresent);
-        var m = new Iu.RaiseInterrupt(new HostId(3), new AiId(new DeviceId(new HostId(3), 2), 77), write, 1_234, 987_654_321, forged);
+        var m = new Iu.RaiseInterrupt(new HostId(3), new AiId(new DeviceId(new HostId(3), 2), 77), write, 1_234, forged);
         var serializer = (WireSerializer)Sys.Serialization.FindSerializerFor(m);
         var bytes = serializer.ToBinary(m);
         Assert.Equal(m, serializer.FromBinary(bytes, serializer.Manifest(m)));
         Assert.True(bytes.Length < 64, $"{bytes.Length} bytes");
         Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary(bytes[..^3], serializer.Manifest(m)));
         Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary(bytes, "no-such-message"));
+    }
+
+    [Fact]
+    public void A_dma_write_burst_round_trips_on_its_own_and_inside_the_memory_write_it_became()
+    {
+        var ai = new AiId(new DeviceId(new HostId(2), 1), 9);
+        var record = new CompletionRecord(OperationStatus.SuccessFalsePredicate, 1, 4096, 0x2000_1000, 0xDEAD_BEEF);
+        var forged = new Forgery(RogueKind.WrongAsid, UpstreamWrite.Dma(ai.Device.SourceId, Asid.Create(7), 0x2000_0000), 64, FaultReason.AsidMismatch);
+        var bursts = new[]
+        {
+            new Dmar.DmaWrite(new HostId(2), ai, ai.Device.SourceId, Asid.Create(0x42), 0x2000_0000, [1, 2, 3], 0x3000_0040, record, 1_234, null),
+            new Dmar.DmaWrite(new HostId(2), ai, ai.Device.SourceId, Asid.Create(0x42), 0, null, 0x3000_0040, record, 5, null),
+            new Dmar.DmaWrite(new HostId(2), ai, ai.Device.SourceId, Asid.Create(7), 0x2000_0000, new byte[64], 0, default, 9, forged),
+        };
+        var serializer = (WireSerializer)Sys.Serialization.FindSerializerFor(bursts[0]);
+        foreach (var burst in bursts)
+        {
+            var delivered = new SivActors.Actors.Container.ContainerProtocol.MemoryWrite(new ContainerId(3), new HostId(2), burst, 77);
+            var alone = (Dmar.DmaWrite)serializer.FromBinary(serializer.ToBinary(burst), serializer.Manifest(burst));
+            var inside = (SivActors.Actors.Container.ContainerProtocol.MemoryWrite)serializer.FromBinary(serializer.ToBinary(delivered), serializer.Manifest(delivered));
+            Assert.Equal((delivered.Container, delivered.Host, delivered.ModeledNs), (inside.Container, inside.Host, inside.ModeledNs));
+            foreach (var back in new[] { alone, inside.Write })
+            {
+                // Data is an array (compared by content); every other field by value.
+                Assert.Equal(burst.Data, back.Data);
+                Assert.Equal(burst with { Data = null }, back with { Data = null });
+                Assert.Equal(burst.Count, back.Count);
+            }
+        }
     }
 
     [Fact]
@@ -80,11 +111,12 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
     {
         var ai = new AiId(new DeviceId(new HostId(1), 3), 200);
         var write = new UpstreamWrite(SourceId.Create(0x6A, 1, 0), Asid.Create(0x42), UpstreamKind.Interrupt, RemappableMsi.EncodeAddress(7), 0);
+        var raise = new Iu.RaiseInterrupt(new HostId(1), ai, write, 10, null, Seq: 1L << 40, Watermark: (1L << 40) - 5);
         object[] messages =
         [
-            new Iu.RaiseInterrupt(new HostId(1), ai, write, 10, 20, null, Seq: 1L << 40, Watermark: (1L << 40) - 5),
-            new SivActors.Actors.Container.ContainerProtocol.InterruptDelivered(new ContainerId(4), new HostId(0), 0x41, ai, Asid.Create(0x42), 7, true, false, 30, 40,
-                Seq: 123_456_789, Watermark: 123_456_700),
+            raise,
+            new SivActors.Actors.Container.ContainerProtocol.InterruptDelivered(new ContainerId(4), new HostId(0), 0x41, raise with { Seq = 123_456_789, Watermark = 123_456_700 },
+                7, true, false, 30) { Stale = true },
             new SivActors.Actors.AssignableInterface.AssignableInterfaceProtocol.InterruptAcked(ai, 123_456_789),
         ];
         var serializer = (WireSerializer)Sys.Serialization.FindSerializerFor(messages[0]);

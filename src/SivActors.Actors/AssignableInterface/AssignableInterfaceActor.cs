@@ -51,7 +51,7 @@ public sealed partial class AssignableInterfaceActor : EntityActor
     // Surprise-removed: the device is gone for the rest of the run (decision 41).
     private bool _removed;
 
-    private readonly record struct InFlight(ContainerId Container, Descriptor Descriptor, uint Pasid, int Slot, long WallStartTicks);
+    private readonly record struct InFlight(ContainerId Container, Descriptor Descriptor, uint Pasid, int Slot);
 
     public AssignableInterfaceActor(EmulatorContext ctx, AiId id) : base(ctx, EntityAddress.Of(id), id.Host)
     {
@@ -113,7 +113,7 @@ public sealed partial class AssignableInterfaceActor : EntityActor
                 }
             case SetImsMask m:
                 {
-                    if (_ims.SetMask(m.Index, m.Mask) && _ims.Get(m.Index) is { } e) RaiseFrom(e, 0, 0);
+                    if (_ims.SetMask(m.Index, m.Mask) && _ims.Get(m.Index) is { } e) RaiseFrom(e, 0);
                     Sender.Tell(new ImsMaskSet(m.RequestId));
                     return true;
                 }
@@ -231,7 +231,7 @@ public sealed partial class AssignableInterfaceActor : EntityActor
         // Dedicated WQ: the WQCFG PASID is used and the descriptor's is ignored (siov-reference §6.3).
         var pasid = _wq.Mode == WorkQueueMode.Dedicated ? _dedicatedPasid : d.Pasid;
         var modeled = m.ModeledNs + (long)_ctx.Cost.DescriptorDispatchNs;
-        var flight = new InFlight(m.From, d, pasid, m.Slot, m.WallStartTicks);
+        var flight = new InFlight(m.From, d, pasid, m.Slot);
         var status = DsaEngine.Validate(d);
         if (status == OperationStatus.Success && d.RequestsInterrupt && _ctx.Scenario.Remapping.DeviceSideCheck)
             status = _ims.CheckHandle(d.CompletionInterruptHandle, pasid, wqPasidEnable: true);
@@ -275,13 +275,9 @@ public sealed partial class AssignableInterfaceActor : EntityActor
     private void CompleteWith(InFlight f, CompletionRecord record, byte[]? destination, long modeled, bool raise)
     {
         var d = f.Descriptor;
-        var cr = new byte[CompletionRecord.Size];
-        record.WriteTo(cr);
-        var writes = destination is null
-            ? new[] { new DmaWriteOp(d.CompletionRecordAddress, cr) }
-            : new[] { new DmaWriteOp(d.Destination, destination), new DmaWriteOp(d.CompletionRecordAddress, cr) };
         var pasid = Upstream(f.Pasid);
-        _ctx.Directory.Tell(new DmaRemappingProtocol.DmaWrite(_host, _id, _source, pasid, writes, modeled, f.WallStartTicks, null));
+        _ctx.Directory.Tell(new DmaRemappingProtocol.DmaWrite(_host, _id, _source, pasid, d.Destination, destination,
+            d.CompletionRecordAddress, record, modeled, null));
         _wq?.Complete();
         WakeWaiter();
         if (!raise) return;
@@ -289,7 +285,7 @@ public sealed partial class AssignableInterfaceActor : EntityActor
         var atRecordWritten = modeled + _ctx.Cost.Dma((destination?.Length ?? 0) + CompletionRecord.Size);
         if (_ims.OnCompletion(d.CompletionInterruptHandle) == CompletionInterruptAction.Fire && _ims.Get(d.CompletionInterruptHandle) is { } entry)
         {
-            RaiseFrom(entry, atRecordWritten, f.WallStartTicks);
+            RaiseFrom(entry, atRecordWritten);
             if (_rogue && ++_completionsSinceForgery >= _ctx.Scenario.Rogue.ForgeEvery)
             {
                 _completionsSinceForgery = 0;
@@ -311,11 +307,11 @@ public sealed partial class AssignableInterfaceActor : EntityActor
             _ctx.Directory.Tell(new ContainerProtocol.WorkQueueRoom(w.Container, _ctx.HostOf(w.Container), w.Slot));
     }
 
-    private void RaiseFrom(ImsEntry entry, long modeled, long wallStart)
+    private void RaiseFrom(ImsEntry entry, long modeled)
     {
         _ctx.Metrics.InterruptRaised();
         var write = UpstreamWrite.Interrupt(_source, Upstream(entry.Pasid), entry.Address, entry.Data);
-        var raise = new InterruptUnitProtocol.RaiseInterrupt(_host, _id, write, modeled, wallStart, null);
+        var raise = new InterruptUnitProtocol.RaiseInterrupt(_host, _id, write, modeled, null);
         if (_outbox is { } outbox)
         {
             // The same message is what a retransmission sends: the write as the AI made it, not as its entry is now.
@@ -341,12 +337,12 @@ public sealed partial class AssignableInterfaceActor : EntityActor
             if (forgery.Write.Kind == UpstreamKind.Interrupt)
             {
                 _ctx.Metrics.InterruptRaised();
-                _ctx.Directory.Tell(new InterruptUnitProtocol.RaiseInterrupt(_host, _id, forgery.Write, modeled, 0, forgery));
+                _ctx.Directory.Tell(new InterruptUnitProtocol.RaiseInterrupt(_host, _id, forgery.Write, modeled, forgery));
             }
             else
             {
-                var op = new DmaWriteOp(forgery.Write.Address, new byte[forgery.DmaLength]);
-                _ctx.Directory.Tell(new DmaRemappingProtocol.DmaWrite(_host, _id, _source, forgery.Write.Asid, [op], modeled, 0, forgery));
+                _ctx.Directory.Tell(new DmaRemappingProtocol.DmaWrite(_host, _id, _source, forgery.Write.Asid, forgery.Write.Address,
+                    new byte[forgery.DmaLength], 0, default, modeled, forgery));
             }
             return;
         }

@@ -20,9 +20,12 @@ public static class AssignableInterfaceProtocol
         public EntityAddress Target => EntityAddress.Of(Ai);
     }
 
-    /// <summary>A 64-byte write to one of the AI's portals: the fast path's only entry.</summary>
+    /// <summary>
+    /// A 64-byte write to one of the AI's portals: the fast path's only entry. The wall clock's start stays with the
+    /// submitting container (per slot), so no message after this one carries it.
+    /// </summary>
     public sealed record PortalWrite(AiId Ai, ContainerId From, Descriptor Descriptor, PortalKind Portal, PortalWriteType WriteType,
-        int Slot, long ModeledNs, long WallStartTicks) : Command(Ai), ISivHotPathMessage;
+        int Slot, long ModeledNs) : Command(Ai), ISivHotPathMessage;
 
     /// <summary>Data fetched by a DMA read, straight from the container's memory.</summary>
     public sealed record MemoryReadData(AiId Ai, long RequestId, byte[] Data, byte[]? Data2, long ModeledNs) : Command(Ai), ISivHotPathMessage;

@@ -263,7 +263,7 @@ public sealed partial class ContainerActor : EntityActor
         _ctx.Metrics.FastPath(op);
         _ctx.Metrics.DescriptorSubmitted();
         var writeType = _modes[s] == WorkQueueMode.Dedicated ? PortalWriteType.Posted : PortalWriteType.Deferrable;
-        var write = new AssignableInterfaceProtocol.PortalWrite(_ais[s], _id, descriptor, PortalKind.Limited, writeType, slot, (long)_ctx.Cost.PortalWriteNs, now);
+        var write = new AssignableInterfaceProtocol.PortalWrite(_ais[s], _id, descriptor, PortalKind.Limited, writeType, slot, (long)_ctx.Cost.PortalWriteNs);
         // Emulated: the portal page is not mapped through, so the write traps to the VDCM.
         if (_emulated) _ctx.Directory.Tell(new VdcmProtocol.TrappedPortalWrite(_host, write));
         else _ctx.Directory.Tell(write);
@@ -281,12 +281,18 @@ public sealed partial class ContainerActor : EntityActor
 
     private void Write(MemoryWrite m)
     {
-        _ctx.Metrics.DmaApplied(m.Writes.Length);
-        foreach (var w in m.Writes)
+        var w = m.Write;
+        _ctx.Metrics.DmaApplied(w.Count);
+        if (w.Data is { } data)
         {
-            _memory.Write(w.Address, w.Data);
-            if (_memory.IsCompletionRecord(w.Address)) Completed(GuestMemory.CompletionSlot(w.Address), m.ModeledNs);
+            _memory.Write(w.DataAddress, data);
+            if (_memory.IsCompletionRecord(w.DataAddress)) Completed(GuestMemory.CompletionSlot(w.DataAddress), m.ModeledNs);
         }
+        if (!w.WritesRecord) return;
+        Span<byte> record = stackalloc byte[CompletionRecord.Size];
+        w.Record.WriteTo(record);
+        _memory.Write(w.RecordAddress, record);
+        if (_memory.IsCompletionRecord(w.RecordAddress)) Completed(GuestMemory.CompletionSlot(w.RecordAddress), m.ModeledNs);
     }
 
     private void Completed(int slot, long modeledNs)

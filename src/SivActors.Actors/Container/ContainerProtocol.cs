@@ -1,9 +1,10 @@
 using Akka.Actor;
-using SivActors.Actors.DmaRemapping;
 using SivActors.Actors.Entities;
 using SivActors.Actors.Wire;
 using SivActors.Model.Device;
 using SivActors.Model.Identity;
+using DmaWrite = SivActors.Actors.DmaRemapping.DmaRemappingProtocol.DmaWrite;
+using RaiseInterrupt = SivActors.Actors.InterruptUnit.InterruptUnitProtocol.RaiseInterrupt;
 
 namespace SivActors.Actors.Container;
 
@@ -38,19 +39,28 @@ public static class ContainerProtocol
     public sealed record MemoryRead(ContainerId Container, HostId Host, long RequestId, AiId ReplyTo, ulong Address, int Length, ulong Address2, int Length2, long ModeledNs)
         : Command(Container, Host), ISivHotPathMessage;
 
-    /// <summary>DMA writes into the container's memory, already checked by DMA remapping.</summary>
-    public sealed record MemoryWrite(ContainerId Container, HostId Host, DmaWriteOp[] Writes, long ModeledNs, long WallStartTicks)
+    /// <summary>
+    /// DMA writes into the container's memory, already checked by DMA remapping: the AI's burst as it let it through
+    /// (a blocked part removed), with the time modeled up to here.
+    /// </summary>
+    public sealed record MemoryWrite(ContainerId Container, HostId Host, DmaWrite Write, long ModeledNs)
         : Command(Container, Host), ISivHotPathMessage;
 
     /// <summary>
-    /// An interrupt for this container: remapped (delivered) or posted into its posted-interrupt descriptor. A nonzero
-    /// <paramref name="Seq"/> asks for an <see cref="AssignableInterface.AssignableInterfaceProtocol.InterruptAcked"/> (reliable delivery).
+    /// An interrupt for this container: remapped (delivered) or posted into its posted-interrupt descriptor, with the
+    /// AI's write it was decided from (<paramref name="Raised"/>: origin, ASID, and in reliable delivery its number).
+    /// A nonzero <see cref="Seq"/> asks for an <see cref="AssignableInterface.AssignableInterfaceProtocol.InterruptAcked"/>.
     /// </summary>
-    public sealed record InterruptDelivered(ContainerId Container, HostId Host, byte Vector, AiId Origin, Asid Asid, int Handle, bool Posted, bool Urgent,
-        long ModeledNs, long WallStartTicks, long Seq = 0, long Watermark = 0) : Command(Container, Host), ISivHotPathMessage
+    public sealed record InterruptDelivered(ContainerId Container, HostId Host, byte Vector, RaiseInterrupt Raised, int Handle, bool Posted, bool Urgent,
+        long ModeledNs) : Command(Container, Host), ISivHotPathMessage
     {
         /// <summary>Decided with an entry-cache entry whose invalidation was late (a stale-iec fault): its vector may be an old one.</summary>
         public bool Stale { get; init; }
+
+        public AiId Origin => Raised.Origin;
+        public Asid Asid => Raised.Write.Asid;
+        public long Seq => Raised.Seq;
+        public long Watermark => Raised.Watermark;
     }
 
     public sealed record StartWorkload(ContainerId Container, HostId Host) : Command(Container, Host);

@@ -3,6 +3,7 @@ using SivActors.Actors.Container;
 using SivActors.Actors.Entities;
 using SivActors.Actors.Hosting;
 using SivActors.Actors.InterruptUnit;
+using SivActors.Model.Device;
 using SivActors.Model.Dma;
 using SivActors.Model.Identity;
 using static SivActors.Actors.DmaRemapping.DmaRemappingProtocol;
@@ -97,41 +98,35 @@ public sealed class DmaRemappingActor : EntityActor
 
     private void Write(DmaWrite m)
     {
-        var metrics = _ctx.Metrics;
-        metrics.DmaIssued(m.Writes.Length);
-        DmaWriteOp[]? allowed = null;
-        var count = 0;
+        _ctx.Metrics.DmaIssued(m.Count);
         var owner = default(ContainerId);
         long bytes = 0;
-        for (var i = 0; i < m.Writes.Length; i++)
-        {
-            var w = m.Writes[i];
-            var decision = DmaRemapper.Check(_pasids, m.Source, m.Pasid, w.Address, (ulong)w.Data.Length, isWrite: true);
-            if (decision.IsFault)
-            {
-                metrics.DmaFaulted(decision.Fault);
-                Sample(decision, m.Source, m.Pasid, w.Address, (ulong)w.Data.Length, isWrite: true);
-                if (m.Forgery is { } f) metrics.RogueOutcome(f.Kind, f.Accepts(decision.Fault), $"DMA fault {SivActors.Model.Interrupts.FaultReasons.Hex(decision.Fault)}");
-                continue;
-            }
-            if (m.Forgery is { } delivered) metrics.RogueOutcome(delivered.Kind, asExpected: false, "an applied DMA write");
-            if (allowed is null && count != i)
-            {
-                // An earlier write faulted: copy what was allowed before it, then keep only what is allowed.
-                allowed = new DmaWriteOp[m.Writes.Length];
-                Array.Copy(m.Writes, allowed, count);
-            }
-            if (allowed is not null) allowed[count] = w;
-            count++;
-            owner = decision.Binding!.Owner;
-            bytes += w.Data.Length;
-        }
-        if (count == 0) return;
-        var writes = allowed ?? m.Writes; // all allowed: pass the same array on, no copy
-        if (writes.Length != count) Array.Resize(ref writes, count);
+        var data = m.Data is { } d && Allowed(m, m.DataAddress, d.Length, ref owner, ref bytes);
+        var record = m.WritesRecord && Allowed(m, m.RecordAddress, CompletionRecord.Size, ref owner, ref bytes);
+        if (!data && !record) return;
+        // All allowed: the burst goes on as it came; a blocked part is removed from a copy.
+        var passed = data == (m.Data is not null) && record == m.WritesRecord ? m
+            : m with { Data = data ? m.Data : null, Record = record ? m.Record : default };
         // Applied is counted by the container when the bytes land in its memory.
-        _ctx.Directory.Tell(new ContainerProtocol.MemoryWrite(owner, _ctx.HostOf(owner), writes,
-            m.ModeledNs + _ctx.Cost.Dma(bytes), m.WallStartTicks));
+        _ctx.Directory.Tell(new ContainerProtocol.MemoryWrite(owner, _ctx.HostOf(owner), passed, m.ModeledNs + _ctx.Cost.Dma(bytes)));
+    }
+
+    /// <summary>One write of a burst against the PASID table: a fault is counted and sampled, an allowed write names its owner.</summary>
+    private bool Allowed(DmaWrite m, ulong address, int length, ref ContainerId owner, ref long bytes)
+    {
+        var metrics = _ctx.Metrics;
+        var decision = DmaRemapper.Check(_pasids, m.Source, m.Pasid, address, (ulong)length, isWrite: true);
+        if (decision.IsFault)
+        {
+            metrics.DmaFaulted(decision.Fault);
+            Sample(decision, m.Source, m.Pasid, address, (ulong)length, isWrite: true);
+            if (m.Forgery is { } f) metrics.RogueOutcome(f.Kind, f.Accepts(decision.Fault), $"DMA fault {SivActors.Model.Interrupts.FaultReasons.Hex(decision.Fault)}");
+            return false;
+        }
+        if (m.Forgery is { } delivered) metrics.RogueOutcome(delivered.Kind, asExpected: false, "an applied DMA write");
+        owner = decision.Binding!.Owner;
+        bytes += length;
+        return true;
     }
 
     /// <summary>Keeps the fault for the report's sample, with the PASID-table entry the decision read.</summary>

@@ -177,7 +177,7 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
         {
             // A retransmitted copy: its first copy was judged. A delivery is forwarded again (the container keeps one
             // copy and acknowledges); a fault, or a number already acknowledged, ends here as a duplicate.
-            if (earlier is not null) Ctx.Directory.Tell(earlier with { Watermark = m.Watermark });
+            if (earlier is not null) Ctx.Directory.Tell(earlier with { Raised = m });
             else
             {
                 metrics.InterruptDuplicateSuppressed();
@@ -218,8 +218,7 @@ public sealed class InterruptUnitActor : TableOwner<InterruptUnitEvent>
                     metrics.RogueOutcome(forged.Kind, asExpected: usedStale && (entry.Asid == m.Write.Asid || m.Write.Asid == Asid.WithoutPasid),
                         usedStale ? $"a delivery through a stale entry to {entry.Target} (handle {decision.Index})" : $"a delivery to {entry.Target} (handle {decision.Index})");
                 var delivered = new ContainerProtocol.InterruptDelivered(
-                    entry.Target, Ctx.HostOf(entry.Target), entry.Vector, m.Origin, m.Write.Asid, decision.Index, posted, entry.Urgent, modeled, m.WallStartTicks,
-                    m.Seq, m.Watermark) { Stale = usedStale };
+                    entry.Target, Ctx.HostOf(entry.Target), entry.Vector, m, decision.Index, posted, entry.Urgent, modeled) { Stale = usedStale };
                 memory?.Remember(m.Seq, delivered);
                 Ctx.Directory.Tell(delivered);
                 break;

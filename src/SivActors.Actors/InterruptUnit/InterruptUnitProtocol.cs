@@ -43,7 +43,7 @@ public static class InterruptUnitProtocol
     /// In reliable delivery <paramref name="Seq"/> is the interrupt's number in its AI's outbox (0 otherwise) and
     /// <paramref name="Watermark"/> the outbox's watermark when sent (decision 38); both travel on to the container.
     /// </summary>
-    public sealed record RaiseInterrupt(HostId Host, AiId Origin, UpstreamWrite Write, long ModeledNs, long WallStartTicks, Forgery? Forgery,
+    public sealed record RaiseInterrupt(HostId Host, AiId Origin, UpstreamWrite Write, long ModeledNs, Forgery? Forgery,
         long Seq = 0, long Watermark = 0) : Command(Host), ISivHotPathMessage;
 
     /// <summary>Sent by an AI after its last upstream write; answered to <paramref name="ReplyTo"/> with <see cref="UpstreamFlushed"/>.</summary>

@@ -42,16 +42,7 @@ public sealed partial class WireSerializer
         Add<Iu.FreeEntry>("iu.free", (w, m) => { w.Host(m.Host); w.Var(m.RequestId); w.Asid(m.Asid); w.Var(m.Handle); },
             r => new Iu.FreeEntry(r.Host(), r.Var(), r.Asid(), r.Int()));
         Add<Iu.EntryFreed>("iu.free.ok", (w, m) => { w.Var(m.RequestId); w.NullableString(m.Error); }, r => new Iu.EntryFreed(r.Var(), r.NullableString()));
-        Add<Iu.RaiseInterrupt>("iu.raise", (w, m) =>
-        {
-            w.Host(m.Host); w.Ai(m.Origin); Upstream(w, m.Write); w.Var(m.ModeledNs); w.Var(m.WallStartTicks); w.Var(m.Seq); w.Var(m.Watermark);
-            w.Bool(m.Forgery is not null);
-            if (m.Forgery is { } f) Forgery(w, f);
-        }, r =>
-        {
-            var h = r.Host(); var origin = r.Ai(); var write = Upstream(r); var modeled = r.Var(); var wall = r.Var(); var seq = r.Var(); var watermark = r.Var();
-            return new Iu.RaiseInterrupt(h, origin, write, modeled, wall, r.Bool() ? Forgery(r) : null, seq, watermark);
-        });
+        Add<Iu.RaiseInterrupt>("iu.raise", WriteRaise, ReadRaise);
         Add<Iu.FlushFrom>("iu.flush", (w, m) => { w.Host(m.Host); w.Ai(m.Ai); w.ActorRef(m.ReplyTo); }, r => new Iu.FlushFrom(r.Host(), r.Ai(), r.ActorRef()));
         Add<Iu.UpstreamFlushed>("iu.flushed", (w, m) => { w.Ai(m.Ai); w.Byte((byte)m.Unit); }, r => new Iu.UpstreamFlushed(r.Ai(), (EntityKind)r.Byte()));
         Add<Iu.GetState>("iu.get", (w, m) => w.Host(m.Host), r => new Iu.GetState(r.Host()));

@@ -28,11 +28,11 @@ public sealed partial class WireSerializer
         Span<byte> d = stackalloc byte[Descriptor.Size];
         m.Descriptor.WriteTo(d);
         w.Raw(d);
-        w.Byte((byte)m.Portal); w.Byte((byte)m.WriteType); w.Var(m.Slot); w.Var(m.ModeledNs); w.Var(m.WallStartTicks);
+        w.Byte((byte)m.Portal); w.Byte((byte)m.WriteType); w.Var(m.Slot); w.Var(m.ModeledNs);
     }
 
     private static Ai.PortalWrite ReadPortal(WireReader r) =>
-        new(r.Ai(), r.Container(), Descriptor.ReadFrom(r.Raw(Descriptor.Size)), (PortalKind)r.Byte(), (PortalWriteType)r.Byte(), r.Int(), r.Var(), r.Var());
+        new(r.Ai(), r.Container(), Descriptor.ReadFrom(r.Raw(Descriptor.Size)), (PortalKind)r.Byte(), (PortalWriteType)r.Byte(), r.Int(), r.Var());
 
     /// <summary>The messages of AIs, containers, DMA remapping and hosting functions: the fast path and device set-up.</summary>
     private static void RegisterDeviceTraffic()
@@ -119,18 +119,17 @@ public sealed partial class WireSerializer
             w.Container(m.Container); w.Host(m.Host); w.Var(m.RequestId); w.Ai(m.ReplyTo);
             w.VarU(m.Address); w.Var(m.Length); w.VarU(m.Address2); w.Var(m.Length2); w.Var(m.ModeledNs);
         }, r => new C.MemoryRead(r.Container(), r.Host(), r.Var(), r.Ai(), r.VarU(), r.Int(), r.VarU(), r.Int(), r.Var()));
-        Add<C.MemoryWrite>("c.mw", (w, m) => { w.Container(m.Container); w.Host(m.Host); Writes(w, m.Writes); w.Var(m.ModeledNs); w.Var(m.WallStartTicks); },
-            r => new C.MemoryWrite(r.Container(), r.Host(), Writes(r), r.Var(), r.Var()));
+        Add<C.MemoryWrite>("c.mw", (w, m) => { w.Container(m.Container); w.Host(m.Host); WriteDma(w, m.Write); w.Var(m.ModeledNs); },
+            r => new C.MemoryWrite(r.Container(), r.Host(), ReadDma(r), r.Var()));
         Add<C.InterruptDelivered>("c.irq", (w, m) =>
         {
-            w.Container(m.Container); w.Host(m.Host); w.Byte(m.Vector); w.Ai(m.Origin); w.Asid(m.Asid); w.Var(m.Handle);
-            w.Byte((byte)((m.Posted ? 1 : 0) | (m.Urgent ? 2 : 0) | (m.Stale ? 4 : 0))); w.Var(m.ModeledNs); w.Var(m.WallStartTicks); w.Var(m.Seq); w.Var(m.Watermark);
+            w.Container(m.Container); w.Host(m.Host); w.Byte(m.Vector); WriteRaise(w, m.Raised); w.Var(m.Handle);
+            w.Byte((byte)((m.Posted ? 1 : 0) | (m.Urgent ? 2 : 0) | (m.Stale ? 4 : 0))); w.Var(m.ModeledNs);
         }, r =>
         {
-            var c = r.Container(); var h = r.Host(); var vector = r.Byte(); var origin = r.Ai(); var asid = r.Asid(); var handle = r.Int();
+            var c = r.Container(); var h = r.Host(); var vector = r.Byte(); var raised = ReadRaise(r); var handle = r.Int();
             var flags = r.Byte();
-            return new C.InterruptDelivered(c, h, vector, origin, asid, handle, (flags & 1) != 0, (flags & 2) != 0, r.Var(), r.Var(), r.Var(), r.Var())
-                { Stale = (flags & 4) != 0 };
+            return new C.InterruptDelivered(c, h, vector, raised, handle, (flags & 1) != 0, (flags & 2) != 0, r.Var()) { Stale = (flags & 4) != 0 };
         });
         Add<C.StartWorkload>("c.start", (w, m) => { w.Container(m.Container); w.Host(m.Host); }, r => new C.StartWorkload(r.Container(), r.Host()));
         Add<C.NoiseStarts>("c.noise", (w, m) => { w.Container(m.Container); w.Host(m.Host); }, r => new C.NoiseStarts(r.Container(), r.Host()));
@@ -178,12 +177,7 @@ public sealed partial class WireSerializer
             w.Host(m.Host); w.Var(m.RequestId); w.Ai(m.Origin); w.UInt16(m.Source.RequesterId); w.Asid(m.Pasid);
             w.VarU(m.Address); w.Var(m.Length); w.VarU(m.Address2); w.Var(m.Length2); w.Var(m.ModeledNs);
         }, r => new D.DmaRead(r.Host(), r.Var(), r.Ai(), SourceId.FromRequesterId(r.UInt16()), r.Asid(), r.VarU(), r.Int(), r.VarU(), r.Int(), r.Var()));
-        Add<D.DmaWrite>("d.write", (w, m) =>
-        {
-            w.Host(m.Host); w.Ai(m.Origin); w.UInt16(m.Source.RequesterId); w.Asid(m.Pasid); Writes(w, m.Writes); w.Var(m.ModeledNs); w.Var(m.WallStartTicks);
-            w.Bool(m.Forgery is not null);
-            if (m.Forgery is { } f) Forgery(w, f);
-        }, r => new D.DmaWrite(r.Host(), r.Ai(), SourceId.FromRequesterId(r.UInt16()), r.Asid(), Writes(r), r.Var(), r.Var(), r.Bool() ? Forgery(r) : null));
+        Add<D.DmaWrite>("d.write", WriteDma, ReadDma);
         Add<D.FlushFrom>("d.flush", (w, m) => { w.Host(m.Host); w.Ai(m.Ai); w.ActorRef(m.ReplyTo); }, r => new D.FlushFrom(r.Host(), r.Ai(), r.ActorRef()));
         Add<D.DmaReadFailed>("d.read.fail", (w, m) => { w.Ai(m.TargetAi); w.Var(m.RequestId); w.Byte((byte)m.Fault); },
             r => new D.DmaReadFailed(r.Ai(), r.Var(), (FaultReason)r.Byte()));

@@ -185,17 +185,47 @@ public sealed partial class WireSerializer : SerializerWithStringManifest
         return new ImsEntry(address, data, pasid, (f & 1) != 0, (f & 2) != 0, (f & 4) != 0, (f & 8) != 0);
     }
 
-    private static void Writes(WireWriter w, DmaWriteOp[] writes)
+    /// <summary>A DMA write burst, on its own (AI to DMA remapping) or inside the memory write it became.</summary>
+    private static void WriteDma(WireWriter w, D.DmaWrite m)
     {
-        w.VarU((ulong)writes.Length);
-        foreach (var op in writes) { w.VarU(op.Address); w.Bytes(op.Data); }
+        w.Host(m.Host); w.Ai(m.Origin); w.UInt16(m.Source.RequesterId); w.Asid(m.Pasid);
+        w.Bool(m.Data is not null);
+        if (m.Data is { } data) { w.VarU(m.DataAddress); w.Bytes(data); }
+        w.Bool(m.WritesRecord);
+        if (m.WritesRecord)
+        {
+            Span<byte> record = stackalloc byte[CompletionRecord.Size];
+            m.Record.WriteTo(record);
+            w.VarU(m.RecordAddress); w.Raw(record);
+        }
+        w.Var(m.ModeledNs);
+        w.Bool(m.Forgery is not null);
+        if (m.Forgery is { } f) Forgery(w, f);
     }
 
-    private static DmaWriteOp[] Writes(WireReader r)
+    private static D.DmaWrite ReadDma(WireReader r)
     {
-        var writes = new DmaWriteOp[r.Length()];
-        for (var i = 0; i < writes.Length; i++) writes[i] = new DmaWriteOp(r.VarU(), r.Bytes());
-        return writes;
+        var h = r.Host(); var origin = r.Ai(); var source = SourceId.FromRequesterId(r.UInt16()); var pasid = r.Asid();
+        ulong dataAddress = 0, recordAddress = 0;
+        byte[]? data = null;
+        if (r.Bool()) { dataAddress = r.VarU(); data = r.Bytes(); }
+        var record = default(CompletionRecord);
+        if (r.Bool()) { recordAddress = r.VarU(); record = CompletionRecord.ReadFrom(r.Raw(CompletionRecord.Size)); }
+        return new D.DmaWrite(h, origin, source, pasid, dataAddress, data, recordAddress, record, r.Var(), r.Bool() ? Forgery(r) : null);
+    }
+
+    /// <summary>An interrupt as its AI raised it, on its own or inside the delivery it became.</summary>
+    private static void WriteRaise(WireWriter w, Iu.RaiseInterrupt m)
+    {
+        w.Host(m.Host); w.Ai(m.Origin); Upstream(w, m.Write); w.Var(m.ModeledNs); w.Var(m.Seq); w.Var(m.Watermark);
+        w.Bool(m.Forgery is not null);
+        if (m.Forgery is { } f) Forgery(w, f);
+    }
+
+    private static Iu.RaiseInterrupt ReadRaise(WireReader r)
+    {
+        var h = r.Host(); var origin = r.Ai(); var write = Upstream(r); var modeled = r.Var(); var seq = r.Var(); var watermark = r.Var();
+        return new Iu.RaiseInterrupt(h, origin, write, modeled, r.Bool() ? Forgery(r) : null, seq, watermark);
     }
 
     private static void Entry(WireWriter w, InterruptEntry e)

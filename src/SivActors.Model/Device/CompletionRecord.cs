@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 
 namespace SivActors.Model.Device;
 
@@ -22,6 +23,7 @@ public enum OperationStatus : byte
 /// A 32-byte completion record: 0 status, 1 result, 2 fault info, 4 bytes completed, 8 fault address,
 /// 16 CRC value (CRC Generation).
 /// </summary>
+[StructLayout(LayoutKind.Auto)] // 24 bytes in a DMA write; the 32-byte memory form is WriteTo/ReadFrom's
 public readonly record struct CompletionRecord(
     OperationStatus Status,
     byte Result,

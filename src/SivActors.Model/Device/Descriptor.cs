@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 
 namespace SivActors.Model.Device;
 
@@ -32,6 +33,9 @@ public enum DescriptorFlags : uint
 /// address; 16 source (Fill: pattern); 24 destination (Compare: second source); 32 transfer size;
 /// 36 completion interrupt handle; 40 CRC seed (CRC Generation).
 /// </summary>
+// Auto layout: the runtime orders the fields by size (48 bytes, not 56 with declaration-order padding); every
+// portal write carries one. The 64-byte wire and memory form is WriteTo/ReadFrom's, not this struct's.
+[StructLayout(LayoutKind.Auto)]
 public readonly record struct Descriptor(
     uint Pasid,
     bool Privileged,

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SivActors.Model.Identity;
 
 namespace SivActors.Model.Interrupts;
@@ -13,6 +14,7 @@ public enum UpstreamKind : byte
 /// One upstream memory write from an AI, as the IOMMU sees it: requester id, ASID (PASID), the interrupt-or-DMA
 /// flag, and the address/data. DMA payload bytes travel beside it in the actor message.
 /// </summary>
+[StructLayout(LayoutKind.Auto)] // 24 bytes, not 32: every interrupt message carries one
 public readonly record struct UpstreamWrite(SourceId Source, Asid Asid, UpstreamKind Kind, ulong Address, uint Data)
 {
     public static UpstreamWrite Interrupt(SourceId source, Asid asid, ulong address, uint data) =>

@@ -16,7 +16,7 @@ public sealed class HopInterceptorTests
 {
     private static readonly UpstreamWrite Write = new(SourceId.Create(0x6A, 1, 0), Asid.Create(0x42), UpstreamKind.Interrupt, RemappableMsi.EncodeAddress(7), 0);
     private static readonly AiId Ai = new(new DeviceId(new HostId(0), 0), 1);
-    private static readonly Iu.RaiseInterrupt Genuine = new(new HostId(0), Ai, Write, 0, 0, null);
+    private static readonly Iu.RaiseInterrupt Genuine = new(new HostId(0), Ai, Write, 0, null);
     private static readonly Iu.RaiseInterrupt Forged = Genuine with { Forgery = new Forgery(RogueKind.WrongAsid, Write, 0, FaultReason.AsidMismatch, FaultReason.IrteNotPresent) };
 
     private static (HopInterceptor Interceptor, FaultStats Stats, RunMetrics Metrics) Dropping(bool reliable = false)
