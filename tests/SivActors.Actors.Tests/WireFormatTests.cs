@@ -111,11 +111,11 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
     {
         var ai = new AiId(new DeviceId(new HostId(1), 3), 200);
         var write = new UpstreamWrite(SourceId.Create(0x6A, 1, 0), Asid.Create(0x42), UpstreamKind.Interrupt, RemappableMsi.EncodeAddress(7), 0);
-        var raise = new Iu.RaiseInterrupt(new HostId(1), ai, write, 10, null, Seq: 1L << 40, Watermark: (1L << 40) - 5);
+        var raise = new Iu.RaiseInterrupt(new HostId(1), ai, write, 10, null, new Iu.OutboxStamp(1L << 40, (1L << 40) - 5));
         object[] messages =
         [
             raise,
-            new SivActors.Actors.Container.ContainerProtocol.InterruptDelivered(new ContainerId(4), new HostId(0), 0x41, raise with { Seq = 123_456_789, Watermark = 123_456_700 },
+            new SivActors.Actors.Container.ContainerProtocol.InterruptDelivered(new ContainerId(4), new HostId(0), 0x41, raise with { Outbox = new Iu.OutboxStamp(123_456_789, 123_456_700) },
                 7, true, false, 30) { Stale = true },
             new SivActors.Actors.AssignableInterface.AssignableInterfaceProtocol.InterruptAcked(ai, 123_456_789),
         ];

@@ -50,7 +50,7 @@ public sealed partial class AssignableInterfaceActor
         outbox.TakeDue(now, _due);
         if (_due.Count == 0) return;
         var watermark = outbox.Watermark;
-        foreach (var (_, raise, _) in _due) _ctx.Directory.Tell(raise with { Watermark = watermark });
+        foreach (var (seq, raise, _) in _due) _ctx.Directory.Tell(raise with { Outbox = new InterruptUnitProtocol.OutboxStamp(seq, watermark) });
         _ctx.Metrics.InterruptRetransmitted(_due.Count);
     }
 

@@ -316,7 +316,7 @@ public sealed partial class AssignableInterfaceActor : EntityActor
         {
             // The same message is what a retransmission sends: the write as the AI made it, not as its entry is now.
             var seq = outbox.NextSequence;
-            raise = raise with { Seq = seq, Watermark = outbox.Watermark };
+            raise = raise with { Outbox = new InterruptUnitProtocol.OutboxStamp(seq, outbox.Watermark) };
             outbox.Add(raise, Stopwatch.GetTimestamp());
             ArmResend();
         }

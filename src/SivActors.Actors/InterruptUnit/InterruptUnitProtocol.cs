@@ -40,11 +40,19 @@ public static class InterruptUnitProtocol
     /// <summary>
     /// An interrupt-flagged upstream write from an AI. <paramref name="Origin"/> is the physical sender (not
     /// forgeable); <paramref name="Forgery"/> is the fault injector's label, read only after the decision, to check it.
-    /// In reliable delivery <paramref name="Seq"/> is the interrupt's number in its AI's outbox (0 otherwise) and
-    /// <paramref name="Watermark"/> the outbox's watermark when sent (decision 38); both travel on to the container.
+    /// In reliable delivery <paramref name="Outbox"/> holds the interrupt's number in its AI's outbox and the outbox's
+    /// watermark when sent (decision 38); both travel on to the container. Without it (the default) they read 0, and
+    /// the message is 16 bytes smaller.
     /// </summary>
     public sealed record RaiseInterrupt(HostId Host, AiId Origin, UpstreamWrite Write, long ModeledNs, Forgery? Forgery,
-        long Seq = 0, long Watermark = 0) : Command(Host), ISivHotPathMessage;
+        OutboxStamp? Outbox = null) : Command(Host), ISivHotPathMessage
+    {
+        public long Seq => Outbox?.Seq ?? 0;
+        public long Watermark => Outbox?.Watermark ?? 0;
+    }
+
+    /// <summary>An interrupt's number in its AI's reliable outbox, and the outbox's watermark when this copy was sent.</summary>
+    public sealed record OutboxStamp(long Seq, long Watermark);
 
     /// <summary>Sent by an AI after its last upstream write; answered to <paramref name="ReplyTo"/> with <see cref="UpstreamFlushed"/>.</summary>
     public sealed record FlushFrom(HostId Host, AiId Ai, IActorRef ReplyTo) : Command(Host);

@@ -225,7 +225,8 @@ public sealed partial class WireSerializer : SerializerWithStringManifest
     private static Iu.RaiseInterrupt ReadRaise(WireReader r)
     {
         var h = r.Host(); var origin = r.Ai(); var write = Upstream(r); var modeled = r.Var(); var seq = r.Var(); var watermark = r.Var();
-        return new Iu.RaiseInterrupt(h, origin, write, modeled, r.Bool() ? Forgery(r) : null, seq, watermark);
+        var outbox = seq == 0 && watermark == 0 ? null : new Iu.OutboxStamp(seq, watermark);
+        return new Iu.RaiseInterrupt(h, origin, write, modeled, r.Bool() ? Forgery(r) : null, outbox);
     }
 
     private static void Entry(WireWriter w, InterruptEntry e)
