@@ -7,8 +7,9 @@ namespace SivActors.Actors.Hosting;
 /// another thread (a heartbeat read off the socket) waits in the global queue behind the entities' local queues, the
 /// same starvation as <see cref="ControlDispatcher"/>'s. Under full load in the docker compose cluster, heartbeats
 /// answered seconds late made nodes mark each other unreachable, and the split brain resolver once downed the run's
-/// driver (decision 70). The hot path does not run here: entities are told directly (<c>EntityDirectory</c>), and
-/// under 1% of hops cross nodes.
+/// driver (decision 71). The hot path does not run here: entities are told directly (<c>EntityDirectory</c>), and
+/// under 1% of hops cross nodes. Remoting's endpoints get two threads: with one, where every hop crosses nodes
+/// (`bench crossnode`) the emulator's side ran 10-15% slower (docs/benchmarks.md).
 /// </summary>
 public static class MembershipDispatchers
 {
@@ -19,7 +20,7 @@ public static class MembershipDispatchers
         }
         akka.remote.default-remote-dispatcher {
           executor = fork-join-executor
-          fork-join-executor { parallelism-min = 1, parallelism-factor = 1.0, parallelism-max = 1 }
+          fork-join-executor { parallelism-min = 2, parallelism-factor = 1.0, parallelism-max = 2 }
         }
         akka.remote.backoff-remote-dispatcher {
           executor = fork-join-executor
