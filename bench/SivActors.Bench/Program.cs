@@ -20,6 +20,9 @@ fastpath.SetAction(async (p, ct) =>
     return await FastPathBench.RunAsync(settings, Console.Out, ct);
 });
 
+var messages = new Command("messages", "Bytes each object of one fast-path operation allocates (the per-type half of fastpath's alloc)");
+messages.SetAction(_ => MessageSizes.Run(Console.Out));
+
 var tRounds = new Option<int>("--rounds") { Description = "Measured rounds per side (after one warm-up round each)", DefaultValueFactory = _ => 5 };
 var tSeconds = new Option<double>("--seconds") { Description = "Measurement window per round", DefaultValueFactory = _ => 3 };
 var owners = new Option<int>("--owners") { Description = "Table owners (interrupt units; raw: persistent actors) written concurrently", DefaultValueFactory = _ => 4 };
@@ -117,7 +120,7 @@ var peer = new Command("crossnode-peer", "The raw side's peer process (started b
 peer.Hidden = true;
 peer.SetAction(async p => await CrossNodeBench.PeerAsync(p.GetValue(peerPort)));
 
-var root = new RootCommand("SivActors benchmarks; each prints its result as the last line") { fastpath, tables, crossnode, cluster, delivery, scale, peer };
+var root = new RootCommand("SivActors benchmarks; each prints its result as the last line") { fastpath, messages, tables, crossnode, cluster, delivery, scale, peer };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {
