@@ -62,7 +62,7 @@ public static class ReportPrinter
         foreach (var f in r.Faults ?? [])
             console.MarkupLine($"fault [bold]{f.Kind}[/] {Markup.Escape(f.Target)} at {S(f.AtS)} s{(f.ForS is { } w ? $" for {S(w)} s" : "")}: " +
                                (f.Injected ? "injected" : "[yellow]not injected[/]") +
-                               $", detected {S(f.DetectedAtS)}, recovered {S(f.RecoveredAtS)}; touched {f.Affected:N0}{Cost(f)}" +
+                               $", detected {S(f.DetectedAtS)}, recovered {S(f.RecoveredAtS)}; touched {f.Affected:N0}{(f.Crossed > 0 ? $" of {f.Crossed:N0} that crossed" : "")}{Cost(f)}" +
                                (f.ThroughputRatioDuring is { } ratio ? $"; ops during it {ratio:P0} of before" : "") +
                                (f.Note is { } note ? $"; {Markup.Escape(note)}" : ""));
         // Shares of what the nodes counted; each node's count runs to when the stop mark reached it, a little past the window.

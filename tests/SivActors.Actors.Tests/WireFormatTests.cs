@@ -186,7 +186,7 @@ public sealed class WireFormatTests : Akka.TestKit.Xunit2.TestKit
         metrics.EntityFailed("x: y");
         var figures = new SivActors.Actors.Cluster.ClusterProtocol.NodeMetrics("run", "akka.tcp://siv@127.0.0.1:1", 5, 6, 7, 8, metrics.Export())
         {
-            Faults = [new SivActors.Model.Faults.FaultCounts(2, 40, 3, 1, 7, 1_250_000), new SivActors.Model.Faults.FaultCounts(0, 1, 0, 0, 0, -1)],
+            Faults = [new SivActors.Model.Faults.FaultCounts(2, 40, 3, 1, 7, 1_250_000) { Crossed = 812 }, new SivActors.Model.Faults.FaultCounts(0, 1, 0, 0, 0, -1)],
             WindowUs = 12_345_678,
             Incarnation = -1_234_567_890,
         };

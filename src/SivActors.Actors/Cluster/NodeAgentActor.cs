@@ -204,7 +204,7 @@ public sealed class NodeAgentActor : ReceiveActor, IWithTimers
             var metrics = holder.Current.Metrics;
             var ops = (_stopped ? _opsAtStop : metrics.OperationsCompleted) - _opsAtStart;
             var irq = (_stopped ? _irqAtStop : metrics.InterruptsRaised) - _irqAtStart;
-            var faults = holder.Current.Faults.Stats.Where(s => s.Affected + s.Lost + s.Refused + s.Aborted > 0 || s.DetectedTicks != 0)
+            var faults = holder.Current.Faults.Stats.Where(s => s.Affected + s.Lost + s.Refused + s.Aborted + s.Crossed > 0 || s.DetectedTicks != 0)
                 .Select(s => s.Counts(_windowStart)).ToList();
             var windowUs = _windowStart == 0 ? 0 : Microseconds.Between(_windowStart, _stopped ? _stopTicks : System.Diagnostics.Stopwatch.GetTimestamp());
             return new NodeMetrics(runId, node, ops, irq, holder.Directory.Sends - _sendsAtDeploy, Received() - _receivedAtDeploy, metrics.Export())

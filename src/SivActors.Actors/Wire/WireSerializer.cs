@@ -115,7 +115,7 @@ public sealed partial class WireSerializer : SerializerWithStringManifest
         }
         w.NullableString(m.Metrics.FirstEntityFailure); w.NullableString(m.Metrics.FirstRogueSurprise); w.NullableString(m.Metrics.FirstMisdelivery);
         w.VarU((ulong)m.Faults.Count);
-        foreach (var f in m.Faults) { w.Var(f.Fault); w.Var(f.Affected); w.Var(f.Lost); w.Var(f.Refused); w.Var(f.Aborted); w.Var(f.DetectedUs); }
+        foreach (var f in m.Faults) { w.Var(f.Fault); w.Var(f.Affected); w.Var(f.Lost); w.Var(f.Refused); w.Var(f.Aborted); w.Var(f.DetectedUs); w.Var(f.Crossed); }
         w.Var(m.WindowUs);
         w.Var(m.Incarnation);
     }
@@ -133,7 +133,7 @@ public sealed partial class WireSerializer : SerializerWithStringManifest
         }
         var export = new SivActors.Model.Reporting.MetricsExport(counters, histograms, r.NullableString(), r.NullableString(), r.NullableString());
         var faults = new SivActors.Model.Faults.FaultCounts[r.Length()];
-        for (var i = 0; i < faults.Length; i++) faults[i] = new SivActors.Model.Faults.FaultCounts((int)r.Var(), r.Var(), r.Var(), r.Var(), r.Var(), r.Var());
+        for (var i = 0; i < faults.Length; i++) faults[i] = new SivActors.Model.Faults.FaultCounts((int)r.Var(), r.Var(), r.Var(), r.Var(), r.Var(), r.Var()) { Crossed = r.Var() };
         return new ClusterProtocol.NodeMetrics(run, node, ops, irq, hops, remote, export) { Faults = faults, WindowUs = r.Var(), Incarnation = r.Var() };
     }
 

@@ -23,6 +23,7 @@ public static class FaultOutcomes
                 s.Injected ? trace.RecoveredAt(f.AtSeconds, Math.Max(end, detected ?? end)) : null, s.Affected, s.Lost, s.Refused)
             {
                 OpsAborted = s.Aborted,
+                Crossed = s.Crossed,
                 ThroughputRatioDuring = baseline is > 0 && during is { } d ? Math.Round(d / baseline.Value, 3) : null,
                 Note = s.Note,
             });

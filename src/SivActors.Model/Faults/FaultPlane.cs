@@ -9,7 +9,7 @@ namespace SivActors.Model.Faults;
 /// </summary>
 public sealed class FaultStats(ScheduledFault fault)
 {
-    private long _affected, _lost, _refused, _aborted, _detectedTicks, _firedTicks, _endedTicks;
+    private long _affected, _lost, _refused, _aborted, _crossed, _detectedTicks, _firedTicks, _endedTicks;
     private string? _note;
 
     public ScheduledFault Fault { get; } = fault;
@@ -25,6 +25,15 @@ public sealed class FaultStats(ScheduledFault fault)
 
     /// <summary>Descriptors that ended with an abort status because of the fault.</summary>
     public long Aborted => Interlocked.Read(ref _aborted);
+
+    /// <summary>
+    /// A drop: the hop's messages that met it while it was in force, dropped or not. Lost over this is the share
+    /// the drop really took, without estimating the hop's traffic from the run's average.
+    /// </summary>
+    public long Crossed => Interlocked.Read(ref _crossed);
+
+    /// <summary>Counts one more message meeting the drop; returns its number (1, 2, ...).</summary>
+    public long CrossedOne() => Interlocked.Increment(ref _crossed);
 
     /// <summary>The fault really took effect: it touched at least one message, write or entity.</summary>
     public bool Injected => Affected > 0;
@@ -64,7 +73,7 @@ public sealed class FaultStats(ScheduledFault fault)
     {
         var detected = DetectedTicks;
         return new FaultCounts(Fault.Index, Affected, Lost, Refused, Aborted,
-            detected == 0 ? -1 : Math.Max(0, Microseconds.Between(windowStartTicks, detected)));
+            detected == 0 ? -1 : Math.Max(0, Microseconds.Between(windowStartTicks, detected))) { Crossed = Crossed };
     }
 
     /// <summary>
@@ -77,6 +86,7 @@ public sealed class FaultStats(ScheduledFault fault)
         Interlocked.Add(ref _lost, c.Lost);
         Interlocked.Add(ref _refused, c.Refused);
         Interlocked.Add(ref _aborted, c.Aborted);
+        Interlocked.Add(ref _crossed, c.Crossed);
         if (c.DetectedUs < 0) return;
         var ticks = windowStartTicks + Microseconds.AsTicks(c.DetectedUs);
         for (var seen = DetectedTicks; seen == 0 || ticks < seen; seen = DetectedTicks)
@@ -89,8 +99,6 @@ public sealed class FaultStats(ScheduledFault fault)
 /// <summary>A drop or delay in force on one hop.</summary>
 public sealed class HopRule(FaultStats stats, uint seed)
 {
-    private long _sequence;
-
     public FaultStats Stats { get; } = stats;
 
     public ScheduledFault Fault => Stats.Fault;
@@ -98,7 +106,7 @@ public sealed class HopRule(FaultStats stats, uint seed)
     /// <summary>Whether the next message of the hop is lost: a fixed hash of (seed, fault, message number), so runs repeat.</summary>
     public bool DropsNext()
     {
-        var n = (ulong)Interlocked.Increment(ref _sequence);
+        var n = (ulong)Stats.CrossedOne();
         var h = Mix64(((ulong)seed << 32 | (uint)Fault.Index) * 0x9E3779B97F4A7C15UL ^ n);
         return (h >> 11) * (1.0 / (1UL << 53)) < Fault.Probability;
     }
@@ -127,7 +135,10 @@ public enum JournalCondition
 /// What one fault did on one node of a cluster run: counts, and when it was first detected there in microseconds
 /// from that node's window start (-1: not there).
 /// </summary>
-public sealed record FaultCounts(int Fault, long Affected, long Lost, long Refused, long Aborted, long DetectedUs);
+public sealed record FaultCounts(int Fault, long Affected, long Lost, long Refused, long Aborted, long DetectedUs)
+{
+    public long Crossed { get; init; }
+}
 
 /// <summary>
 /// The faults in force on one node, read by the hot path. Each check is one volatile read while nothing is in

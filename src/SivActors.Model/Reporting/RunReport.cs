@@ -300,6 +300,9 @@ public sealed record FaultOutcome(string Kind, string Target, double AtS, double
     /// <summary>Descriptors that ended with an abort status because of the fault (an AI stopped with them in flight).</summary>
     public long OpsAborted { get; init; }
 
+    /// <summary>A drop: the hop's messages that met it while it was in force (<see cref="Affected"/> of them were dropped).</summary>
+    public long Crossed { get; init; }
+
     /// <summary>Operations per second while the fault was in force, over the rate before it (windowed faults).</summary>
     public double? ThroughputRatioDuring { get; init; }
 

@@ -121,9 +121,10 @@ public sealed class FaultRunTests
         Assert.True(f.Lost > 0);
         Assert.Equal(f.Affected, f.Lost);
         Assert.Equal(f.Lost, r.Ledger.Interrupts.Lost);
-        // 5% of what crossed the hop while the drop was in force, within a wide margin for the window's edges.
-        var rate = f.Lost / (r.Ledger.Interrupts.Raised * 1.5 / r.Throughput.WallSeconds);
-        Assert.InRange(rate, 0.02, 0.10);
+        // 5% of what crossed the hop while the drop was in force, counted, not estimated from the run's average rate
+        // (which missed the window's own rate by up to 2x as the machine's speed moved).
+        Assert.True(f.Crossed > 1_000, $"only {f.Crossed} crossed");
+        Assert.InRange((double)f.Lost / f.Crossed, 0.04, 0.06);
     }
 
     [Fact]
