@@ -138,13 +138,13 @@ public class FaultTimelineTests
         var s = Load("""{ "at": 1, "kind": "drop", "hop": "ai-to-interrupt-unit", "probability": 0.1, "for": 2 }""");
         var driver = new FaultPlane(1, FaultTimeline.Validate(s.Scenario)).Stats[0];
         var start = System.Diagnostics.Stopwatch.GetTimestamp();
-        driver.Add(new FaultCounts(0, 10, 4, 0, 0, 1_500_000), start);
-        driver.Add(new FaultCounts(0, 5, 2, 1, 3, 1_200_000), start);
+        driver.Add(new FaultCounts(0, 10, 4, 0, 0, 1_500_000) { Crossed = 200 }, start);
+        driver.Add(new FaultCounts(0, 5, 2, 1, 3, 1_200_000) { Crossed = 90 }, start);
         driver.Add(new FaultCounts(0, 1, 0, 0, 0, -1), start);
-        Assert.Equal((16, 6, 1, 3), (driver.Affected, driver.Lost, driver.Refused, driver.Aborted));
+        Assert.Equal((16, 6, 1, 3, 290), (driver.Affected, driver.Lost, driver.Refused, driver.Aborted, driver.Crossed));
         Assert.Equal(1.2, (driver.DetectedTicks - start) / (double)System.Diagnostics.Stopwatch.Frequency, 3);
         var back = driver.Counts(start);
-        Assert.Equal((0, 16L, 6L, 1L, 3L), (back.Fault, back.Affected, back.Lost, back.Refused, back.Aborted));
+        Assert.Equal((0, 16L, 6L, 1L, 3L, 290L), (back.Fault, back.Affected, back.Lost, back.Refused, back.Aborted, back.Crossed));
         Assert.InRange(back.DetectedUs, 1_199_000, 1_201_000);
     }
 
