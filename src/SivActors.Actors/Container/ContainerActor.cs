@@ -283,16 +283,18 @@ public sealed partial class ContainerActor : EntityActor
     {
         var w = m.Write;
         _ctx.Metrics.DmaApplied(w.Count);
-        if (w.Data is { } data)
-        {
-            _memory.Write(w.DataAddress, data);
-            if (_memory.IsCompletionRecord(w.DataAddress)) Completed(GuestMemory.CompletionSlot(w.DataAddress), m.ModeledNs);
-        }
+        if (w.Data is { } data) Land(w.DataAddress, data, m.ModeledNs);
         if (!w.WritesRecord) return;
         Span<byte> record = stackalloc byte[CompletionRecord.Size];
         w.Record.WriteTo(record);
-        _memory.Write(w.RecordAddress, record);
-        if (_memory.IsCompletionRecord(w.RecordAddress)) Completed(GuestMemory.CompletionSlot(w.RecordAddress), m.ModeledNs);
+        Land(w.RecordAddress, record, m.ModeledNs);
+    }
+
+    /// <summary>One DMA write lands in memory; a write into a slot's completion record completes that slot.</summary>
+    private void Land(ulong address, ReadOnlySpan<byte> bytes, long modeledNs)
+    {
+        _memory.Write(address, bytes);
+        if (_memory.IsCompletionRecord(address)) Completed(GuestMemory.CompletionSlot(address), modeledNs);
     }
 
     private void Completed(int slot, long modeledNs)
