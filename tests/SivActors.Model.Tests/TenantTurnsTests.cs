@@ -18,10 +18,7 @@ public sealed class TenantTurnsTests
     [Fact]
     public void A_turn_given_up_goes_to_the_first_in_line()
     {
-        var turns = new TenantTurns<string>(1);
-        turns.Ask("a");
-        turns.Ask("b");
-        turns.Ask("c");
+        var turns = OneTurnHeldByAWithBAndCInLine();
         Assert.True(turns.Leave("a", out var next));
         Assert.Equal("b", next);
         Assert.True(turns.Leave("b", out next));
@@ -44,10 +41,7 @@ public sealed class TenantTurnsTests
     [Fact]
     public void One_who_left_the_line_is_skipped_and_gets_no_turn()
     {
-        var turns = new TenantTurns<string>(1);
-        turns.Ask("a");
-        turns.Ask("b");
-        turns.Ask("c");
+        var turns = OneTurnHeldByAWithBAndCInLine();
         Assert.False(turns.Leave("b", out _)); // waiting, not holding: no turn changes hands
         Assert.True(turns.Leave("a", out var next));
         Assert.Equal("c", next);
@@ -57,10 +51,7 @@ public sealed class TenantTurnsTests
     [Fact]
     public void One_who_left_and_came_back_waits_once_behind_those_already_in_line()
     {
-        var turns = new TenantTurns<string>(1);
-        turns.Ask("a");
-        turns.Ask("b");
-        turns.Ask("c");
+        var turns = OneTurnHeldByAWithBAndCInLine();
         turns.Leave("b", out _);
         turns.Ask("b");
         Assert.True(turns.Leave("a", out var next));
@@ -85,6 +76,15 @@ public sealed class TenantTurnsTests
                 holding.Enqueue(next);
             }
         Assert.Equal(Enumerable.Range(0, 10), order);
+    }
+
+    private static TenantTurns<string> OneTurnHeldByAWithBAndCInLine()
+    {
+        var turns = new TenantTurns<string>(1);
+        Assert.True(turns.Ask("a"));
+        Assert.False(turns.Ask("b"));
+        Assert.False(turns.Ask("c"));
+        return turns;
     }
 
     [Fact]
